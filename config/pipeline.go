@@ -1,0 +1,190 @@
+package config
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Pipeline is a parsed, statically validated pipeline directory.
+type Pipeline struct {
+	Dir   string               // absolute path of the pipeline directory
+	Files map[string]*hcl.File // by file name as given in diagnostics (relative to the working directory)
+
+	Settings   *Settings // the ansflow { } block; nil when absent
+	Variables  map[string]*Variable
+	Locals     map[string]*Local
+	Outputs    map[string]*Output
+	Docker     *DockerBlock // nil when absent
+	Registries map[string]*Registry
+	Clusters   map[string]*Cluster
+
+	Steps     map[string]*Step // by address "type.name"
+	StepOrder []*Step          // in file order, then source order
+}
+
+// Settings is the ansflow { } block.
+type Settings struct {
+	Backend   *Backend
+	DeclRange hcl.Range
+}
+
+// Backend is ansflow { backend "TYPE" { ... } }.
+type Backend struct {
+	Type      string
+	Config    hcl.Body
+	DeclRange hcl.Range
+}
+
+// Variable is a variable "name" { } block.
+type Variable struct {
+	Name        string
+	Type        cty.Type // cty.DynamicPseudoType when no type is given
+	Default     cty.Value
+	HasDefault  bool
+	Description string
+	Sensitive   bool
+	Validations []*Validation
+	DeclRange   hcl.Range
+}
+
+// Validation is a validation { condition, error_message } block in a variable.
+type Validation struct {
+	Condition    hcl.Expression
+	ErrorMessage hcl.Expression
+	DeclRange    hcl.Range
+}
+
+// Local is one attribute of a locals { } block.
+type Local struct {
+	Name string
+	Expr hcl.Expression
+}
+
+// Output is an output "name" { value = ... } block.
+type Output struct {
+	Name        string
+	Expr        hcl.Expression
+	Description string
+	Sensitive   bool
+	DeclRange   hcl.Range
+}
+
+// DockerBlock is the docker { } connection block.
+type DockerBlock struct {
+	Config    hcl.Body // host, tls_verify, cert_path, api_version
+	DeclRange hcl.Range
+}
+
+// Registry is a registry "name" { address, username, password } block.
+type Registry struct {
+	Name      string
+	Config    hcl.Body
+	DeclRange hcl.Range
+}
+
+// Cluster is a cluster "name" { kubeconfig, context, namespace } block.
+type Cluster struct {
+	Name      string
+	Config    hcl.Body
+	DeclRange hcl.Range
+}
+
+// Step is one docker_*, k8s_* or exec block.
+type Step struct {
+	Type      string
+	Name      string
+	Schema    *StepSchema
+	DeclRange hcl.Range // the block header, for diagnostics
+
+	// Meta-arguments; a nil expression means the argument is absent.
+	DependsOn       []hcl.Traversal
+	When            hcl.Expression
+	ForEach         hcl.Expression
+	Timeout         hcl.Expression
+	ContinueOnError hcl.Expression
+	Retry           *Retry
+
+	Config hcl.Body // the rest of the block, decoded with Schema
+
+	// Refs are the steps this one refers to, from its expressions (config,
+	// when, for_each, timeout, ...) and depends_on, in source order; each
+	// has the range of the referring expression. Only references to
+	// declared steps are listed (others are diagnostics from Load).
+	Refs []StepRef
+}
+
+// Addr is "type.name".
+func (s *Step) Addr() string { return s.Type + "." + s.Name }
+
+// Retry is a retry { attempts, delay, backoff } block.
+type Retry struct {
+	Attempts  hcl.Expression // number, >= 1
+	Delay     hcl.Expression // duration string
+	Backoff   hcl.Expression // number multiplier, >= 1
+	DeclRange hcl.Range
+}
+
+// StepRef is one reference from an expression to a step.
+type StepRef struct {
+	Addr      string    // "type.name" of the referenced step
+	Attr      string    // attribute referred to ("" for the whole step or depends_on)
+	DependsOn bool      // from depends_on
+	Range     hcl.Range // of the referring expression or traversal
+}
+
+// InstanceKey identifies one instance of a step: NoKey for a step without
+// for_each, else the for_each key.
+type InstanceKey struct {
+	Key   string
+	Valid bool
+}
+
+// NoKey is the key of a step without for_each.
+var NoKey = InstanceKey{}
+
+// StringKey returns the instance key k.
+func StringKey(k string) InstanceKey { return InstanceKey{Key: k, Valid: true} }
+
+// InstanceAddr is the address of one instance: type.name or type.name["key"].
+func InstanceAddr(stepAddr string, k InstanceKey) string {
+	if !k.Valid {
+		return stepAddr
+	}
+	return stepAddr + "[" + strconv.Quote(k.Key) + "]"
+}
+
+// StepValues are the values of steps an expression may refer to: by type,
+// then by name. A step without for_each is an object of its inputs and
+// outputs; a step with for_each is an object keyed by instance key whose
+// values are such objects. Values not known until apply are unknown.
+type StepValues map[string]map[string]cty.Value
+
+// Meta is the evaluated meta-arguments of one step instance.
+type Meta struct {
+	When            bool
+	Timeout         time.Duration // 0: none
+	ContinueOnError bool
+	Retry           RetryPolicy
+}
+
+// RetryPolicy is an evaluated retry block. Attempts is at least 1.
+type RetryPolicy struct {
+	Attempts int
+	Delay    time.Duration
+	Backoff  float64 // multiplier applied to Delay after each attempt; 1 = constant
+}
+
+// GitInfo is the git.* object.
+type GitInfo struct {
+	Commit, ShortCommit, Branch, Tag string
+	Dirty                            bool
+}
+
+// RunInfo is the run.* object.
+type RunInfo struct {
+	Number int
+	ID     string
+}
