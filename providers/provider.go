@@ -64,6 +64,13 @@ type Env struct {
 	Workspace string
 	RunNumber int
 	LogDir    string // this run's log directory (absolute); providers may store files here
+	// Docker is the evaluated docker { } block (host, tls_verify, cert_path,
+	// api_version), or cty.NilVal when the pipeline has none.
+	Docker cty.Value
+	// Clusters are the evaluated cluster blocks by name; a k8s step's
+	// "cluster" input is one of these objects (the engine fills in the
+	// default), or null to use the kubeconfig's current context.
+	Clusters map[string]cty.Value
 }
 
 // Prior is what the state recorded for an instance after its last apply.
