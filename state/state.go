@@ -1,6 +1,3 @@
-// Package state holds the model of what ansflow has applied in a workspace and
-// the stores that keep it: versioned JSON with a lineage and a serial, written
-// atomically, locked against concurrent runs.
 package state
 
 import (
