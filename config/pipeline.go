@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -23,6 +24,8 @@ type Pipeline struct {
 
 	Steps     map[string]*Step // by address "type.name"
 	StepOrder []*Step          // in file order, then source order
+
+	dirArg string // the directory as given to Load, for file names in diagnostics
 }
 
 // Settings is the ansflow { } block.
@@ -48,6 +51,8 @@ type Variable struct {
 	Sensitive   bool
 	Validations []*Validation
 	DeclRange   hcl.Range
+
+	typeDefaults *typeexpr.Defaults // optional(...) attribute defaults of Type
 }
 
 // Validation is a validation { condition, error_message } block in a variable.
@@ -114,6 +119,9 @@ type Step struct {
 	// has the range of the referring expression. Only references to
 	// declared steps are listed (others are diagnostics from Load).
 	Refs []StepRef
+
+	// attrs are the step's input attributes by name, collected by Load.
+	attrs map[string]*hcl.Attribute
 }
 
 // Addr is "type.name".

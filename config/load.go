@@ -1,0 +1,379 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+)
+
+// Top-level block types other than steps.
+const (
+	blockAnsflow  = "ansflow"
+	blockVariable = "variable"
+	blockLocals   = "locals"
+	blockOutput   = "output"
+	blockDocker   = "docker"
+	blockRegistry = "registry"
+	blockCluster  = "cluster"
+)
+
+// Attribute names of the connection blocks, also the attributes of their
+// evaluated objects (plus "name" for registries and clusters).
+var (
+	dockerAttrs   = []string{"host", "tls_verify", "cert_path", "api_version"}
+	registryAttrs = []string{"address", "username", "password"}
+	clusterAttrs  = []string{"kubeconfig", "context", "namespace"}
+)
+
+// Load parses and statically validates every pipeline file in dir: every
+// *.hcl file directly in dir, in name order, except dotfiles and *.vars.hcl
+// variable-value files. File names in diagnostics are filepath.Join(dir,
+// name).
+func Load(dir string) (*Pipeline, hcl.Diagnostics) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, hcl.Diagnostics{dirError(dir, "Cannot use the pipeline directory", fmt.Sprintf("The path %q cannot be resolved; check that it exists.", dir))}
+	}
+	names, diag := pipelineFiles(dir)
+	if diag != nil {
+		return nil, hcl.Diagnostics{diag}
+	}
+	l := newLoader(abs, dir)
+	for _, name := range names {
+		l.parseFile(filepath.Join(dir, name))
+	}
+	if l.diags.HasErrors() {
+		// Decoding a body with syntax errors only adds confusing noise.
+		return l.p, l.diags
+	}
+	for _, f := range l.files {
+		l.decodeFile(f.Body.(*hclsyntax.Body))
+	}
+	l.checkReferences()
+	return l.p, l.diags
+}
+
+// pipelineFiles lists the pipeline file names in dir, sorted.
+func pipelineFiles(dir string) ([]string, *hcl.Diagnostic) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, dirError(dir, "Cannot read the pipeline directory", fmt.Sprintf("The directory %q cannot be read; check that it exists and is readable, or pass another one with -chdir.", dir))
+	}
+	var names []string
+	for _, e := range entries {
+		n := e.Name()
+		if e.IsDir() || strings.HasPrefix(n, ".") || !strings.HasSuffix(n, ".hcl") || strings.HasSuffix(n, ".vars.hcl") {
+			continue
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return nil, dirError(dir, "No pipeline files", fmt.Sprintf("The directory %q has no *.hcl files; create one (for example with `ansflow init`) or pass another directory with -chdir.", dir))
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+func dirError(dir, summary, detail string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   detail,
+		Subject:  &hcl.Range{Filename: dir, Start: hcl.InitialPos, End: hcl.InitialPos},
+	}
+}
+
+// loader holds the state of one Load call.
+type loader struct {
+	p     *Pipeline
+	files []*hcl.File
+	diags hcl.Diagnostics
+
+	locals      map[string]*hcl.Attribute
+	localOrder  []*hclsyntax.Attribute
+	outputs     []*hclsyntax.Block
+	varOrder    []*Variable
+	stepOrder   []*hclsyntax.Block
+	settings    *hclsyntax.Block
+	dockerBlock *hclsyntax.Block
+	// stepAttrs are each step's attributes and retry block in source order,
+	// for the reference pass.
+	stepSources map[*Step]*stepSource
+	validations map[*Variable][]*hclsyntax.Block
+}
+
+type stepSource struct {
+	attrs []*hclsyntax.Attribute // meta-arguments and inputs, in source order
+	retry *hclsyntax.Block
+}
+
+func newLoader(abs, dirArg string) *loader {
+	return &loader{
+		p: &Pipeline{
+			Dir:        abs,
+			Files:      map[string]*hcl.File{},
+			Variables:  map[string]*Variable{},
+			Locals:     map[string]*Local{},
+			Outputs:    map[string]*Output{},
+			Registries: map[string]*Registry{},
+			Clusters:   map[string]*Cluster{},
+			Steps:      map[string]*Step{},
+			dirArg:     dirArg,
+		},
+		locals:      map[string]*hcl.Attribute{},
+		stepSources: map[*Step]*stepSource{},
+	}
+}
+
+func (l *loader) errorf(subject hcl.Range, summary, detailFormat string, args ...any) {
+	l.diags = append(l.diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   fmt.Sprintf(detailFormat, args...),
+		Subject:  subject.Ptr(),
+	})
+}
+
+func (l *loader) parseFile(filename string) {
+	src, err := os.ReadFile(filename)
+	if err != nil {
+		l.diags = append(l.diags, dirError(filename, "Cannot read pipeline file", fmt.Sprintf("The file %q cannot be read; check its permissions.", filename)))
+		return
+	}
+	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	l.diags = append(l.diags, diags...)
+	if f == nil {
+		return
+	}
+	l.p.Files[filename] = f
+	l.files = append(l.files, f)
+}
+
+// topLevelNames are the block types allowed at the top level of a file.
+func topLevelNames() []string {
+	return append([]string{blockAnsflow, blockVariable, blockLocals, blockOutput, blockDocker, blockRegistry, blockCluster}, StepTypeNames()...)
+}
+
+func (l *loader) decodeFile(body *hclsyntax.Body) {
+	for _, a := range sortedAttrs(body) {
+		l.errorf(a.NameRange, "Unsupported argument",
+			"An argument named %q is not expected at the top level of a pipeline file; put values in a locals block or a variable block instead.", a.Name)
+	}
+	for _, b := range body.Blocks {
+		switch b.Type {
+		case blockAnsflow:
+			l.decodeSettings(b)
+		case blockVariable:
+			l.decodeVariable(b)
+		case blockLocals:
+			l.decodeLocals(b)
+		case blockOutput:
+			l.decodeOutput(b)
+		case blockDocker:
+			l.decodeDocker(b)
+		case blockRegistry:
+			l.decodeRegistry(b)
+		case blockCluster:
+			l.decodeCluster(b)
+		default:
+			if schema := LookupStepSchema(b.Type); schema != nil {
+				l.decodeStep(b, schema)
+				continue
+			}
+			l.errorf(b.TypeRange, "Unsupported block type",
+				"Blocks of type %q are not expected here.%s", b.Type, hintOrList(b.Type, topLevelNames(), "Block types"))
+		}
+	}
+}
+
+// hintOrList returns a did-you-mean hint for given, or else a sentence
+// listing the accepted names.
+func hintOrList(given string, names []string, what string) string {
+	if h := didYouMean(given, names); h != "" {
+		return h
+	}
+	if len(names) == 0 {
+		return " Remove it."
+	}
+	return fmt.Sprintf(" %s accepted here: %s.", what, strings.Join(names, ", "))
+}
+
+// sortedAttrs returns the attributes of body in source order.
+func sortedAttrs(body *hclsyntax.Body) []*hclsyntax.Attribute {
+	attrs := make([]*hclsyntax.Attribute, 0, len(body.Attributes))
+	for _, a := range body.Attributes {
+		attrs = append(attrs, a)
+	}
+	sort.Slice(attrs, func(i, j int) bool { return attrs[i].SrcRange.Start.Byte < attrs[j].SrcRange.Start.Byte })
+	return attrs
+}
+
+// checkLabels reports a diagnostic unless b has exactly len(labelNames)
+// labels, each a valid identifier when ident is set.
+func (l *loader) checkLabels(b *hclsyntax.Block, ident bool, labelNames ...string) bool {
+	want := len(labelNames)
+	switch {
+	case len(b.Labels) < want:
+		missing := labelNames[len(b.Labels)]
+		l.errorf(b.DefRange(), fmt.Sprintf("Missing %s for %s", missing, b.Type),
+			"A %s block needs %d label(s) (%s): write %s.", b.Type, want, strings.Join(labelNames, ", "), blockExample(b.Type, labelNames))
+		return false
+	case len(b.Labels) > want:
+		l.errorf(b.LabelRanges[want], fmt.Sprintf("Extraneous label for %s", b.Type),
+			"A %s block takes %d label(s); remove the extra ones: write %s.", b.Type, want, blockExample(b.Type, labelNames))
+		return false
+	}
+	if ident {
+		for i, lbl := range b.Labels {
+			if !hclsyntax.ValidIdentifier(lbl) {
+				l.errorf(b.LabelRanges[i], fmt.Sprintf("Invalid %s %s", b.Type, labelNames[i]),
+					"%q cannot be used as a %s: names must start with a letter and contain only letters, digits, underscores and dashes.", lbl, labelNames[i])
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func blockExample(typ string, labelNames []string) string {
+	var sb strings.Builder
+	sb.WriteString(typ)
+	for _, n := range labelNames {
+		fmt.Fprintf(&sb, " %q", n)
+	}
+	sb.WriteString(" { ... }")
+	return sb.String()
+}
+
+// bodyRule says which attributes and nested blocks a body may contain.
+type bodyRule struct {
+	where    string   // e.g. `a registry block`
+	attrs    []string // accepted attribute names
+	required []string // required attribute names
+	blocks   []string // accepted nested block types
+}
+
+// checkBody reports unknown attributes and blocks (with suggestions) and
+// missing required attributes of body.
+func (l *loader) checkBody(body *hclsyntax.Body, defRange hcl.Range, r bodyRule) {
+	for _, a := range sortedAttrs(body) {
+		if !contains(r.attrs, a.Name) {
+			l.errorf(a.NameRange, "Unsupported argument",
+				"An argument named %q is not expected in %s.%s", a.Name, r.where, hintOrList(a.Name, r.attrs, "Arguments"))
+		}
+	}
+	for _, b := range body.Blocks {
+		if !contains(r.blocks, b.Type) {
+			l.errorf(b.TypeRange, "Unsupported block type",
+				"Blocks of type %q are not expected in %s.%s", b.Type, r.where, hintOrList(b.Type, append(append([]string(nil), r.blocks...), r.attrs...), "Names"))
+		}
+	}
+	for _, name := range r.required {
+		if _, ok := body.Attributes[name]; !ok {
+			l.errorf(defRange, "Missing required argument",
+				"The argument %q is required in %s; add %s = ... to the block.", name, r.where, name)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *loader) decodeSettings(b *hclsyntax.Block) {
+	if !l.checkLabels(b, false) {
+		return
+	}
+	if l.settings != nil {
+		l.errorf(b.DefRange(), "Duplicate ansflow block",
+			"An ansflow block was already declared at %s; merge the two blocks into one.", l.settings.DefRange())
+		return
+	}
+	l.settings = b
+	l.checkBody(b.Body, b.DefRange(), bodyRule{where: "the ansflow block", blocks: []string{"backend"}})
+	s := &Settings{DeclRange: b.DefRange()}
+	for _, nb := range b.Body.Blocks {
+		if nb.Type != "backend" || !l.checkLabels(nb, false, "type") {
+			continue
+		}
+		if s.Backend != nil {
+			l.errorf(nb.DefRange(), "Duplicate backend block",
+				"A backend was already configured at %s; keep only one backend block.", s.Backend.DeclRange)
+			continue
+		}
+		s.Backend = &Backend{Type: nb.Labels[0], Config: nb.Body, DeclRange: nb.DefRange()}
+	}
+	l.p.Settings = s
+}
+
+func (l *loader) decodeLocals(b *hclsyntax.Block) {
+	if !l.checkLabels(b, false) {
+		return
+	}
+	for _, nb := range b.Body.Blocks {
+		l.errorf(nb.TypeRange, "Unsupported block type",
+			"Blocks are not expected in a locals block; define each local value as an argument: name = value.")
+	}
+	for _, a := range sortedAttrs(b.Body) {
+		if prev, ok := l.locals[a.Name]; ok {
+			l.errorf(a.NameRange, "Duplicate local value",
+				"A local value named %q was already defined at %s; rename or remove one of them.", a.Name, prev.NameRange)
+			continue
+		}
+		l.locals[a.Name] = a.AsHCLAttribute()
+		l.localOrder = append(l.localOrder, a)
+		l.p.Locals[a.Name] = &Local{Name: a.Name, Expr: a.Expr}
+	}
+}
+
+func (l *loader) decodeDocker(b *hclsyntax.Block) {
+	if !l.checkLabels(b, false) {
+		return
+	}
+	if l.dockerBlock != nil {
+		l.errorf(b.DefRange(), "Duplicate docker block",
+			"A docker block was already declared at %s; keep only one.", l.dockerBlock.DefRange())
+		return
+	}
+	l.dockerBlock = b
+	l.checkBody(b.Body, b.DefRange(), bodyRule{where: "the docker block", attrs: dockerAttrs})
+	l.p.Docker = &DockerBlock{Config: b.Body, DeclRange: b.DefRange()}
+}
+
+func (l *loader) decodeRegistry(b *hclsyntax.Block) {
+	if !l.checkLabels(b, true, "name") {
+		return
+	}
+	name := b.Labels[0]
+	if prev, ok := l.p.Registries[name]; ok {
+		l.errorf(b.DefRange(), "Duplicate registry",
+			"A registry named %q was already declared at %s; rename or remove one of them.", name, prev.DeclRange)
+		return
+	}
+	l.checkBody(b.Body, b.DefRange(), bodyRule{where: "a registry block", attrs: registryAttrs, required: []string{"address"}})
+	l.p.Registries[name] = &Registry{Name: name, Config: b.Body, DeclRange: b.DefRange()}
+}
+
+func (l *loader) decodeCluster(b *hclsyntax.Block) {
+	if !l.checkLabels(b, true, "name") {
+		return
+	}
+	name := b.Labels[0]
+	if prev, ok := l.p.Clusters[name]; ok {
+		l.errorf(b.DefRange(), "Duplicate cluster",
+			"A cluster named %q was already declared at %s; rename or remove one of them.", name, prev.DeclRange)
+		return
+	}
+	l.checkBody(b.Body, b.DefRange(), bodyRule{where: "a cluster block", attrs: clusterAttrs})
+	l.p.Clusters[name] = &Cluster{Name: name, Config: b.Body, DeclRange: b.DefRange()}
+}

@@ -1,0 +1,431 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
+	"github.com/zclconf/go-cty/cty/function"
+)
+
+// ScopeOptions are the values expressions can see besides step values.
+type ScopeOptions struct {
+	// Vars are the resolved variable values (see ResolveVariables). A
+	// declared variable missing here is unknown, which is what `validate`
+	// wants.
+	Vars      map[string]cty.Value
+	Workspace string
+	Run       RunInfo
+	Git       GitInfo
+	// Getenv reads environment variables for env("NAME"); os.LookupEnv in
+	// production. Nil means an empty environment.
+	Getenv func(string) (string, bool)
+}
+
+// Scope is everything an expression can see except step values: variables,
+// locals, built-in values, connection blocks and functions. It is safe for
+// concurrent use.
+type Scope struct {
+	p     *Pipeline
+	funcs map[string]function.Function
+	// base holds the root variables shared by every evaluation: var, local,
+	// git, run, workspace, path, registry, cluster and docker. Read-only.
+	base       map[string]cty.Value
+	registries map[string]cty.Value
+	clusters   map[string]cty.Value
+	docker     cty.Value
+
+	mu      sync.Mutex
+	forEach map[*Step]*forEachResult
+}
+
+type forEachResult struct {
+	keys   []string
+	values map[string]cty.Value
+	diags  hcl.Diagnostics
+}
+
+// NewScope evaluates locals and the docker, registry and cluster blocks.
+func NewScope(p *Pipeline, opts ScopeOptions) (*Scope, hcl.Diagnostics) {
+	s := &Scope{
+		p:          p,
+		funcs:      Functions(p.Dir),
+		registries: map[string]cty.Value{},
+		clusters:   map[string]cty.Value{},
+		docker:     cty.NilVal,
+		forEach:    map[*Step]*forEachResult{},
+	}
+	s.funcs[envFunctionName] = envFunc(opts.Getenv)
+	cwd, err := os.Getwd()
+	if err != nil {
+		cwd = p.Dir
+	}
+	s.base = map[string]cty.Value{
+		rootVar:       variablesObject(p, opts.Vars),
+		rootGit:       gitObject(opts.Git),
+		rootRun:       cty.ObjectVal(map[string]cty.Value{"number": cty.NumberIntVal(int64(opts.Run.Number)), "id": cty.StringVal(opts.Run.ID)}),
+		rootWorkspace: cty.StringVal(opts.Workspace),
+		rootPath:      cty.ObjectVal(map[string]cty.Value{"root": cty.StringVal(p.Dir), "cwd": cty.StringVal(cwd)}),
+	}
+	var diags hcl.Diagnostics
+	locals, ldiags := s.evalLocals()
+	diags = append(diags, ldiags...)
+	s.base[rootLocal] = objectOrEmpty(locals)
+
+	ctx := s.context(nil)
+	if p.Docker != nil {
+		v, d := evalBlock(p.Docker.Config, ctx, map[string]cty.Type{"host": cty.String, "tls_verify": cty.Bool, "cert_path": cty.String, "api_version": cty.String}, nil)
+		diags = append(diags, d...)
+		s.docker = v
+		s.base[rootDocker] = v
+	}
+	for name, r := range p.Registries {
+		v, d := evalBlock(r.Config, ctx, map[string]cty.Type{"address": cty.String, "username": cty.String, "password": cty.String}, map[string]cty.Value{"name": cty.StringVal(name)})
+		diags = append(diags, d...)
+		attrs := v.AsValueMap()
+		attrs["password"] = attrs["password"].Mark(Sensitive)
+		v = cty.ObjectVal(attrs)
+		s.registries[name] = v
+	}
+	for name, c := range p.Clusters {
+		v, d := evalBlock(c.Config, ctx, map[string]cty.Type{"kubeconfig": cty.String, "context": cty.String, "namespace": cty.String}, map[string]cty.Value{"name": cty.StringVal(name)})
+		diags = append(diags, d...)
+		s.clusters[name] = v
+	}
+	s.base[rootRegistry] = objectOrEmpty(s.registries)
+	s.base[rootCluster] = objectOrEmpty(s.clusters)
+	return s, diags
+}
+
+func objectOrEmpty(m map[string]cty.Value) cty.Value {
+	if len(m) == 0 {
+		return cty.EmptyObjectVal
+	}
+	return cty.ObjectVal(m)
+}
+
+// variablesObject is the var object: given values, unknown for the rest.
+func variablesObject(p *Pipeline, vals map[string]cty.Value) cty.Value {
+	m := make(map[string]cty.Value, len(p.Variables))
+	for name, v := range p.Variables {
+		val, ok := vals[name]
+		if !ok {
+			val = cty.UnknownVal(v.Type)
+			if v.Sensitive {
+				val = val.Mark(Sensitive)
+			}
+		}
+		m[name] = val
+	}
+	return objectOrEmpty(m)
+}
+
+func gitObject(g GitInfo) cty.Value {
+	return cty.ObjectVal(map[string]cty.Value{
+		"commit":       cty.StringVal(g.Commit),
+		"short_commit": cty.StringVal(g.ShortCommit),
+		"branch":       cty.StringVal(g.Branch),
+		"tag":          cty.StringVal(g.Tag),
+		"dirty":        cty.BoolVal(g.Dirty),
+	})
+}
+
+// evalBlock evaluates the attributes of a connection block to an object
+// with exactly the given attributes (null when unset) plus extra.
+func evalBlock(body hcl.Body, ctx *hcl.EvalContext, types map[string]cty.Type, extra map[string]cty.Value) (cty.Value, hcl.Diagnostics) {
+	attrs, diags := body.JustAttributes()
+	out := make(map[string]cty.Value, len(types)+len(extra))
+	for name, ty := range types {
+		out[name] = cty.NullVal(ty)
+		a, ok := attrs[name]
+		if !ok {
+			continue
+		}
+		v, d := a.Expr.Value(ctx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			out[name] = cty.UnknownVal(ty)
+			continue
+		}
+		cv, err := convert.Convert(v, ty)
+		if err != nil {
+			diags = append(diags, typeMismatch(name, ty, err, a.Expr.Range()))
+			cv = cty.UnknownVal(ty)
+		}
+		out[name] = cv
+	}
+	for k, v := range extra {
+		out[k] = v
+	}
+	return cty.ObjectVal(out), diags
+}
+
+// context builds an evaluation context from the base values plus extra
+// root variables.
+func (s *Scope) context(extra map[string]cty.Value) *hcl.EvalContext {
+	vars := make(map[string]cty.Value, len(s.base)+len(extra))
+	for k, v := range s.base {
+		vars[k] = v
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	return &hcl.EvalContext{Variables: vars, Functions: s.funcs}
+}
+
+// stepRoots turns step values into root variables: one object per step
+// type, keyed by step name.
+func stepRoots(steps StepValues, into map[string]cty.Value) map[string]cty.Value {
+	if into == nil {
+		into = make(map[string]cty.Value, len(steps))
+	}
+	for typ, byName := range steps {
+		into[typ] = objectOrEmpty(byName)
+	}
+	return into
+}
+
+// EvalContext returns the context for evaluating any expression of the
+// pipeline with the given step values.
+func (s *Scope) EvalContext(steps StepValues) *hcl.EvalContext {
+	return s.context(stepRoots(steps, nil))
+}
+
+// Registry returns the evaluated registry block called name ({name,
+// address, username, password}, the password marked Sensitive), or
+// cty.NilVal when there is none.
+func (s *Scope) Registry(name string) cty.Value {
+	if v, ok := s.registries[name]; ok {
+		return v
+	}
+	return cty.NilVal
+}
+
+// Cluster returns the evaluated cluster block called name ({name,
+// kubeconfig, context, namespace}, null when unset), or cty.NilVal.
+func (s *Scope) Cluster(name string) cty.Value {
+	if v, ok := s.clusters[name]; ok {
+		return v
+	}
+	return cty.NilVal
+}
+
+// Docker returns the evaluated docker block ({host, tls_verify, cert_path,
+// api_version}), or cty.NilVal when there is no docker block.
+func (s *Scope) Docker() cty.Value { return s.docker }
+
+// ForEach evaluates the for_each of step: its sorted instance keys and the
+// each.value of each key. Keys and diagnostics are nil for a step without
+// for_each. Results are cached.
+func (s *Scope) ForEach(step *Step) ([]string, map[string]cty.Value, hcl.Diagnostics) {
+	if step.ForEach == nil {
+		return nil, nil, nil
+	}
+	s.mu.Lock()
+	r, ok := s.forEach[step]
+	s.mu.Unlock()
+	if ok {
+		return r.keys, r.values, r.diags
+	}
+	r = &forEachResult{}
+	v, diags := step.ForEach.Value(s.context(nil))
+	r.diags = diags
+	if !diags.HasErrors() {
+		r.keys, r.values, r.diags = forEachInstances(v, step.ForEach.Range())
+		if r.keys == nil && !r.diags.HasErrors() {
+			r.keys = []string{}
+		}
+	}
+	s.mu.Lock()
+	s.forEach[step] = r
+	s.mu.Unlock()
+	return r.keys, r.values, r.diags
+}
+
+// EvalStep evaluates the inputs and meta-arguments of one instance of step.
+// steps holds the values of the steps it refers to. The inputs object has
+// every attribute of step.Schema.InputType(): unset ones are null or their
+// schema default. Values may be unknown and may carry the Sensitive mark.
+func (s *Scope) EvalStep(step *Step, key InstanceKey, steps StepValues) (cty.Value, Meta, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	extra := stepRoots(steps, nil)
+	if key.Valid {
+		each, d := s.eachObject(step, key)
+		diags = append(diags, d...)
+		extra[rootEach] = each
+	}
+	ctx := s.context(extra)
+	inputs, d := evalInputs(step, ctx)
+	diags = append(diags, d...)
+	meta, d := evalMeta(step, ctx)
+	diags = append(diags, d...)
+	return inputs, meta, diags
+}
+
+// eachObject is the each object of instance key of step.
+func (s *Scope) eachObject(step *Step, key InstanceKey) (cty.Value, hcl.Diagnostics) {
+	if step.ForEach == nil {
+		return cty.DynamicVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Unexpected instance key",
+			Detail:   fmt.Sprintf("%s has no for_each, so it has no instance %q; evaluate it without a key.", step.Addr(), key.Key),
+			Subject:  step.DeclRange.Ptr(),
+		}}
+	}
+	_, values, diags := s.ForEach(step)
+	if diags.HasErrors() {
+		return cty.DynamicVal, diags
+	}
+	val, ok := values[key.Key]
+	if !ok {
+		return cty.DynamicVal, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid instance key",
+			Detail:   fmt.Sprintf("The for_each of %s has no key %q; use one of its keys.", step.Addr(), key.Key),
+			Subject:  step.ForEach.Range().Ptr(),
+		}}
+	}
+	return cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(key.Key), "value": val}), nil
+}
+
+// inputAttrs returns the step's input attributes; Load fills them, and a
+// Step built by hand is decoded from its Config.
+func inputAttrs(step *Step) (map[string]*hcl.Attribute, hcl.Diagnostics) {
+	if step.attrs != nil || step.Config == nil {
+		return step.attrs, nil
+	}
+	schema := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: metaRetry}}}
+	for _, in := range step.Schema.Inputs {
+		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: in.Name})
+	}
+	for _, n := range metaAttrNames {
+		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: n})
+	}
+	content, _, diags := step.Config.PartialContent(schema)
+	return content.Attributes, diags
+}
+
+// evalInputs evaluates every input of step into an object of the schema's
+// input type.
+func evalInputs(step *Step, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	attrs, diags := inputAttrs(step)
+	out := make(map[string]cty.Value, len(step.Schema.Inputs))
+	for _, in := range step.Schema.Inputs {
+		v, d := evalInput(step, in, attrs[in.Name], ctx)
+		diags = append(diags, d...)
+		out[in.Name] = v
+	}
+	return cty.ObjectVal(out), diags
+}
+
+func evalInput(step *Step, in AttrSchema, a *hcl.Attribute, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	missing := func(rng hcl.Range) (cty.Value, hcl.Diagnostics) {
+		if in.Default != cty.NilVal {
+			return in.Default, nil
+		}
+		if in.Required {
+			return cty.UnknownVal(in.Type), hcl.Diagnostics{{
+				Severity: hcl.DiagError,
+				Summary:  "Missing required argument",
+				Detail:   fmt.Sprintf("The argument %q is required in a %s block; give it a non-null value in %s.", in.Name, step.Type, step.Addr()),
+				Subject:  rng.Ptr(),
+			}}
+		}
+		return cty.NullVal(in.Type), nil
+	}
+	if a == nil {
+		return missing(step.DeclRange)
+	}
+	v, diags := a.Expr.Value(ctx)
+	if diags.HasErrors() {
+		return cty.UnknownVal(in.Type), diags
+	}
+	if v.IsKnown() && v.IsNull() {
+		mv, d := missing(a.Expr.Range())
+		return mv, append(diags, d...)
+	}
+	cv, err := convert.Convert(v, in.Type)
+	if err != nil {
+		return cty.UnknownVal(in.Type), append(diags, typeMismatch(in.Name, in.Type, err, a.Expr.Range()))
+	}
+	return cv, diags
+}
+
+// evalMeta evaluates the meta-arguments of a step instance.
+func evalMeta(step *Step, ctx *hcl.EvalContext) (Meta, hcl.Diagnostics) {
+	m := Meta{When: true, Retry: RetryPolicy{Attempts: 1, Backoff: 1}}
+	var diags hcl.Diagnostics
+	eval := func(expr hcl.Expression, check func(cty.Value, hcl.Range) hcl.Diagnostics) {
+		if expr == nil {
+			return
+		}
+		v, d := expr.Value(ctx)
+		diags = append(diags, d...)
+		if !d.HasErrors() {
+			diags = append(diags, check(v, expr.Range())...)
+		}
+	}
+	eval(step.When, func(v cty.Value, r hcl.Range) (d hcl.Diagnostics) {
+		m.When, d = boolMeta(v, metaWhen, r)
+		return d
+	})
+	eval(step.Timeout, func(v cty.Value, r hcl.Range) (d hcl.Diagnostics) {
+		m.Timeout, d = durationMeta(v, metaTimeout, r)
+		return d
+	})
+	eval(step.ContinueOnError, func(v cty.Value, r hcl.Range) (d hcl.Diagnostics) {
+		m.ContinueOnError, d = boolMeta(v, metaContinueOnError, r)
+		return d
+	})
+	if r := step.Retry; r != nil {
+		eval(r.Attempts, func(v cty.Value, rng hcl.Range) (d hcl.Diagnostics) {
+			m.Retry.Attempts, d = attemptsMeta(v, rng)
+			return d
+		})
+		eval(r.Delay, func(v cty.Value, rng hcl.Range) (d hcl.Diagnostics) {
+			m.Retry.Delay, d = durationMeta(v, "delay", rng)
+			return d
+		})
+		eval(r.Backoff, func(v cty.Value, rng hcl.Range) (d hcl.Diagnostics) {
+			m.Retry.Backoff, d = backoffMeta(v, rng)
+			return d
+		})
+	}
+	if diags.HasErrors() {
+		// Keep the policy usable even when a value was wrong.
+		if m.Retry.Attempts < 1 {
+			m.Retry.Attempts = 1
+		}
+		if m.Retry.Backoff < 1 {
+			m.Retry.Backoff = 1
+		}
+	}
+	return m, diags
+}
+
+// EvalOutputs evaluates the output blocks with the given step values;
+// values of sensitive outputs are marked Sensitive.
+func (s *Scope) EvalOutputs(steps StepValues) (map[string]cty.Value, hcl.Diagnostics) {
+	ctx := s.EvalContext(steps)
+	out := make(map[string]cty.Value, len(s.p.Outputs))
+	var diags hcl.Diagnostics
+	for _, name := range sortedKeys(s.p.Outputs) {
+		o := s.p.Outputs[name]
+		if o.Expr == nil {
+			continue
+		}
+		v, d := o.Expr.Value(ctx)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			v = cty.DynamicVal
+		}
+		if o.Sensitive {
+			v = v.Mark(Sensitive)
+		}
+		out[name] = v
+	}
+	return out, diags
+}
