@@ -372,4 +372,3 @@ func templateFileFunc(baseDir string, funcs map[string]function.Function) functi
 		},
 	})
 }
-
