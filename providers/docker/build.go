@@ -1,0 +1,251 @@
+package docker
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/build"
+	"github.com/moby/moby/client"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ansflow/ansflow/providers"
+	"github.com/ansflow/ansflow/providers/docker/buildcontext"
+)
+
+// buildStep implements docker_build.
+type buildStep struct{ p *Provider }
+
+var _ providers.Step = (*buildStep)(nil)
+
+// buildPrivate is kept in state: the tags the build created, for Delete.
+type buildPrivate struct {
+	Tags []string `json:"tags"`
+}
+
+// loadContext selects the build context of a docker_build step's inputs.
+func loadContext(env providers.Env, inputs cty.Value) (*buildcontext.Context, error) {
+	dir := attrString(inputs, "context")
+	if dir == "" {
+		dir = "."
+	}
+	if !filepath.IsAbs(dir) {
+		dir = filepath.Join(env.Dir, dir)
+	}
+	dockerfile := attrString(inputs, "dockerfile")
+	opts := buildcontext.Options{Dockerfile: dockerfile}
+	if env.Dir != "" {
+		work := filepath.Join(env.Dir, ".ansflow")
+		if rel, err := filepath.Rel(dir, work); err == nil && !strings.HasPrefix(rel, "..") {
+			// ansflow's own state, logs and caches are never part of a context.
+			opts.Exclude = append(opts.Exclude, filepath.ToSlash(rel))
+		}
+		key := sha256.Sum256([]byte(dir + "\x00" + dockerfile))
+		opts.CacheFile = filepath.Join(work, "cache", "buildcontext-"+hex.EncodeToString(key[:8])+".bin")
+	}
+	return buildcontext.Load(dir, opts)
+}
+
+// Fingerprint returns {"context": hash of the build context}.
+func (s *buildStep) Fingerprint(ctx context.Context, req providers.FingerprintRequest) (map[string]string, error) {
+	bc, err := loadContext(req.Env, req.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	h, err := bc.Hash(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"context": h}, nil
+}
+
+// imageTags returns "image:tag" followed by the extra tags, where a bare tag
+// applies to the image's repository.
+func imageTags(inputs cty.Value) []string {
+	image := attrString(inputs, "image")
+	tag := attrString(inputs, "tag")
+	if tag == "" {
+		tag = "latest"
+	}
+	tags := []string{image + ":" + tag}
+	for _, t := range attrList(inputs, "tags") {
+		if !strings.ContainsAny(t, ":/") {
+			t = image + ":" + t
+		}
+		tags = append(tags, t)
+	}
+	return tags
+}
+
+func (s *buildStep) Apply(ctx context.Context, req providers.ApplyRequest) (providers.ApplyResponse, error) {
+	api, err := s.p.engine(req.Env)
+	if err != nil {
+		return providers.ApplyResponse{}, err
+	}
+	bc, err := loadContext(req.Env, req.Inputs)
+	if err != nil {
+		return providers.ApplyResponse{}, err
+	}
+	hash, err := bc.Hash(ctx)
+	if err != nil {
+		return providers.ApplyResponse{}, err
+	}
+	tags := imageTags(req.Inputs)
+	id, err := runBuild(ctx, api, bc, buildOptions(req.Inputs, tags), req.Logs)
+	if err != nil {
+		return providers.ApplyResponse{}, err
+	}
+	priv, _ := json.Marshal(buildPrivate{Tags: tags})
+	return providers.ApplyResponse{
+		Outputs: outputs("docker_build", map[string]cty.Value{
+			"image_id":     cty.StringVal(id),
+			"ref":          cty.StringVal(tags[0]),
+			"context_hash": cty.StringVal(hash),
+		}),
+		Private: priv,
+	}, nil
+}
+
+func buildOptions(inputs cty.Value, tags []string) client.ImageBuildOptions {
+	opts := client.ImageBuildOptions{
+		Tags:        tags,
+		Dockerfile:  filepath.ToSlash(attrString(inputs, "dockerfile")),
+		Target:      attrString(inputs, "target"),
+		Labels:      attrMap(inputs, "labels"),
+		NoCache:     attrBool(inputs, "no_cache"),
+		Remove:      true,
+		ForceRemove: true,
+		Version:     build.BuilderV1,
+	}
+	if args := attrMap(inputs, "build_args"); len(args) > 0 {
+		opts.BuildArgs = make(map[string]*string, len(args))
+		for k, v := range args {
+			opts.BuildArgs[k] = &v
+		}
+	}
+	return opts
+}
+
+// runBuild streams the context to the engine and its output to logs, and
+// returns the built image's ID.
+func runBuild(ctx context.Context, api dockerAPI, bc *buildcontext.Context, opts client.ImageBuildOptions, logs providers.Logs) (string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(bc.WriteTar(ctx, pw)) }()
+	defer pr.Close()
+
+	res, err := api.ImageBuild(ctx, pr, opts)
+	if err != nil {
+		return "", fmt.Errorf("docker build: %w", err)
+	}
+	defer res.Body.Close()
+	stdout := orDiscard(logs.Stdout)
+	var id string
+	err = readStream(res.Body, func(m streamMessage) {
+		if m.Stream != "" {
+			io.WriteString(stdout, m.Stream)
+			if line := strings.TrimSpace(m.Stream); strings.HasPrefix(line, "Step ") {
+				logs.Say("%s", line)
+			}
+		}
+		if m.Status != "" {
+			fmt.Fprintln(stdout, m.Status)
+		}
+		if m.Aux != nil {
+			var aux struct{ ID string }
+			if json.Unmarshal(*m.Aux, &aux) == nil && aux.ID != "" {
+				id = aux.ID
+			}
+		}
+	})
+	if err != nil {
+		return "", fmt.Errorf("docker build failed: %s", strings.TrimSpace(err.Error()))
+	}
+	if id == "" { // engines that do not send the aux message
+		img, err := api.ImageInspect(ctx, opts.Tags[0])
+		if err != nil {
+			return "", fmt.Errorf("inspecting the built image %s: %w", opts.Tags[0], err)
+		}
+		id = img.ID
+	}
+	return id, nil
+}
+
+// Read reports the image gone when its tag no longer exists, and drift when
+// the tag now names another image.
+func (s *buildStep) Read(ctx context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
+	ref := attrString(req.Prior.Outputs, "ref")
+	if ref == "" {
+		return providers.ReadResponse{Gone: true}, nil
+	}
+	api, err := s.p.engine(req.Env)
+	if err != nil {
+		return providers.ReadResponse{}, err
+	}
+	img, err := api.ImageInspect(ctx, ref)
+	if cerrdefs.IsNotFound(err) {
+		return providers.ReadResponse{Gone: true}, nil
+	}
+	if err != nil {
+		return providers.ReadResponse{}, fmt.Errorf("inspecting image %s: %w", ref, err)
+	}
+	var resp providers.ReadResponse
+	if before := attrString(req.Prior.Outputs, "image_id"); before != img.ID {
+		resp.Drift = append(resp.Drift, providers.Drift{Path: "image_id", Before: before, After: img.ID})
+		resp.Outputs = outputs("docker_build", map[string]cty.Value{
+			"image_id":     cty.StringVal(img.ID),
+			"ref":          cty.StringVal(ref),
+			"context_hash": attr(req.Prior.Outputs, "context_hash"),
+		})
+	}
+	return resp, nil
+}
+
+// Delete removes the tags the build created. An image still used by a
+// container keeps its tag (nothing is force-removed); that is reported on
+// stderr, not as a failure.
+func (s *buildStep) Delete(ctx context.Context, req providers.DeleteRequest) error {
+	var priv buildPrivate
+	if len(req.Prior.Private) > 0 {
+		if err := json.Unmarshal(req.Prior.Private, &priv); err != nil {
+			return fmt.Errorf("reading docker_build state: %w", err)
+		}
+	}
+	if len(priv.Tags) == 0 {
+		if ref := attrString(req.Prior.Outputs, "ref"); ref != "" {
+			priv.Tags = []string{ref}
+		}
+	}
+	api, err := s.p.engine(req.Env)
+	if err != nil {
+		return err
+	}
+	for _, tag := range priv.Tags {
+		if err := removeImage(ctx, api, tag, req.Logs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// removeImage untags ref (removing the image when it was the last tag);
+// not-found is success and an image in use is only a warning.
+func removeImage(ctx context.Context, api dockerAPI, ref string, logs providers.Logs) error {
+	_, err := api.ImageRemove(ctx, ref, client.ImageRemoveOptions{PruneChildren: true})
+	switch {
+	case err == nil, cerrdefs.IsNotFound(err):
+		return nil
+	case cerrdefs.IsConflict(err):
+		fmt.Fprintf(orDiscard(logs.Stderr), "warning: image %s kept: %v\n", ref, err)
+		return nil
+	default:
+		return fmt.Errorf("removing image %s: %w", ref, err)
+	}
+}
