@@ -44,7 +44,7 @@ func boolMeta(v cty.Value, name string, rng hcl.Range) (bool, hcl.Diagnostics) {
 	b, err := convert.Convert(v, cty.Bool)
 	if err != nil {
 		return false, metaError(fmt.Sprintf("Invalid %s argument", name),
-			fmt.Sprintf("The %s value must be true or false, but it is %s; use a comparison such as git.branch == \"main\".", name, v.Type().FriendlyName()), rng)
+			fmt.Sprintf("The %s value must be true or false, but it is %s; use a comparison such as git.branch == \"main\".", name, typeDescription(v.Type())), rng)
 	}
 	return b.True(), nil
 }
@@ -159,5 +159,5 @@ func forEachInstances(v cty.Value, rng hcl.Range) ([]string, map[string]cty.Valu
 	case ty.IsListType() || ty.IsTupleType():
 		return nil, nil, metaError(summary, "for_each needs a map or a set of strings, but this is a list; wrap it in toset(...) to use its elements as keys.", rng)
 	}
-	return nil, nil, metaError(summary, fmt.Sprintf("for_each needs a map or a set of strings, but this is %s.", typeDescription(ty)), rng)
+	return nil, nil, metaError(summary, fmt.Sprintf("for_each needs a map or a set of strings such as toset([\"a\", \"b\"]), but this is %s.", typeDescription(ty)), rng)
 }

@@ -40,7 +40,7 @@ func (l *loader) decodeStep(b *hclsyntax.Block, schema *StepSchema) {
 	addr := step.Addr()
 	if prev, ok := l.p.Steps[addr]; ok {
 		l.errorf(b.DefRange(), "Duplicate step",
-			"A %s step named %q was already declared at %s; step names must be unique per type across all files, so rename one of them.", step.Type, step.Name, prev.DeclRange)
+			"The step %s was already declared at %s; step names must be unique per type across all files, so rename one of them.", addr, prev.DeclRange)
 		return
 	}
 	src := &stepSource{}
@@ -230,7 +230,7 @@ func typeMismatch(name string, ty cty.Type, err error, rng hcl.Range) *hcl.Diagn
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Incorrect attribute value type",
-		Detail:   fmt.Sprintf("Inappropriate value for argument %q: %s; it must be %s.", name, convertErrorText(err), typeDescription(ty)),
+		Detail:   fmt.Sprintf("Inappropriate value for argument %q: %s.", name, convertErrorText(err)),
 		Subject:  rng.Ptr(),
 	}
 }

@@ -44,7 +44,10 @@ type varValue struct {
 type varResolver struct {
 	p     *Pipeline
 	vals  map[string]varValue
-	diags hcl.Diagnostics
+	// invalid are variables given a value that was rejected; they are not
+	// also reported as missing.
+	invalid map[string]bool
+	diags   hcl.Diagnostics
 }
 
 // ResolveVariables determines the value of every declared variable. The
@@ -54,7 +57,7 @@ type varResolver struct {
 // converted to the declared types and checked by validation blocks;
 // sensitive variables' values are marked Sensitive.
 func (p *Pipeline) ResolveVariables(in VarInputs) (map[string]cty.Value, hcl.Diagnostics) {
-	r := &varResolver{p: p, vals: map[string]varValue{}}
+	r := &varResolver{p: p, vals: map[string]varValue{}, invalid: map[string]bool{}}
 	for name, v := range p.Variables {
 		if v.HasDefault {
 			r.vals[name] = varValue{val: v.Default, source: "its default"}
@@ -131,6 +134,7 @@ func (r *varResolver) setRaw(name, raw, source string, fromCLI bool) {
 			Detail:   fmt.Sprintf("The value from %s is not valid for variable %q: %s; give a value of type %s.", source, name, convertErrorText(err), typeexpr.TypeString(v.Type)),
 			Subject:  v.DeclRange.Ptr(),
 		})
+		r.invalid[name] = true
 		return
 	}
 	r.vals[name] = varValue{val: val, source: source}
@@ -208,10 +212,12 @@ func (r *varResolver) setFromFile(filename string, a *hclsyntax.Attribute) {
 	val, diags := a.Expr.Value(nil)
 	r.diags = append(r.diags, diags...)
 	if diags.HasErrors() {
+		r.invalid[a.Name] = true
 		return
 	}
 	cv, err := convertVariable(v, val)
 	if err != nil {
+		r.invalid[a.Name] = true
 		r.diags = append(r.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid value for variable",
@@ -231,6 +237,10 @@ func (r *varResolver) finish() (map[string]cty.Value, hcl.Diagnostics) {
 	for _, name := range sortedKeys(r.p.Variables) {
 		v := r.p.Variables[name]
 		given, ok := r.vals[name]
+		if !ok && r.invalid[name] {
+			out[name] = cty.UnknownVal(v.Type)
+			continue
+		}
 		if !ok {
 			r.diags = append(r.diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -293,7 +303,7 @@ func (r *varResolver) validate(v *Variable, given varValue, funcs map[string]fun
 		r.diags = append(r.diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid value for variable",
-			Detail:   fmt.Sprintf("%s (The value of var.%s from %s failed the validation rule at %s.)", msg, v.Name, given.source, val.DeclRange),
+			Detail:   fmt.Sprintf("%s The value of var.%s from %s fails the validation rule at %s; give it a value the rule accepts.", msg, v.Name, given.source, val.DeclRange),
 			Subject:  subject.Ptr(),
 		})
 	}

@@ -1,0 +1,4 @@
+ansflow {
+  backend { # ERROR: Missing type for backend
+  }
+}

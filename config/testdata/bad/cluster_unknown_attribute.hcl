@@ -1,0 +1,3 @@
+cluster "dev" {
+  namepsace = "dev" # ERROR: Unsupported argument
+}

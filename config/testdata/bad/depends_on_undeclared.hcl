@@ -1,0 +1,4 @@
+exec "b" {
+  command    = ["true"]
+  depends_on = [exec.a] # ERROR: Reference to undeclared step
+}

@@ -1,0 +1,4 @@
+locals { app = "a" }
+locals {
+  app = "b" # ERROR: Duplicate local value
+}

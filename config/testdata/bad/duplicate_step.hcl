@@ -1,0 +1,7 @@
+exec "test" {
+  command = ["true"]
+}
+
+exec "test" { # ERROR: Duplicate step
+  command = ["false"]
+}

@@ -1,0 +1,3 @@
+exec "test" {
+  command = ["true"]
+}

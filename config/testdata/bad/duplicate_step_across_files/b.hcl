@@ -1,0 +1,3 @@
+exec "test" { # ERROR: Duplicate step
+  command = ["false"]
+}

@@ -1,0 +1,7 @@
+variable "tag" {
+  default = "a"
+}
+
+variable "tag" { # ERROR: Duplicate variable
+  default = "b"
+}

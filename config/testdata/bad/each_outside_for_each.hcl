@@ -1,0 +1,3 @@
+exec "test" {
+  command = ["echo", each.key] # ERROR: Reference to "each" in context without for_each
+}

@@ -1,0 +1,3 @@
+exec "x" {
+  command = ["echo", 1 / "a"] # ERROR: Invalid operand
+}

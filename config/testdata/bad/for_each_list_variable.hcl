@@ -1,0 +1,9 @@
+variable "names" {
+  type    = list(string)
+  default = ["a", "b"]
+}
+
+exec "greet" {
+  for_each = var.names # ERROR: Invalid for_each argument
+  command  = ["echo", each.key]
+}

@@ -1,0 +1,3 @@
+exec "run tests" { # ERROR: Invalid exec name
+  command = ["true"]
+}

@@ -1,0 +1,3 @@
+docker_build { # ERROR: Missing name for docker_build
+  image = "app"
+}

@@ -1,0 +1,3 @@
+docker_run "unit" { # ERROR: Missing required argument
+  command = ["make", "test"]
+}

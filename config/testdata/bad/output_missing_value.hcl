@@ -1,0 +1,3 @@
+output "image" { # ERROR: Missing required argument
+  description = "The image"
+}

@@ -1,0 +1,3 @@
+exec "info" {
+  command = ["echo", docker.host] # ERROR: Reference to undeclared docker block
+}

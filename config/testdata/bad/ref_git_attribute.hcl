@@ -1,0 +1,4 @@
+docker_build "app" {
+  image = "app"
+  tag   = git.sha # ERROR: Unsupported attribute
+}

@@ -1,0 +1,3 @@
+docker_build "app" {
+  image = vars.app # ERROR: Unknown variable
+}

@@ -1,0 +1,4 @@
+docker_build "app" {
+  image = "app"
+  tag   = workspace.name # ERROR: Unsupported attribute
+}

@@ -1,0 +1,3 @@
+registry "main" { # ERROR: Missing required argument
+  username = "ci"
+}

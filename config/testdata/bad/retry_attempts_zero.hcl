@@ -1,0 +1,6 @@
+exec "flaky" {
+  command = ["./flaky.sh"]
+  retry {
+    attempts = 0 # ERROR: Invalid retry attempts
+  }
+}

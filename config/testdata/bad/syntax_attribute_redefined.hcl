@@ -1,0 +1,4 @@
+docker_build "app" {
+  image = "x"
+  image = "y" # ERROR: Attribute redefined
+}

@@ -1,0 +1,3 @@
+docker_build "app" {
+  image = 'app' # ERROR: Invalid character # ERROR: Invalid expression
+}

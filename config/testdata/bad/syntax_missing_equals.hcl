@@ -1,0 +1,3 @@
+docker_build "app" {
+  image "x" # ERROR: Invalid block definition
+}

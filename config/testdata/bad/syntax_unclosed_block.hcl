@@ -1,0 +1,2 @@
+docker_build "app" { # ERROR: Unclosed configuration block
+  image = "x"

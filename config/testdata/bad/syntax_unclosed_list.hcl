@@ -1,0 +1,3 @@
+exec "x" {
+  command = ["a", "b"
+} # ERROR: Missing item separator

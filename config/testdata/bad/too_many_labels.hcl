@@ -1,0 +1,3 @@
+docker_build "app" "extra" { # ERROR: Extraneous label for docker_build
+  image = "app"
+}

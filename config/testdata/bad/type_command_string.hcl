@@ -1,0 +1,3 @@
+exec "test" {
+  command = "make test" # ERROR: Incorrect attribute value type
+}

@@ -1,0 +1,4 @@
+k8s_scale "web" {
+  name     = "web"
+  replicas = "two" # ERROR: Incorrect attribute value type
+}

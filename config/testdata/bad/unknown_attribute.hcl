@@ -1,0 +1,4 @@
+docker_build "app" {
+  image     = "app"
+  dockerfle = "Dockerfile" # ERROR: Unsupported argument
+}

@@ -1,0 +1,4 @@
+docker_build "app" {
+  image = "app"
+  ref   = "app:latest" # ERROR: Unsupported argument
+}

@@ -1,0 +1,3 @@
+docker_biuld "app" { # ERROR: Unsupported block type
+  image = "app"
+}

@@ -1,0 +1,6 @@
+exec "test" {
+  command = ["true"]
+  retyr { # ERROR: Unsupported block type
+    attempts = 2
+  }
+}

@@ -1,0 +1,3 @@
+docker_build "app" {
+  image = uppr("app") # ERROR: Call to unknown function
+}

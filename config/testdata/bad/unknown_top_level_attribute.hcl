@@ -1,0 +1,1 @@
+app = "my-app" # ERROR: Unsupported argument

@@ -1,0 +1,4 @@
+variable "replicas" {
+  type    = number
+  default = "three" # ERROR: Invalid default value for variable
+}

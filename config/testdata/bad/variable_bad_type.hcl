@@ -1,0 +1,3 @@
+variable "replicas" {
+  type = integer # ERROR: Invalid type specification
+}

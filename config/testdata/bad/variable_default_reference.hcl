@@ -1,0 +1,5 @@
+locals { x = "a" }
+
+variable "v" {
+  default = local.x # ERROR: Variables not allowed
+}

@@ -1,0 +1,3 @@
+variable { # ERROR: Missing name for variable
+  default = "x"
+}

@@ -1,0 +1,3 @@
+variable "token" { # ERROR: No value for required variable
+  type = string
+}

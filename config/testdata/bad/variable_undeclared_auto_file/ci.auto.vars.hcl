@@ -1,0 +1,2 @@
+tag = "v1"
+tga = "v2" # ERROR: Value for undeclared variable

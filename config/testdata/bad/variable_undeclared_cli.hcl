@@ -1,0 +1,1 @@
+variable "tag" { default = "dev" }

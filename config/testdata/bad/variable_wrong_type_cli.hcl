@@ -1,0 +1,4 @@
+variable "replicas" { # ERROR: Invalid value for variable
+  type    = number
+  default = 1
+}

@@ -1,0 +1,4 @@
+variable "ports" { # ERROR: Invalid value for variable
+  type    = list(number)
+  default = []
+}

@@ -1,0 +1,1 @@
+replicas = "many" # ERROR: Invalid value for variable

@@ -1,0 +1,4 @@
+exec "deploy" {
+  when    = "yes" # ERROR: Invalid when argument
+  command = ["true"]
+}
