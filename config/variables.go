@@ -42,8 +42,8 @@ type varValue struct {
 
 // varResolver collects values in precedence order; later ones win.
 type varResolver struct {
-	p     *Pipeline
-	vals  map[string]varValue
+	p    *Pipeline
+	vals map[string]varValue
 	// invalid are variables given a value that was rejected; they are not
 	// also reported as missing.
 	invalid map[string]bool
