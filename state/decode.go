@@ -283,9 +283,9 @@ func jsonError(name string, data []byte, err error) error {
 	var typ *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &syn):
-		offset = syn.Offset
+		offset = syn.Offset - 1 // Offset counts the offending byte
 	case errors.As(err, &typ):
-		offset = typ.Offset
+		offset = typ.Offset // just after the value of the wrong type
 	}
 	if offset < 0 {
 		return fmt.Errorf("state file %s is malformed: %v. Restore it from a backup (%s.1) or fix it by hand", name, err, name)
