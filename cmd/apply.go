@@ -1,0 +1,203 @@
+package cmd
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/views"
+	"github.com/spf13/cobra"
+)
+
+type applyOptions struct {
+	planOptions
+	autoApprove bool
+}
+
+func newApplyCommand(app *App, g *globalOptions, destroy bool) *cobra.Command {
+	o := &applyOptions{}
+	c := &cobra.Command{
+		Use:   "apply [PLANFILE] [flags]",
+		Short: "Create, update, run and delete steps to match the pipeline",
+		Long: `Plans (or reads a saved plan), asks for approval, then walks the step graph in
+parallel. Every finished step is recorded in the state at once, so an
+interrupted or failed apply resumes where it stopped.
+
+Without a terminal, apply needs -auto-approve or a saved plan file.
+Ctrl-C once: no new steps start, running ones finish and are recorded.
+Ctrl-C twice: running steps are cancelled.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			planFile := ""
+			if len(args) == 1 {
+				planFile = args[0]
+			}
+			return runApply(cmd.Context(), app, g, o, planFile, destroy)
+		},
+	}
+	if destroy {
+		c.Use = "destroy [flags]"
+		c.Short = "Delete everything ansflow created in this workspace"
+		c.Long = `Deletes every object recorded in the state, dependents first, and forgets the
+records of run-to-completion steps. Asks for approval unless -auto-approve.`
+		c.Args = cobra.NoArgs
+	}
+	o.register(c.Flags())
+	c.Flags().BoolVar(&o.autoApprove, "auto-approve", false, "do not ask for approval")
+	return c
+}
+
+func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, planFile string, destroy bool) error {
+	var pl *planned
+	var err error
+	if planFile != "" {
+		pl, err = loadSavedPlan(ctx, app, g, o, planFile)
+	} else {
+		op := "apply"
+		if destroy {
+			op = "destroy"
+		}
+		pl, err = makePlan(ctx, app, g, &o.planOptions, destroy, op)
+	}
+	if err != nil {
+		return err
+	}
+	defer pl.closer()
+	style := views.Style{Color: g.color(app)}
+	var jsonView *views.JSON
+	if o.json {
+		jsonView = views.NewJSON(app.Stdout)
+		jsonView.Plan(pl.plan)
+	} else if planFile == "" {
+		views.RenderPlan(app.Stdout, pl.plan, views.PlanOptions{Style: style, Verbose: o.verbose})
+	}
+	if !pl.plan.HasChanges() {
+		if !o.json {
+			fmt.Fprintln(app.Stdout, "\nNothing to do.")
+		}
+		return nil
+	}
+	if planFile == "" && !o.autoApprove {
+		if err := approve(app, destroy); err != nil {
+			return err
+		}
+	}
+
+	ctx, stop, release := interrupts(ctx, app.Stderr)
+	defer release()
+	var progress *views.Progress
+	if jsonView != nil {
+		pl.eng.Observer = jsonView.Event
+	} else {
+		fmt.Fprintln(app.Stdout)
+		progress = views.NewProgress(app.Stdout, style, 10*time.Second)
+		defer progress.Close()
+		pl.eng.Observer = progress.Event
+	}
+	res, diags := pl.eng.Apply(ctx, stop, pl.p, pl.st, pl.plan, pl.vars, o.parallelism)
+	if progress != nil {
+		progress.Close()
+	}
+	if res == nil {
+		return diagsError(app, g, pl.p, diags)
+	}
+	printDiags(app, g, pl.p, diags)
+	if jsonView != nil {
+		jsonView.ApplySummary(res)
+	} else {
+		views.RenderApplySummary(app.Stdout, res, style, destroy)
+		if len(res.Outputs) > 0 && res.OK() {
+			fmt.Fprintln(app.Stdout, "\nOutputs:")
+			writeOutputs(app.Stdout, pl.p, res.Outputs)
+		}
+	}
+	if !res.OK() || diags.HasErrors() {
+		return exitCode(1)
+	}
+	return nil
+}
+
+// approve asks on the terminal; without one it refuses.
+func approve(app *App, destroy bool) error {
+	if !app.IsTerminal {
+		return &exitError{code: 1, msg: "Error: apply needs approval, and there is no terminal to ask on.\nRun it with -auto-approve, or save a plan with `ansflow plan -out=FILE`, review it, and run `ansflow apply FILE`."}
+	}
+	what := "perform these actions"
+	if destroy {
+		what = "destroy everything listed above"
+	}
+	fmt.Fprintf(app.Stdout, "\nDo you want to %s?\n  Only 'yes' will be accepted.\n\n  Enter a value: ", what)
+	line, err := bufio.NewReader(app.Stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return &exitError{code: 1, msg: "Error: no answer; nothing was changed."}
+	}
+	if strings.TrimSpace(line) != "yes" {
+		return &exitError{code: 1, msg: "Apply cancelled; nothing was changed."}
+	}
+	return nil
+}
+
+// loadSavedPlan reads a plan file and checks it still fits the pipeline
+// files and the state.
+func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOptions, planFile string) (*planned, error) {
+	if len(o.vars.args) > 0 || len(o.targets) > 0 || len(o.replace) > 0 {
+		return nil, &exitError{code: 1, msg: "Error: a saved plan already fixes variables, -target and -replace; make a new plan to change them."}
+	}
+	plan, err := readPlanFile(planFile)
+	if err != nil {
+		return nil, err
+	}
+	p, diags := config.Load(g.dir())
+	if err := diagsError(app, g, p, diags); err != nil {
+		return nil, err
+	}
+	if err := plan.CheckSources(p); err != nil {
+		return nil, &exitError{code: 1, msg: "Error: the saved plan is stale: " + err.Error()}
+	}
+	fresh, vdiags := p.ResolveVariables(config.VarInputs{Environ: app.Environ})
+	_ = vdiags // sensitive values may legitimately be missing here; checked below
+	vars, err := plan.VariablesFromPlan(fresh, func(name string) bool {
+		v := p.Variables[name]
+		return v != nil && v.Sensitive
+	})
+	if err != nil {
+		return nil, &exitError{code: 1, msg: "Error: " + err.Error()}
+	}
+	store, ws, err := openStore(g.dir())
+	if err != nil {
+		return nil, err
+	}
+	if ws != plan.Workspace {
+		closeStore(store)
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the plan was made for workspace %q but %q is selected; run `ansflow workspace select %s` first.", plan.Workspace, ws, plan.Workspace)}
+	}
+	lock, err := o.lock.lock(ctx, store, "apply")
+	if err != nil {
+		closeStore(store)
+		return nil, lockError(err)
+	}
+	pl := &planned{p: p, vars: vars, store: store, lock: lock, plan: plan}
+	pl.closer = func() {
+		_ = lock.Unlock()
+		closeStore(store)
+	}
+	st, err := store.Read(ctx)
+	if err != nil {
+		pl.closer()
+		return nil, err
+	}
+	if st.Lineage != plan.Lineage || st.Serial != plan.Serial {
+		pl.closer()
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the saved plan is stale: it was made against state serial %d, but the state is now at serial %d (another apply ran since). Make a new plan.", plan.Serial, st.Serial)}
+	}
+	pl.st = st
+	pl.eng, err = newEngine(app, g.dir(), ws, store)
+	if err != nil {
+		pl.closer()
+		return nil, err
+	}
+	return pl, nil
+}

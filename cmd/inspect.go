@@ -1,0 +1,556 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/engine"
+	"github.com/ansflow/ansflow/state"
+	"github.com/ansflow/ansflow/views"
+	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// readState reads the current workspace's state without locking (readers
+// never see a half-written state).
+func readState(ctx context.Context, g *globalOptions) (*state.State, string, error) {
+	store, ws, err := openStore(g.dir())
+	if err != nil {
+		return nil, "", err
+	}
+	defer closeStore(store)
+	st, err := store.Read(ctx)
+	return st, ws, err
+}
+
+func newShowCommand(app *App, g *globalOptions) *cobra.Command {
+	var asJSON, verbose bool
+	c := &cobra.Command{
+		Use:   "show [PLANFILE]",
+		Short: "Show the state, or a saved plan",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				plan, err := readPlanFile(args[0])
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					enc := json.NewEncoder(app.Stdout)
+					enc.SetIndent("", "  ")
+					return enc.Encode(plan)
+				}
+				views.RenderPlan(app.Stdout, plan, views.PlanOptions{Style: views.Style{Color: g.color(app)}, Verbose: verbose})
+				return nil
+			}
+			st, ws, err := readState(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				enc := json.NewEncoder(app.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(st)
+			}
+			return showState(app.Stdout, st, ws)
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&verbose, "verbose", false, "with a plan: also list steps that are up to date or skipped")
+	return c
+}
+
+func showState(w io.Writer, st *state.State, ws string) error {
+	if len(st.Instances) == 0 {
+		fmt.Fprintf(w, "The state of workspace %q is empty.\n", ws)
+		return nil
+	}
+	fmt.Fprintf(w, "Workspace %q, serial %d, last run %d.\n\n", ws, st.Serial, st.RunNumber)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ADDRESS\tSTATUS\tRUN\tDURATION\tFINISHED")
+	for _, addr := range sortedAddrs(st) {
+		in := st.Instances[addr]
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", addr, in.Status, in.Run, in.Duration().Round(time.Millisecond), in.Finished.Local().Format(time.DateTime))
+	}
+	tw.Flush()
+	if len(st.Outputs) > 0 {
+		fmt.Fprintln(w, "\nOutputs:")
+		names := make([]string, 0, len(st.Outputs))
+		for n := range st.Outputs {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(w, "  %s = %s\n", n, storedOutputDisplay(st.Outputs[n]))
+		}
+	}
+	return nil
+}
+
+func sortedAddrs(st *state.State) []string {
+	addrs := make([]string, 0, len(st.Instances))
+	for a := range st.Instances {
+		addrs = append(addrs, a)
+	}
+	sort.Strings(addrs)
+	return addrs
+}
+
+func storedOutputDisplay(o state.Output) string {
+	if o.Sensitive {
+		return "(sensitive value)"
+	}
+	return string(o.Value)
+}
+
+// writeOutputs prints output values after an apply.
+func writeOutputs(w io.Writer, p *config.Pipeline, vals map[string]cty.Value) {
+	names := make([]string, 0, len(vals))
+	for n := range vals {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		v := vals[n]
+		if config.HasSensitive(v) || (p.Outputs[n] != nil && p.Outputs[n].Sensitive) {
+			fmt.Fprintf(w, "  %s = (sensitive value)\n", n)
+			continue
+		}
+		fmt.Fprintf(w, "  %s = %s\n", n, displayValue(v))
+	}
+}
+
+func displayValue(v cty.Value) string {
+	v, _ = v.UnmarkDeep()
+	if !v.IsWhollyKnown() {
+		return "(known after apply)"
+	}
+	if v.IsNull() {
+		return "null"
+	}
+	if v.Type() == cty.String {
+		s := v.AsString()
+		if strings.Contains(s, "\n") {
+			return "<<EOT\n" + s + "EOT"
+		}
+		return fmt.Sprintf("%q", s)
+	}
+	b, err := jsonValue(v)
+	if err != nil {
+		return v.GoString()
+	}
+	return string(b)
+}
+
+func newStateCommand(app *App, g *globalOptions) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "state",
+		Short: "Inspect and edit the state: list, show, rm, mv",
+	}
+	var lo lockOptions
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List the step instances recorded in the state",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, _, err := readState(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			for _, a := range sortedAddrs(st) {
+				fmt.Fprintln(app.Stdout, a)
+			}
+			return nil
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show ADDR",
+		Short: "Show everything recorded for one step instance",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := readState(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			in, ok := st.Instances[args[0]]
+			if !ok {
+				return notInState(args[0], st)
+			}
+			enc := json.NewEncoder(app.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(in)
+		},
+	}
+	rm := &cobra.Command{
+		Use:   "rm ADDR...",
+		Short: "Forget step instances without deleting anything they created",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return editState(cmd.Context(), g, &lo, "state rm", func(st *state.State) error {
+				for _, a := range args {
+					if _, ok := st.Instances[a]; !ok {
+						return notInState(a, st)
+					}
+					delete(st.Instances, a)
+					fmt.Fprintf(app.Stdout, "Removed %s\n", a)
+				}
+				return nil
+			})
+		},
+	}
+	mv := &cobra.Command{
+		Use:   "mv SRC DST",
+		Short: "Move a record to another address (after renaming a step)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, dst := args[0], args[1]
+			return editState(cmd.Context(), g, &lo, "state mv", func(st *state.State) error {
+				in, ok := st.Instances[src]
+				if !ok {
+					return notInState(src, st)
+				}
+				if _, taken := st.Instances[dst]; taken {
+					return fmt.Errorf("%s already has a record; remove it first with `ansflow state rm %s`", dst, dst)
+				}
+				typ := dst
+				if i := strings.IndexByte(typ, '.'); i > 0 {
+					typ = typ[:i]
+				}
+				if typ != in.Type {
+					return fmt.Errorf("cannot move a %s record to %s: the step type must stay the same", in.Type, dst)
+				}
+				delete(st.Instances, src)
+				in.Addr = dst
+				st.Instances[dst] = in
+				for _, other := range st.Instances {
+					for i, d := range other.Dependencies {
+						if d == src {
+							other.Dependencies[i] = dst
+						}
+					}
+				}
+				fmt.Fprintf(app.Stdout, "Moved %s to %s\n", src, dst)
+				return nil
+			})
+		},
+	}
+	lo.register(rm.Flags())
+	lo.register(mv.Flags())
+	c.AddCommand(list, show, rm, mv)
+	return c
+}
+
+func notInState(addr string, st *state.State) error {
+	return fmt.Errorf("%s is not in the state; `ansflow state list` shows what is (%d records)", addr, len(st.Instances))
+}
+
+// editState locks, reads, edits and writes the state.
+func editState(ctx context.Context, g *globalOptions, lo *lockOptions, op string, edit func(*state.State) error) error {
+	store, _, err := openStore(g.dir())
+	if err != nil {
+		return err
+	}
+	defer closeStore(store)
+	lock, err := lo.lock(ctx, store, op)
+	if err != nil {
+		return lockError(err)
+	}
+	defer lock.Unlock()
+	st, err := store.Read(ctx)
+	if err != nil {
+		return err
+	}
+	if err := edit(st); err != nil {
+		return err
+	}
+	return store.Write(ctx, st)
+}
+
+func newOutputCommand(app *App, g *globalOptions) *cobra.Command {
+	var asJSON, raw bool
+	c := &cobra.Command{
+		Use:   "output [NAME]",
+		Short: "Print the pipeline's outputs from the last apply",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := readState(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			if len(args) == 1 {
+				o, ok := st.Outputs[args[0]]
+				if !ok {
+					return fmt.Errorf("no output named %q; outputs are recorded by apply (see `ansflow output`)", args[0])
+				}
+				switch {
+				case o.Sensitive:
+					fmt.Fprintln(app.Stdout, "(sensitive value)")
+				case raw:
+					var s string
+					if json.Unmarshal(o.Value, &s) == nil {
+						fmt.Fprint(app.Stdout, s)
+						return nil
+					}
+					fmt.Fprintln(app.Stdout, string(o.Value))
+				default:
+					fmt.Fprintln(app.Stdout, string(o.Value))
+				}
+				return nil
+			}
+			if asJSON {
+				out := map[string]any{}
+				for n, o := range st.Outputs {
+					var v any = json.RawMessage(o.Value)
+					if o.Sensitive {
+						v = "(sensitive value)"
+					}
+					out[n] = map[string]any{"value": v, "type": json.RawMessage(o.Type), "sensitive": o.Sensitive}
+				}
+				enc := json.NewEncoder(app.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			names := make([]string, 0, len(st.Outputs))
+			for n := range st.Outputs {
+				names = append(names, n)
+			}
+			sort.Strings(names)
+			for _, n := range names {
+				fmt.Fprintf(app.Stdout, "%s = %s\n", n, storedOutputDisplay(st.Outputs[n]))
+			}
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().BoolVar(&raw, "raw", false, "print a string output without quotes")
+	return c
+}
+
+func newLogsCommand(app *App, g *globalOptions) *cobra.Command {
+	var run int
+	var stderr, follow bool
+	c := &cobra.Command{
+		Use:   "logs ADDR",
+		Short: "Print a step's stored stdout (or -stderr) from its last run or from -run=N",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			addr := args[0]
+			st, ws, err := readState(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			n := run
+			if n == 0 {
+				in, ok := st.Instances[addr]
+				if !ok {
+					return fmt.Errorf("%s has no record in the state, so no last run; pass -run=N (see `ansflow history`)", addr)
+				}
+				n = in.Run
+			}
+			stream := "stdout"
+			if stderr {
+				stream = "stderr"
+			}
+			abs, _ := filepath.Abs(g.dir())
+			path := filepath.Join(engine.LogDir(abs, ws, n), engine.LogFileName(addr, stream))
+			return printLog(cmd.Context(), app.Stdout, path, follow)
+		},
+	}
+	c.Flags().IntVar(&run, "run", 0, "show the log of run `N` (default: the step's last run)")
+	c.Flags().BoolVar(&stderr, "stderr", false, "show standard error instead of standard output")
+	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing as the log grows (Ctrl-C to stop)")
+	return c
+}
+
+func printLog(ctx context.Context, w io.Writer, path string, follow bool) error {
+	f, err := os.Open(path)
+	if os.IsNotExist(err) && !follow {
+		return nil // the step wrote nothing to this stream
+	}
+	for os.IsNotExist(err) && follow {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(200 * time.Millisecond):
+		}
+		f, err = os.Open(path)
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := io.Copy(w, f); err != nil {
+		return err
+	}
+	if !follow {
+		return nil
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(200 * time.Millisecond):
+		}
+		if _, err := io.Copy(w, f); err != nil {
+			return err
+		}
+	}
+}
+
+func newHistoryCommand(app *App, g *globalOptions) *cobra.Command {
+	var asJSON bool
+	var limit int
+	c := &cobra.Command{
+		Use:   "history",
+		Short: "List past applies of this workspace",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, ws, err := readState(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			runs := st.Runs
+			if limit > 0 && len(runs) > limit {
+				runs = runs[len(runs)-limit:]
+			}
+			if asJSON {
+				enc := json.NewEncoder(app.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(runs)
+			}
+			if len(runs) == 0 {
+				fmt.Fprintf(app.Stdout, "No runs yet in workspace %q.\n", ws)
+				return nil
+			}
+			tw := tabwriter.NewWriter(app.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "RUN\tOPERATION\tSTARTED\tDURATION\tCREATED\tUPDATED\tRAN\tDESTROYED\tFAILED\tRESULT\tUSER")
+			for i := len(runs) - 1; i >= 0; i-- {
+				r := runs[i]
+				d := "-"
+				if !r.Finished.IsZero() {
+					d = r.Finished.Sub(r.Started).Round(time.Millisecond).String()
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", r.Number, r.Operation,
+					r.Started.Local().Format(time.DateTime), d, r.Created, r.Updated, r.Ran, r.Deleted, r.Failed, r.Result, r.User)
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	c.Flags().IntVar(&limit, "limit", 0, "show only the last `N` runs")
+	return c
+}
+
+func newWorkspaceCommand(app *App, g *globalOptions) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "workspace",
+		Short: "Manage workspaces: independent states of one pipeline (e.g. dev, prod)",
+	}
+	var force bool
+	del := &cobra.Command{
+		Use: "delete NAME", Short: "Delete a workspace's state (it must be empty, or -force)", Args: cobra.ExactArgs(1),
+		RunE: func(_ *cobra.Command, args []string) error {
+			if err := state.DeleteWorkspace(g.dir(), args[0], force); err != nil {
+				return err
+			}
+			fmt.Fprintf(app.Stdout, "Deleted workspace %q.\n", args[0])
+			return nil
+		},
+	}
+	del.Flags().BoolVar(&force, "force", false, "delete even if the state still records steps")
+	c.AddCommand(
+		&cobra.Command{
+			Use: "list", Short: "List workspaces; * marks the current one", Args: cobra.NoArgs,
+			RunE: func(*cobra.Command, []string) error {
+				cur, err := state.CurrentWorkspace(g.dir())
+				if err != nil {
+					return err
+				}
+				names, err := state.ListWorkspaces(g.dir())
+				if err != nil {
+					return err
+				}
+				for _, n := range names {
+					mark := " "
+					if n == cur {
+						mark = "*"
+					}
+					fmt.Fprintf(app.Stdout, "%s %s\n", mark, n)
+				}
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use: "show", Short: "Print the current workspace", Args: cobra.NoArgs,
+			RunE: func(*cobra.Command, []string) error {
+				cur, err := state.CurrentWorkspace(g.dir())
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(app.Stdout, cur)
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use: "new NAME", Short: "Create a workspace and select it", Args: cobra.ExactArgs(1),
+			RunE: func(_ *cobra.Command, args []string) error {
+				if err := state.NewWorkspace(g.dir(), args[0]); err != nil {
+					return err
+				}
+				if err := state.SelectWorkspace(g.dir(), args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(app.Stdout, "Created and switched to workspace %q.\n", args[0])
+				return nil
+			},
+		},
+		&cobra.Command{
+			Use: "select NAME", Short: "Switch to a workspace", Args: cobra.ExactArgs(1),
+			RunE: func(_ *cobra.Command, args []string) error {
+				if err := state.SelectWorkspace(g.dir(), args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(app.Stdout, "Switched to workspace %q.\n", args[0])
+				return nil
+			},
+		},
+		del,
+	)
+	return c
+}
+
+func newForceUnlockCommand(app *App, g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "force-unlock ID",
+		Short: "Remove a state lock left by a run that is gone",
+		Long: `Removes the lock whose ID a failed lock attempt printed. Only do this when the
+run holding it is really gone: two applies at once can corrupt what they manage.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, _, err := openStore(g.dir())
+			if err != nil {
+				return err
+			}
+			defer closeStore(store)
+			if err := store.ForceUnlock(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(app.Stdout, "The lock %s was removed.\n", args[0])
+			return nil
+		},
+	}
+}
+
+func jsonValue(v cty.Value) ([]byte, error) {
+	return ctyjson.Marshal(v, v.Type())
+}

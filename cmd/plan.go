@@ -1,0 +1,187 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/engine"
+	"github.com/ansflow/ansflow/state"
+	"github.com/ansflow/ansflow/views"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// planOptions are the flags shared by plan, apply and destroy.
+type planOptions struct {
+	vars        varFlags
+	lock        lockOptions
+	targets     []string
+	replace     []string
+	refresh     bool
+	json        bool
+	verbose     bool
+	parallelism int
+}
+
+func (o *planOptions) register(fs *pflag.FlagSet) {
+	o.vars.register(fs)
+	o.lock.register(fs)
+	fs.StringArrayVar(&o.targets, "target", nil, "limit to `ADDR` and what it depends on (repeatable)")
+	fs.StringArrayVar(&o.replace, "replace", nil, "force `ADDR` to be replaced or run again (repeatable)")
+	fs.BoolVar(&o.refresh, "refresh", true, "read the real objects first, so drift shows in the plan")
+	fs.BoolVar(&o.json, "json", false, "print machine-readable JSON lines (see docs/json-events.md)")
+	fs.BoolVar(&o.verbose, "verbose", false, "also list the steps that are up to date or skipped")
+	fs.IntVar(&o.parallelism, "parallelism", 10, "run at most `N` steps at once")
+}
+
+func (o *planOptions) engineOptions(destroy bool) engine.Options {
+	return engine.Options{Targets: o.targets, Replace: o.replace, Refresh: o.refresh, Destroy: destroy, Parallelism: o.parallelism}
+}
+
+func newPlanCommand(app *App, g *globalOptions) *cobra.Command {
+	o := &planOptions{}
+	var out string
+	var destroy, detailed bool
+	c := &cobra.Command{
+		Use:   "plan [flags]",
+		Short: "Show what apply would create, update, replace, destroy or run, and why",
+		Long: `Evaluates the pipeline against the stored state and shows, for every step
+that would do something, what and why. With -out the plan is saved and
+'ansflow apply FILE' applies exactly it (and refuses it if the state moved on).
+
+Exit codes: 0 success, 1 error; with -detailed-exitcode, 2 means there are changes.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runPlan(cmd.Context(), app, g, o, out, destroy, detailed)
+		},
+	}
+	o.register(c.Flags())
+	c.Flags().StringVar(&out, "out", "", "save the plan to `FILE`")
+	c.Flags().BoolVar(&destroy, "destroy", false, "plan to destroy everything in the state")
+	c.Flags().BoolVar(&detailed, "detailed-exitcode", false, "exit 2 when the plan has changes, 0 when it has none")
+	return c
+}
+
+// planned is a plan with everything needed to apply it.
+type planned struct {
+	p      *config.Pipeline
+	vars   map[string]cty.Value
+	store  state.Store
+	lock   *state.Lock
+	st     *state.State
+	eng    *engine.Engine
+	plan   *engine.Plan
+	closer func()
+}
+
+// makePlan loads, locks, reads the state and plans. The caller must call closer.
+func makePlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, destroy bool, op string) (*planned, error) {
+	p, vars, err := load(app, g, &o.vars)
+	if err != nil {
+		return nil, err
+	}
+	store, ws, err := openStore(g.dir())
+	if err != nil {
+		return nil, err
+	}
+	lock, err := o.lock.lock(ctx, store, op)
+	if err != nil {
+		closeStore(store)
+		return nil, lockError(err)
+	}
+	res := &planned{p: p, vars: vars, store: store, lock: lock}
+	res.closer = func() {
+		_ = lock.Unlock()
+		closeStore(store)
+	}
+	st, err := store.Read(ctx)
+	if err != nil {
+		res.closer()
+		return nil, err
+	}
+	res.st = st
+	eng, err := newEngine(app, g.dir(), ws, store)
+	if err != nil {
+		res.closer()
+		return nil, err
+	}
+	res.eng = eng
+	plan, diags := eng.Plan(ctx, p, st, vars, o.engineOptions(destroy))
+	if err := diagsError(app, g, p, diags); err != nil {
+		res.closer()
+		return nil, err
+	}
+	res.plan = plan
+	return res, nil
+}
+
+func closeStore(s state.Store) {
+	if c, ok := s.(io.Closer); ok {
+		_ = c.Close()
+	}
+}
+
+func runPlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, out string, destroy, detailed bool) error {
+	pl, err := makePlan(ctx, app, g, o, destroy, "plan")
+	if err != nil {
+		return err
+	}
+	defer pl.closer()
+	if o.json {
+		views.NewJSON(app.Stdout).Plan(pl.plan)
+	} else {
+		views.RenderPlan(app.Stdout, pl.plan, views.PlanOptions{Style: views.Style{Color: g.color(app)}, Verbose: o.verbose})
+	}
+	if out != "" {
+		if err := writePlanFile(out, pl.plan); err != nil {
+			return err
+		}
+		if !o.json {
+			fmt.Fprintf(app.Stdout, "\nSaved the plan to %s. To carry out exactly these actions, run:\n  ansflow apply %s\n", out, out)
+		}
+	}
+	if detailed && pl.plan.HasChanges() {
+		return exitCode(2)
+	}
+	return nil
+}
+
+// writePlanFile saves a plan atomically, readable only by its owner.
+func writePlanFile(path string, p *engine.Plan) error {
+	data, err := json.MarshalIndent(p, "", " ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".ansflow-plan-*")
+	if err != nil {
+		return fmt.Errorf("saving the plan: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return fmt.Errorf("saving the plan: %w", err)
+	}
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// readPlanFile loads a saved plan.
+func readPlanFile(path string) (*engine.Plan, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading the plan file: %w", err)
+	}
+	return engine.DecodePlan(path, data)
+}

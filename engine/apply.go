@@ -1,0 +1,589 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/graph"
+	"github.com/ansflow/ansflow/providers"
+	"github.com/ansflow/ansflow/state"
+	"github.com/google/uuid"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
+)
+
+// ErrStalePlan is returned when a saved plan no longer matches the state or
+// the pipeline.
+var ErrStalePlan = errors.New("saved plan is stale")
+
+// ApplyResult is the outcome of an apply.
+type ApplyResult struct {
+	Run         state.Run
+	Failures    []StepFailure
+	Skipped     []string // not run because something upstream failed
+	NotStarted  []string // not run because the apply was interrupted
+	Interrupted bool
+	Outputs     map[string]cty.Value
+	Durations   map[string]time.Duration // of every step that did something
+}
+
+// StepFailure is one failed step.
+type StepFailure struct {
+	Addr string
+	Err  error
+}
+
+// OK reports whether everything in the plan was done.
+func (r *ApplyResult) OK() bool {
+	return len(r.Failures) == 0 && len(r.Skipped) == 0 && len(r.NotStarted) == 0 && !r.Interrupted
+}
+
+// Apply carries out plan. Closing stop stops scheduling new steps (running
+// ones finish and are recorded); cancelling ctx also cancels running steps.
+// Every finished step is recorded in the store before its dependents start.
+func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipeline, st *state.State, plan *Plan, vars map[string]cty.Value, parallelism int) (*ApplyResult, hcl.Diagnostics) {
+	if plan.Lineage != st.Lineage || plan.Serial != st.Serial {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is stale",
+			Detail: fmt.Sprintf("The plan was made against state serial %d (lineage %s) but the state is now at serial %d (lineage %s): another apply ran since. Make a new plan.", plan.Serial, plan.Lineage, st.Serial, st.Lineage)}}
+	}
+	run := config.RunInfo{Number: st.RunNumber + 1, ID: uuid.NewString()}
+	w, diags := e.buildWorld(p, st, buildOptions{
+		vars: vars, run: run, refresh: plan.Refresh, destroy: plan.Destroy,
+		targets: plan.Targets, replace: plan.Replace,
+	})
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	planned := make(map[string]*Change, len(plan.Changes))
+	for _, c := range plan.Changes {
+		planned[c.Addr] = c
+	}
+	for _, in := range w.nodes {
+		if !in.isJoin && planned[in.addr] == nil {
+			return nil, append(diags, staleDiag(fmt.Sprintf("%s is not in the saved plan", in.addr)))
+		}
+	}
+	for addr := range planned {
+		if w.byAddr[addr] == nil {
+			return nil, append(diags, staleDiag(fmt.Sprintf("%s is in the saved plan but not in the pipeline", addr)))
+		}
+	}
+
+	a := &applier{w: w, e: e, st: st, planned: planned, durations: map[string]time.Duration{}}
+	a.runRec = state.Run{
+		Number: run.Number, ID: run.ID, Operation: "apply", User: e.user(),
+		Started: e.now().UTC(), Result: "running",
+	}
+	if plan.Destroy {
+		a.runRec.Operation = "destroy"
+	}
+	if err := a.record(state.Change{RunNumber: run.Number, Run: &a.runRec}); err != nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot write the state", Detail: err.Error()})
+	}
+
+	res := w.g.Walk(ctx, graph.WalkOptions{Parallelism: parallelism, Stop: stop}, func(ctx context.Context, n int) error {
+		in := w.nodes[n]
+		if in.isJoin {
+			return nil
+		}
+		return a.applyInstance(ctx, in, planned[in.addr])
+	})
+
+	out := &ApplyResult{Durations: a.durations}
+	for n, err := range res.Failed {
+		out.Failures = append(out.Failures, StepFailure{Addr: w.nodes[n].addr, Err: err})
+	}
+	out.Failures = append(out.Failures, a.softFailures...)
+	sort.Slice(out.Failures, func(i, j int) bool { return out.Failures[i].Addr < out.Failures[j].Addr })
+	for n, cause := range res.Skipped {
+		in := w.nodes[n]
+		if in.isJoin {
+			continue
+		}
+		out.Skipped = append(out.Skipped, in.addr)
+		e.emit(Event{Type: EventStepEnd, Addr: in.addr, Action: planned[in.addr].Action, Result: ResultSkipped,
+			Error: fmt.Sprintf("skipped because %s failed", w.nodes[cause].addr)})
+	}
+	for _, n := range res.NotStarted {
+		if in := w.nodes[n]; !in.isJoin && planned[in.addr].Action.Changes() {
+			out.NotStarted = append(out.NotStarted, in.addr)
+		}
+	}
+	sort.Strings(out.Skipped)
+	sort.Strings(out.NotStarted)
+	select {
+	case <-stop:
+		out.Interrupted = true
+	default:
+	}
+	if ctx.Err() != nil {
+		out.Interrupted = true
+	}
+
+	// Outputs, from every step's final value.
+	if !plan.Destroy {
+		w.fillMissingValues()
+		vals, odiags := w.scope.EvalOutputs(w.allValues())
+		diags = append(diags, odiags...)
+		if !odiags.HasErrors() {
+			out.Outputs = vals
+			if stored := w.storedOutputs(vals); stored != nil {
+				_ = a.record(state.Change{Outputs: stored})
+			}
+		}
+	} else {
+		_ = a.record(state.Change{Outputs: map[string]state.Output{}})
+	}
+
+	a.runRec.Finished = e.now().UTC()
+	switch {
+	case out.Interrupted:
+		a.runRec.Result = "interrupted"
+	case len(out.Failures) > 0:
+		a.runRec.Result = "failed"
+	default:
+		a.runRec.Result = "ok"
+	}
+	a.runRec.Failed = len(out.Failures)
+	_ = a.record(state.Change{Run: &a.runRec})
+	out.Run = a.runRec
+	// Compact: one atomic snapshot of everything.
+	if err := e.Store.Write(context.WithoutCancel(ctx), st); err != nil {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot write the state", Detail: err.Error()})
+	}
+	if a.stateErr != nil {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot record a step in the state", Detail: a.stateErr.Error()})
+	}
+	return out, diags
+}
+
+func staleDiag(why string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Saved plan is stale",
+		Detail: why + ": the pipeline changed since the plan was made. Make a new plan."}
+}
+
+func (e *Engine) user() string {
+	if e.User != "" {
+		return e.User
+	}
+	name := os.Getenv("USER")
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	host, _ := os.Hostname()
+	return name + "@" + host
+}
+
+// applier carries the shared, synchronised results of one apply.
+type applier struct {
+	w       *world
+	e       *Engine
+	st      *state.State
+	planned map[string]*Change
+
+	mu           sync.Mutex
+	runRec       state.Run
+	durations    map[string]time.Duration
+	softFailures []StepFailure // failed with continue_on_error
+	stateErr     error
+}
+
+// record writes one change to the store and to the in-memory state.
+func (a *applier) record(c state.Change) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c.Run != nil {
+		r := *c.Run
+		c.Run = &r
+	}
+	a.st.Apply(c)
+	if err := a.e.Store.Append(context.Background(), a.st.Lineage, c); err != nil {
+		if a.stateErr == nil {
+			a.stateErr = err
+		}
+		return err
+	}
+	return nil
+}
+
+func (a *applier) count(action Action, failed bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if failed {
+		return
+	}
+	switch action {
+	case Create:
+		a.runRec.Created++
+	case Update, Replace:
+		a.runRec.Updated++
+	case Run:
+		a.runRec.Ran++
+	case Delete:
+		a.runRec.Deleted++
+	}
+}
+
+func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error {
+	w := a.w
+	switch ch.Action {
+	case Delete:
+		return a.applyDelete(ctx, in, ch)
+	case NoOp, Skip:
+		w.keepValue(in)
+		return nil
+	}
+	s := in.info.step
+	inputs, meta, diags := w.scope.EvalStep(s, in.key, w.refValues(s))
+	if diags.HasErrors() {
+		return a.fail(in, ch, &diagError{diags})
+	}
+	if !inputs.IsWhollyKnown() {
+		return a.fail(in, ch, errors.New("some inputs are still unknown after the steps they depend on ran; this is a bug in ansflow or a provider"))
+	}
+	in.inputs, in.meta = inputs, meta
+	var secrets []string
+	gen := generic(inputs, &secrets)
+	w.red.add(secrets...)
+	p, err := w.provider(s.Type)
+	if err != nil {
+		return a.fail(in, ch, err)
+	}
+	raw := unmarked(inputs)
+	files, err := p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: raw})
+	if err != nil {
+		return a.fail(in, ch, fmt.Errorf("reading what the step's inputs point at: %w", err))
+	}
+	fp := fingerprint(canonicalJSON(gen), files)
+	prior := in.prior
+	if ch.Action == Update && prior != nil && prior.Status == state.StatusOK && fp == prior.Fingerprint && !hasDrift(ch) {
+		// Its inputs were unknown at plan time and turned out unchanged.
+		w.keepValue(in)
+		a.e.emit(Event{Type: EventStepEnd, Addr: in.addr, Action: ch.Action, Result: ResultUnchanged})
+		return nil
+	}
+
+	a.e.emit(Event{Type: EventStepStart, Addr: in.addr, Action: ch.Action})
+	logDir := w.env.LogDir
+	stdout := newStepLog(filepath.Join(logDir, LogFileName(in.addr, "stdout")), w.red, a.lineEmitter(in.addr, ch.Action, "stdout"))
+	stderr := newStepLog(filepath.Join(logDir, LogFileName(in.addr, "stderr")), w.red, a.lineEmitter(in.addr, ch.Action, "stderr"))
+	logs := providers.Logs{Stdout: stdout, Stderr: stderr, Progress: func(msg string) {
+		a.e.emit(Event{Type: EventStepProgress, Addr: in.addr, Action: ch.Action, Message: w.red.redact(msg)})
+	}}
+	started := a.e.now()
+	var priorP *providers.Prior
+	if prior != nil {
+		pp := priorOf(prior)
+		priorP = &pp
+	}
+	action := providers.Run
+	switch ch.Action {
+	case Create:
+		action = providers.Create
+	case Update:
+		action = providers.Update
+		if prior == nil {
+			action = providers.Create
+		}
+	case Replace:
+		action = providers.Create
+		if prior != nil {
+			if err := p.Delete(ctx, providers.DeleteRequest{Addr: in.addr, Env: w.env, Prior: *priorP, Logs: logs}); err != nil {
+				stdout.Close()
+				stderr.Close()
+				return a.fail(in, ch, fmt.Errorf("deleting the old object before replacing it: %w", err))
+			}
+		}
+	}
+	var resp providers.ApplyResponse
+	attempts := 0
+	delay := meta.Retry.Delay
+	for attempt := 1; ; attempt++ {
+		attempts = attempt
+		actx, cancel := ctx, context.CancelFunc(func() {})
+		if meta.Timeout > 0 {
+			actx, cancel = context.WithTimeout(ctx, meta.Timeout)
+		}
+		resp, err = p.Apply(actx, providers.ApplyRequest{Addr: in.addr, Env: w.env, Action: action, Inputs: raw, Prior: priorP, Logs: logs})
+		if err != nil && actx.Err() != nil {
+			err = ctxErr(actx, meta.Timeout)
+		}
+		cancel()
+		if err == nil || ctx.Err() != nil || attempt >= meta.Retry.Attempts {
+			break
+		}
+		a.e.emit(Event{Type: EventStepRetry, Addr: in.addr, Action: ch.Action, Attempt: attempt + 1,
+			Error: w.red.redact(err.Error()), Message: fmt.Sprintf("attempt %d of %d failed; retrying in %s", attempt, meta.Retry.Attempts, delay)})
+		fmt.Fprintf(stderr, "ansflow: attempt %d of %d failed: %s\n", attempt, meta.Retry.Attempts, err)
+		if !sleep(ctx, delay) {
+			err = ctxErr(ctx, 0)
+			break
+		}
+		delay = time.Duration(float64(delay) * meta.Retry.Backoff)
+	}
+	if cerr := stdout.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if cerr := stderr.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	finished := a.e.now()
+
+	outputs := resp.Outputs
+	if outputs == cty.NilVal || outputs.IsNull() {
+		outputs = cty.NullVal(s.Schema.OutputType())
+	} else if conv, cerr := convertOutputs(outputs, s.Schema.OutputType()); cerr == nil {
+		outputs = conv
+	}
+	outputs = redactValue(outputs, w.red.redact)
+	rec := &state.Instance{
+		Addr: in.addr, Type: s.Type, Status: state.StatusOK, Fingerprint: fp,
+		Inputs: canonicalJSON(gen), FileHashes: files, Dependencies: in.deps,
+		Run: w.run.Number, Started: started.UTC(), Finished: finished.UTC(), Attempts: attempts,
+		Private: resp.Private,
+	}
+	rec.Outputs, _ = outputsToJSON(outputs, nil)
+	rec.ExitCode = intOutput(outputs, "exit_code")
+	if err != nil {
+		rec.Status = state.StatusFailed
+		rec.Error = w.red.redact(err.Error())
+		if ch.Declarative && prior != nil && resp.Outputs == cty.NilVal {
+			// Keep what we knew of the object so it can still be deleted.
+			rec.Outputs, rec.Private = prior.Outputs, prior.Private
+		}
+	}
+	if rerr := a.record(state.Change{Instance: rec}); rerr != nil && err == nil {
+		err = fmt.Errorf("the step finished but its result could not be saved: %w", rerr)
+	}
+	in.value = stepValue(s.Schema, inputs, outputs, false)
+	a.mu.Lock()
+	a.durations[in.addr] = finished.Sub(started)
+	a.mu.Unlock()
+	a.count(ch.Action, err != nil)
+	end := Event{Type: EventStepEnd, Addr: in.addr, Action: ch.Action, Duration: finished.Sub(started), Attempt: attempts, Result: ResultOK, ID: resultID(outputs)}
+	if err != nil {
+		end.Result = ResultFailed
+		end.Error = w.red.redact(err.Error())
+	}
+	a.e.emit(end)
+	if err != nil {
+		serr := &stepError{addr: in.addr, err: errors.New(w.red.redact(err.Error()))}
+		if meta.ContinueOnError {
+			a.mu.Lock()
+			a.softFailures = append(a.softFailures, StepFailure{Addr: in.addr, Err: serr})
+			a.mu.Unlock()
+			return nil
+		}
+		return serr
+	}
+	return nil
+}
+
+// fail records a step that failed before its provider ran.
+func (a *applier) fail(in *inst, ch *Change, err error) error {
+	now := a.e.now()
+	a.e.emit(Event{Type: EventStepStart, Addr: in.addr, Action: ch.Action})
+	rec := &state.Instance{Addr: in.addr, Type: in.typ(), Status: state.StatusFailed, Dependencies: in.deps,
+		Run: a.w.run.Number, Started: now.UTC(), Finished: now.UTC(), Error: a.w.red.redact(err.Error())}
+	if in.prior != nil {
+		rec.Fingerprint, rec.Inputs, rec.Outputs, rec.Private, rec.FileHashes =
+			in.prior.Fingerprint, in.prior.Inputs, in.prior.Outputs, in.prior.Private, in.prior.FileHashes
+	}
+	_ = a.record(state.Change{Instance: rec})
+	a.e.emit(Event{Type: EventStepEnd, Addr: in.addr, Action: ch.Action, Result: ResultFailed, Error: rec.Error})
+	return &stepError{addr: in.addr, err: errors.New(rec.Error)}
+}
+
+func (a *applier) applyDelete(ctx context.Context, in *inst, ch *Change) error {
+	a.e.emit(Event{Type: EventStepStart, Addr: in.addr, Action: Delete})
+	started := a.e.now()
+	var err error
+	if ch.Declarative {
+		var p providers.Step
+		p, err = a.w.provider(in.prior.Type)
+		if err == nil {
+			logs := providers.Logs{Stdout: discard{}, Stderr: discard{}, Progress: func(msg string) {
+				a.e.emit(Event{Type: EventStepProgress, Addr: in.addr, Action: Delete, Message: a.w.red.redact(msg)})
+			}}
+			err = p.Delete(ctx, providers.DeleteRequest{Addr: in.addr, Env: a.w.env, Prior: priorOf(in.prior), Logs: logs})
+		}
+	}
+	d := a.e.now().Sub(started)
+	if err != nil {
+		msg := a.w.red.redact(err.Error())
+		a.e.emit(Event{Type: EventStepEnd, Addr: in.addr, Action: Delete, Duration: d, Result: ResultFailed, Error: msg})
+		return &stepError{addr: in.addr, err: errors.New(msg)}
+	}
+	if rerr := a.record(state.Change{Remove: in.addr}); rerr != nil {
+		return &stepError{addr: in.addr, err: rerr}
+	}
+	a.count(Delete, false)
+	a.mu.Lock()
+	a.durations[in.addr] = d
+	a.mu.Unlock()
+	a.e.emit(Event{Type: EventStepEnd, Addr: in.addr, Action: Delete, Duration: d, Result: ResultOK})
+	return nil
+}
+
+func (a *applier) lineEmitter(addr string, action Action, stream string) func(string) {
+	if a.e.Observer == nil {
+		return nil
+	}
+	return func(line string) {
+		a.e.emit(Event{Type: EventStepLog, Addr: addr, Action: action, Stream: stream, Message: line})
+	}
+}
+
+// keepValue sets the value of an instance that is not changed in this
+// apply: its current inputs with the outputs recorded in state.
+func (w *world) keepValue(in *inst) {
+	if in.info == nil {
+		return
+	}
+	s := in.info.step
+	var priorOutputs cty.Value
+	if in.prior != nil {
+		priorOutputs = outputsFromJSON(in.prior.Outputs, s.Schema.OutputType())
+	}
+	inputs, _, diags := w.scope.EvalStep(s, in.key, w.refValues(s))
+	if diags.HasErrors() {
+		inputs = cty.NilVal
+		if in.prior != nil {
+			inputs = inputsFromJSON(in.prior.Inputs)
+		}
+	}
+	in.value = stepValue(s.Schema, inputs, priorOutputs, false)
+}
+
+// fillMissingValues gives every instance that did not run (failed upstream,
+// interrupted) the value recorded in state, so outputs can be evaluated.
+func (w *world) fillMissingValues() {
+	for _, in := range w.nodes {
+		if in.info == nil || in.value != cty.NilVal {
+			continue
+		}
+		s := in.info.step
+		inputs, outputs := cty.NilVal, cty.NilVal
+		if in.prior != nil {
+			inputs = inputsFromJSON(in.prior.Inputs)
+			outputs = outputsFromJSON(in.prior.Outputs, s.Schema.OutputType())
+		}
+		in.value = stepValue(s.Schema, inputs, outputs, false)
+	}
+}
+
+// storedOutputs encodes output values for the state: sensitive ones only by
+// hash, every string redacted.
+func (w *world) storedOutputs(vals map[string]cty.Value) map[string]state.Output {
+	out := make(map[string]state.Output, len(vals))
+	for name, v := range vals {
+		sensitive := config.HasSensitive(v)
+		if o := w.p.Outputs[name]; o != nil && o.Sensitive {
+			sensitive = true
+		}
+		u := unmarked(v)
+		if !u.IsWhollyKnown() {
+			continue
+		}
+		if sensitive {
+			collect := []string{}
+			collectStrings(u, &collect)
+			w.red.add(collect...)
+			u = cty.StringVal(sensitiveHash(u))
+		}
+		u = redactValue(u, w.red.redact)
+		val, err := ctyjson.Marshal(u, u.Type())
+		if err != nil {
+			continue
+		}
+		typ, _ := ctyjson.MarshalType(u.Type())
+		out[name] = state.Output{Value: val, Type: typ, Sensitive: sensitive}
+	}
+	return out
+}
+
+func hasDrift(ch *Change) bool {
+	for _, a := range ch.Attrs {
+		if a.Drift {
+			return true
+		}
+	}
+	return false
+}
+
+// resultID picks a short identity of what a step produced for progress
+// lines: an image id, a digest, a container id, or an exit code.
+func resultID(outputs cty.Value) string {
+	if outputs == cty.NilVal || outputs.IsNull() || !outputs.Type().IsObjectType() {
+		return ""
+	}
+	for _, name := range []string{"image_id", "digest", "uid", "container_id"} {
+		if outputs.Type().HasAttribute(name) {
+			v := outputs.GetAttr(name)
+			if v.IsKnown() && !v.IsNull() && v.Type() == cty.String && v.AsString() != "" {
+				return shortID(v.AsString())
+			}
+		}
+	}
+	if c := intOutput(outputs, "exit_code"); c != nil {
+		return fmt.Sprintf("exit=%d", *c)
+	}
+	return ""
+}
+
+func shortID(s string) string {
+	if strings.HasPrefix(s, "sha256:") && len(s) > 19 {
+		return s[:19]
+	}
+	if len(s) > 12 && !strings.Contains(s, ":") {
+		return s[:12]
+	}
+	return s
+}
+
+func convertOutputs(v cty.Value, t cty.Type) (cty.Value, error) {
+	if v.Type().Equals(t) {
+		return v, nil
+	}
+	// Fill attributes a provider left out with nulls.
+	if v.Type().IsObjectType() {
+		attrs := map[string]cty.Value{}
+		for name, at := range t.AttributeTypes() {
+			if v.Type().HasAttribute(name) {
+				attrs[name] = v.GetAttr(name)
+			} else {
+				attrs[name] = cty.NullVal(at)
+			}
+		}
+		return cty.ObjectVal(attrs), nil
+	}
+	return v, fmt.Errorf("outputs are not an object")
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }

@@ -1,0 +1,210 @@
+// Package engine turns a validated pipeline and its stored state into a plan
+// (what will be created, updated, replaced, deleted or run, and why) and
+// applies a plan by walking the step graph in parallel, recording every
+// finished step in state as it goes.
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// PlanFormatVersion is the version of the saved plan format this build
+// writes. A plan file with a higher version is refused.
+const PlanFormatVersion = 1
+
+// Action is what the plan does with one step instance.
+type Action int
+
+const (
+	NoOp    Action = iota // up to date
+	Create                // declarative: not there yet
+	Update                // declarative: change in place
+	Replace               // declarative: delete and create again
+	Delete                // declarative: remove; run-to-completion: forget
+	Run                   // run-to-completion: run again
+	Skip                  // when = false, or left out by -target
+)
+
+var actionNames = [...]string{"no-op", "create", "update", "replace", "delete", "run", "skip"}
+
+func (a Action) String() string {
+	if int(a) < len(actionNames) {
+		return actionNames[a]
+	}
+	return fmt.Sprintf("Action(%d)", int(a))
+}
+
+// Changes reports whether the action does anything.
+func (a Action) Changes() bool { return a != NoOp && a != Skip }
+
+// MarshalText encodes the action by name.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText decodes an action name.
+func (a *Action) UnmarshalText(b []byte) error {
+	for i, n := range actionNames {
+		if n == string(b) {
+			*a = Action(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown plan action %q", b)
+}
+
+// Plan is a serialisable description of what an apply will do. It records
+// the state it was made against, so a stale plan is refused.
+type Plan struct {
+	FormatVersion int       `json:"format_version"`
+	Created       time.Time `json:"created"`
+	Workspace     string    `json:"workspace"`
+	Lineage       string    `json:"lineage"`
+	Serial        uint64    `json:"serial"`
+	RunNumber     int       `json:"run_number"` // run.number the apply will have
+
+	Destroy bool     `json:"destroy,omitempty"`
+	Refresh bool     `json:"refresh"`
+	Targets []string `json:"targets,omitempty"`
+	Replace []string `json:"replace,omitempty"`
+
+	// Variables are the values the plan was made with. Sensitive values
+	// are not stored, only a hash: they must be supplied again to apply.
+	Variables map[string]PlanVariable `json:"variables,omitempty"`
+	// Sources are hashes of the pipeline files; applying a plan whose
+	// files changed since is refused.
+	Sources map[string]string `json:"sources"`
+
+	Changes []*Change `json:"changes"`
+}
+
+// PlanVariable is one variable value recorded in a plan.
+type PlanVariable struct {
+	Value     json.RawMessage `json:"value,omitempty"`
+	Type      json.RawMessage `json:"type,omitempty"`
+	Sensitive bool            `json:"sensitive,omitempty"`
+	Hash      string          `json:"hash,omitempty"`
+}
+
+// Change is the planned action for one step instance, with its reasons.
+type Change struct {
+	Addr        string       `json:"addr"`
+	Step        string       `json:"step"` // type.name
+	Type        string       `json:"type"`
+	Key         *string      `json:"key,omitempty"`
+	Action      Action       `json:"action"`
+	Declarative bool         `json:"declarative"`
+	Reasons     []string     `json:"reasons,omitempty"`
+	Attrs       []AttrChange `json:"attrs,omitempty"`
+	Fingerprint string       `json:"fingerprint,omitempty"` // "" when known only after apply
+	DependsOn   []string     `json:"depends_on,omitempty"`
+}
+
+// AttrChange is one attribute whose value changes, in display form.
+type AttrChange struct {
+	Path      string  `json:"path"`
+	Before    *string `json:"before,omitempty"`
+	After     *string `json:"after,omitempty"`
+	Unknown   bool    `json:"unknown,omitempty"`   // after is known only after apply
+	Sensitive bool    `json:"sensitive,omitempty"` // values hidden
+	ForceNew  bool    `json:"force_new,omitempty"` // forces replacement
+	Drift     bool    `json:"drift,omitempty"`     // changed outside ansflow
+}
+
+// Summary counts the plan's actions.
+type Summary struct {
+	Create, Update, Replace, Delete, Run, NoOp, Skip int
+}
+
+// Summary counts the actions in p.
+func (p *Plan) Summary() Summary {
+	var s Summary
+	for _, c := range p.Changes {
+		switch c.Action {
+		case Create:
+			s.Create++
+		case Update:
+			s.Update++
+		case Replace:
+			s.Replace++
+		case Delete:
+			s.Delete++
+		case Run:
+			s.Run++
+		case NoOp:
+			s.NoOp++
+		case Skip:
+			s.Skip++
+		}
+	}
+	return s
+}
+
+// HasChanges reports whether applying p would do anything.
+func (p *Plan) HasChanges() bool {
+	for _, c := range p.Changes {
+		if c.Action.Changes() {
+			return true
+		}
+	}
+	return false
+}
+
+// Change returns the planned change of addr, or nil.
+func (p *Plan) Change(addr string) *Change {
+	for _, c := range p.Changes {
+		if c.Addr == addr {
+			return c
+		}
+	}
+	return nil
+}
+
+// DecodePlan parses a saved plan, refusing newer formats.
+func DecodePlan(name string, data []byte) (*Plan, error) {
+	var probe struct {
+		FormatVersion int `json:"format_version"`
+	}
+	if err := json.Unmarshal(data, &probe); err != nil {
+		return nil, fmt.Errorf("%s is not an ansflow plan file: %s", name, jsonErrorPosition(data, err))
+	}
+	if probe.FormatVersion > PlanFormatVersion {
+		return nil, fmt.Errorf("%s was written by a newer ansflow (plan format %d; this build reads up to %d); apply it with that version or make a new plan", name, probe.FormatVersion, PlanFormatVersion)
+	}
+	if probe.FormatVersion < 1 {
+		return nil, fmt.Errorf("%s is not an ansflow plan file (no format_version)", name)
+	}
+	var p Plan
+	if err := json.Unmarshal(data, &p); err != nil {
+		return nil, fmt.Errorf("%s is damaged: %s", name, jsonErrorPosition(data, err))
+	}
+	if p.Sources == nil || p.Lineage == "" && p.Serial != 0 {
+		return nil, fmt.Errorf("%s is damaged: it has no record of the pipeline files or state it was made for", name)
+	}
+	return &p, nil
+}
+
+// jsonErrorPosition renders a JSON decoding error with line:col when it has
+// an offset.
+func jsonErrorPosition(data []byte, err error) string {
+	var off int64 = -1
+	switch e := err.(type) {
+	case *json.SyntaxError:
+		off = e.Offset
+	case *json.UnmarshalTypeError:
+		off = e.Offset
+	}
+	if off < 0 {
+		return err.Error()
+	}
+	line, col := 1, 1
+	for i := int64(0); i < off && i < int64(len(data)); i++ {
+		if data[i] == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return fmt.Sprintf("line %d, column %d: %s", line, col, err)
+}

@@ -1,0 +1,428 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/graph"
+	"github.com/ansflow/ansflow/providers"
+	"github.com/ansflow/ansflow/state"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Engine plans and applies pipelines of one directory and workspace.
+type Engine struct {
+	Dir       string // absolute pipeline directory
+	Workspace string
+	Store     state.Store
+	Providers providers.Registry
+	Observer  Observer                    // may be nil
+	Getenv    func(string) (string, bool) // nil: os.LookupEnv
+	Now       func() time.Time            // nil: time.Now
+	Git       *config.GitInfo             // nil: read from the directory
+	User      string                      // for history; "" : $USER
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) getenv() func(string) (string, bool) {
+	if e.Getenv != nil {
+		return e.Getenv
+	}
+	return os.LookupEnv
+}
+
+func (e *Engine) emit(ev Event) {
+	if e.Observer != nil {
+		if ev.Time.IsZero() {
+			ev.Time = e.now()
+		}
+		e.Observer(ev)
+	}
+}
+
+// stepInfo is one step block and its instances.
+type stepInfo struct {
+	step      *config.Step
+	forEach   bool
+	instances []*inst
+	join      int // node that all instances feed (the instance itself without for_each)
+
+	aggOnce sync.Once
+	agg     cty.Value
+}
+
+// value is what a reference to the whole step sees.
+func (si *stepInfo) value() cty.Value {
+	if !si.forEach {
+		return si.instances[0].value
+	}
+	si.aggOnce.Do(func() {
+		m := make(map[string]cty.Value, len(si.instances))
+		for _, in := range si.instances {
+			m[in.key.Key] = in.value
+		}
+		si.agg = cty.ObjectVal(m)
+	})
+	return si.agg
+}
+
+// inst is one node of the instance graph: a step instance, an orphan (in
+// state, no longer configured), or a join node standing for all instances
+// of a for_each step.
+type inst struct {
+	node   int
+	addr   string
+	info   *stepInfo // nil for orphans and joins
+	key    config.InstanceKey
+	prior  *state.Instance
+	orphan bool
+	isJoin bool
+	deps   []string // addresses of direct dependencies (instances)
+
+	// set while planning or applying; each written only by its own visit
+	change *Change
+	inputs cty.Value
+	meta   config.Meta
+	value  cty.Value
+}
+
+func (in *inst) typ() string {
+	if in.info != nil {
+		return in.info.step.Type
+	}
+	if in.prior != nil {
+		return in.prior.Type
+	}
+	return ""
+}
+
+// world is a pipeline bound to a state, variables and a run, with its
+// instance graph built.
+type world struct {
+	e       *Engine
+	p       *config.Pipeline
+	st      *state.State
+	scope   *config.Scope
+	g       *graph.Graph
+	nodes   []*inst
+	steps   map[string]*stepInfo // by step address
+	byAddr  map[string]*inst
+	red     *redactor
+	run     config.RunInfo
+	env     providers.Env
+	refresh bool
+	destroy bool
+	replace map[string]bool
+	targets map[string]bool // nil: everything
+}
+
+type buildOptions struct {
+	vars    map[string]cty.Value
+	run     config.RunInfo
+	refresh bool
+	destroy bool
+	targets []string
+	replace []string
+}
+
+// buildWorld evaluates for_each and builds the instance graph.
+func (e *Engine) buildWorld(p *config.Pipeline, st *state.State, o buildOptions) (*world, hcl.Diagnostics) {
+	git := e.Git
+	if git == nil {
+		g := config.ReadGit(e.Dir)
+		git = &g
+	}
+	scope, diags := config.NewScope(p, config.ScopeOptions{
+		Vars: o.vars, Workspace: e.Workspace, Run: o.run, Git: *git, Getenv: e.getenv(),
+	})
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	sg, gdiags := graph.Build(p)
+	diags = append(diags, gdiags...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	w := &world{
+		e: e, p: p, st: st, scope: scope,
+		steps:   make(map[string]*stepInfo, len(sg.Steps)),
+		byAddr:  make(map[string]*inst, len(sg.Steps)),
+		red:     &redactor{},
+		run:     o.run,
+		refresh: o.refresh,
+		destroy: o.destroy,
+		replace: map[string]bool{},
+	}
+	for _, r := range o.replace {
+		w.replace[r] = true
+	}
+	w.env = providers.Env{
+		Dir: e.Dir, Workspace: e.Workspace, RunNumber: o.run.Number,
+		LogDir:   LogDir(e.Dir, e.Workspace, o.run.Number),
+		Docker:   scope.Docker(),
+		Clusters: map[string]cty.Value{},
+	}
+	for name := range p.Clusters {
+		w.env.Clusters[name] = scope.Cluster(name)
+	}
+	// Secrets known up front: sensitive variables and registry passwords.
+	var secrets []string
+	for _, v := range o.vars {
+		if config.HasSensitive(v) {
+			collectStrings(v, &secrets)
+		}
+	}
+	for name := range p.Registries {
+		if pw := scope.Registry(name); pw != cty.NilVal && pw.Type().IsObjectType() && pw.Type().HasAttribute("password") {
+			collectStrings(pw.GetAttr("password"), &secrets)
+		}
+	}
+	w.red.add(secrets...)
+
+	g := graph.New(len(sg.Steps) + len(st.Instances))
+	w.g = g
+	add := func(in *inst) {
+		in.node = g.AddNode(in.addr)
+		w.nodes = append(w.nodes, in)
+		if !in.isJoin {
+			w.byAddr[in.addr] = in
+		}
+	}
+	if !o.destroy {
+		for _, s := range sg.Steps {
+			si := &stepInfo{step: s, forEach: s.ForEach != nil}
+			w.steps[s.Addr()] = si
+			if !si.forEach {
+				in := &inst{addr: s.Addr(), info: si, prior: st.Instances[s.Addr()]}
+				add(in)
+				si.instances = []*inst{in}
+				si.join = in.node
+				continue
+			}
+			keys, _, fdiags := scope.ForEach(s)
+			diags = append(diags, fdiags...)
+			if fdiags.HasErrors() {
+				continue
+			}
+			for _, k := range keys {
+				key := config.StringKey(k)
+				addr := config.InstanceAddr(s.Addr(), key)
+				in := &inst{addr: addr, info: si, key: key, prior: st.Instances[addr]}
+				add(in)
+				si.instances = append(si.instances, in)
+			}
+			join := &inst{addr: s.Addr() + " (all)", isJoin: true}
+			add(join)
+			si.join = join.node
+			for _, in := range si.instances {
+				g.AddEdge(join.node, in.node)
+			}
+		}
+		if diags.HasErrors() {
+			return nil, diags
+		}
+		// Edges from references.
+		for _, s := range sg.Steps {
+			si := w.steps[s.Addr()]
+			seen := map[string]bool{}
+			var depAddrs []string
+			for _, r := range s.Refs {
+				if seen[r.Addr] {
+					continue
+				}
+				seen[r.Addr] = true
+				dep := w.steps[r.Addr]
+				for _, in := range si.instances {
+					g.AddEdge(in.node, dep.join)
+				}
+				for _, di := range dep.instances {
+					depAddrs = append(depAddrs, di.addr)
+				}
+			}
+			for _, in := range si.instances {
+				in.deps = depAddrs
+			}
+		}
+	}
+	// Orphans: in state but not (or no longer) configured. In destroy mode
+	// every instance in state is one.
+	var orphans []*inst
+	for addr, rec := range st.Instances {
+		if _, ok := w.byAddr[addr]; ok {
+			continue
+		}
+		in := &inst{addr: addr, prior: rec, orphan: true}
+		orphans = append(orphans, in)
+	}
+	sort.Slice(orphans, func(i, j int) bool { return orphans[i].addr < orphans[j].addr })
+	for _, in := range orphans {
+		add(in)
+	}
+	// Delete dependents before what they depend on.
+	for _, in := range orphans {
+		for _, d := range in.prior.Dependencies {
+			if dep, ok := w.byAddr[d]; ok && dep.orphan {
+				g.AddEdge(dep.node, in.node)
+			}
+		}
+	}
+	if len(o.targets) > 0 {
+		if err := w.selectTargets(o.targets); err != nil {
+			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid -target", Detail: err.Error()})
+			return nil, diags
+		}
+	}
+	return w, diags
+}
+
+// selectTargets limits the walk to the targets and what they depend on.
+func (w *world) selectTargets(targets []string) error {
+	var roots []int
+	for _, t := range targets {
+		if in, ok := w.byAddr[t]; ok {
+			roots = append(roots, in.node)
+			continue
+		}
+		if si, ok := w.steps[t]; ok {
+			roots = append(roots, si.join)
+			continue
+		}
+		return fmt.Errorf("%q is not a step or instance of this pipeline; use an address like exec.build or docker_build.app[\"api\"] (see `ansflow state list`)", t)
+	}
+	w.targets = map[string]bool{}
+	for n := range w.g.Ancestors(roots) {
+		w.targets[w.nodes[n].addr] = true
+	}
+	return nil
+}
+
+// refValues are the values of the steps s refers to by value.
+func (w *world) refValues(s *config.Step) config.StepValues {
+	sv := config.StepValues{}
+	for _, r := range s.Refs {
+		if r.DependsOn {
+			continue
+		}
+		dep := w.steps[r.Addr]
+		if dep == nil {
+			continue
+		}
+		byName := sv[dep.step.Type]
+		if byName == nil {
+			byName = map[string]cty.Value{}
+			sv[dep.step.Type] = byName
+		}
+		if _, done := byName[dep.step.Name]; !done {
+			byName[dep.step.Name] = dep.value()
+		}
+	}
+	return sv
+}
+
+// allValues are the values of every step, for outputs.
+func (w *world) allValues() config.StepValues {
+	sv := config.StepValues{}
+	for _, si := range w.steps {
+		if sv[si.step.Type] == nil {
+			sv[si.step.Type] = map[string]cty.Value{}
+		}
+		v := si.value()
+		if v == cty.NilVal {
+			continue
+		}
+		sv[si.step.Type][si.step.Name] = v
+	}
+	return sv
+}
+
+func (w *world) provider(t string) (providers.Step, error) {
+	return w.e.Providers.Lookup(t)
+}
+
+// declarative reports whether the instance converges an object.
+func (w *world) declarative(in *inst, inputs cty.Value) bool {
+	t := in.typ()
+	schema := config.LookupStepSchema(t)
+	if p, err := w.provider(t); err == nil {
+		if d, ok := p.(providers.Declarativer); ok && inputs != cty.NilVal && inputs.IsWhollyKnown() {
+			u, _ := inputs.UnmarkDeep()
+			return d.IsDeclarative(u)
+		}
+	}
+	return schema != nil && schema.Kind == config.Declarative
+}
+
+// prior turns a state record into what providers see.
+func priorOf(rec *state.Instance) providers.Prior {
+	p := providers.Prior{Inputs: inputsFromJSON(rec.Inputs), Private: rec.Private}
+	if schema := config.LookupStepSchema(rec.Type); schema != nil {
+		p.Outputs = outputsFromJSON(rec.Outputs, schema.OutputType())
+	}
+	return p
+}
+
+// diagError wraps diagnostics met while planning or applying one step.
+type diagError struct{ diags hcl.Diagnostics }
+
+func (e *diagError) Error() string {
+	var parts []string
+	for _, d := range e.diags {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		msg := d.Summary
+		if d.Detail != "" {
+			msg += ": " + d.Detail
+		}
+		if d.Subject != nil {
+			msg = d.Subject.String() + ": " + msg
+		}
+		parts = append(parts, msg)
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Diagnostics extracts hcl diagnostics carried by err, if any.
+func Diagnostics(err error) hcl.Diagnostics {
+	var de *diagError
+	if errors.As(err, &de) {
+		return de.diags
+	}
+	return nil
+}
+
+// stepError is a failure of one step, with the step's address.
+type stepError struct {
+	addr string
+	err  error
+}
+
+func (e *stepError) Error() string { return e.addr + ": " + e.err.Error() }
+func (e *stepError) Unwrap() error { return e.err }
+
+func unmarked(v cty.Value) cty.Value {
+	u, _ := v.UnmarkDeep()
+	return u
+}
+
+// ctxErr explains a context error in user terms.
+func ctxErr(ctx context.Context, timeout time.Duration) error {
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) && timeout > 0 {
+		return fmt.Errorf("timed out after %s (the step's timeout); raise `timeout` if it needs longer", timeout)
+	}
+	return errors.New("cancelled (interrupted)")
+}

@@ -1,0 +1,268 @@
+// Package exec implements the exec step type: a local command run to
+// completion, with stdout and stderr captured separately.
+package exec
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	"os"
+	osexec "os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ansflow/ansflow/providers"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// OutputCap bounds the stdout and stderr outputs; the logs keep everything.
+const OutputCap = 1 << 20
+
+// Step is the exec step type.
+type Step struct {
+	// WaitDelay is how long a cancelled command gets between SIGTERM and
+	// SIGKILL.
+	WaitDelay time.Duration
+}
+
+var _ providers.Step = (*Step)(nil)
+
+// New returns the exec step type.
+func New() *Step { return &Step{WaitDelay: 5 * time.Second} }
+
+// Fingerprint: an exec step reads nothing beyond its inputs that ansflow
+// can know of; put file hashes in the inputs (filesha256) to track files.
+func (s *Step) Fingerprint(context.Context, providers.FingerprintRequest) (map[string]string, error) {
+	return nil, nil
+}
+
+// Read returns the prior outputs: there is nothing to refresh.
+func (s *Step) Read(_ context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
+	return providers.ReadResponse{Outputs: req.Prior.Outputs}, nil
+}
+
+// Delete has nothing to undo.
+func (s *Step) Delete(context.Context, providers.DeleteRequest) error { return nil }
+
+// Apply runs the command.
+func (s *Step) Apply(ctx context.Context, req providers.ApplyRequest) (providers.ApplyResponse, error) {
+	in := req.Inputs
+	argv := stringList(in.GetAttr("command"))
+	if len(argv) == 0 || argv[0] == "" {
+		return providers.ApplyResponse{}, errors.New("command is empty; give the program and its arguments, e.g. [\"make\", \"test\"]")
+	}
+	dir := req.Env.Dir
+	if wd := stringAttr(in, "workdir"); wd != "" {
+		if filepath.IsAbs(wd) {
+			dir = wd
+		} else {
+			dir = filepath.Join(req.Env.Dir, wd)
+		}
+	}
+	want := 0
+	if v := in.GetAttr("expect_exit_code"); !v.IsNull() {
+		n, _ := v.AsBigFloat().Int64()
+		want = int(n)
+	}
+
+	cmd := osexec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = mergeEnv(os.Environ(), stringMap(in.GetAttr("env")))
+	// Its own process group, so a Ctrl-C meant for ansflow reaches the
+	// command only through ansflow (which lets it finish first).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = s.WaitDelay
+	var out, errb capped
+	cmd.Stdout = multi(req.Logs.Stdout, &out)
+	cmd.Stderr = multi(req.Logs.Stderr, &errb)
+	cmd.Stdin = nil
+
+	err := cmd.Run()
+	code := -1
+	if cmd.ProcessState != nil {
+		code = cmd.ProcessState.ExitCode()
+	}
+	outputs := cty.ObjectVal(map[string]cty.Value{
+		"exit_code": cty.NumberIntVal(int64(code)),
+		"stdout":    cty.StringVal(out.String()),
+		"stderr":    cty.StringVal(errb.String()),
+	})
+	resp := providers.ApplyResponse{Outputs: outputs}
+	if ctx.Err() != nil {
+		// Killed by the timeout or by the second Ctrl-C: the engine explains.
+		if code < 0 {
+			resp.Outputs = cty.ObjectVal(map[string]cty.Value{
+				"exit_code": cty.NullVal(cty.Number),
+				"stdout":    cty.StringVal(out.String()),
+				"stderr":    cty.StringVal(errb.String()),
+			})
+		}
+		return resp, ctx.Err()
+	}
+	var exitErr *osexec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		if errors.Is(err, osexec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
+			return resp, fmt.Errorf("cannot run %q: not found in PATH or in %s; check the command's first element", argv[0], dir)
+		}
+		return resp, fmt.Errorf("cannot run %q: %v", argv[0], err)
+	}
+	if code != want {
+		return resp, exitError(code, want, errb.tail())
+	}
+	return resp, nil
+}
+
+func exitError(code, want int, tail []string) error {
+	msg := fmt.Sprintf("exited with code %d (expected %d)", code, want)
+	if len(tail) > 0 {
+		msg += "; last lines of stderr:\n  " + strings.Join(tail, "\n  ")
+	}
+	return errors.New(msg)
+}
+
+// capped keeps at most OutputCap bytes and remembers whether it was cut.
+type capped struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	cut bool
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	room := OutputCap - c.buf.Len()
+	if room < len(p) {
+		c.cut = true
+		if room > 0 {
+			c.buf.Write(p[:room])
+		}
+		return len(p), nil
+	}
+	c.buf.Write(p)
+	return len(p), nil
+}
+
+func (c *capped) String() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.buf.String()
+	if c.cut {
+		s += "\n[output truncated at 1 MiB; the step's log has all of it]\n"
+	}
+	return s
+}
+
+func (c *capped) tail() []string {
+	s := strings.TrimRight(c.String(), "\n")
+	if s == "" {
+		return nil
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > 10 {
+		lines = lines[len(lines)-10:]
+	}
+	return lines
+}
+
+type multiWriter struct {
+	ws []interface{ Write([]byte) (int, error) }
+}
+
+func multi(ws ...interface{ Write([]byte) (int, error) }) *multiWriter {
+	m := &multiWriter{}
+	for _, w := range ws {
+		if w != nil {
+			m.ws = append(m.ws, w)
+		}
+	}
+	return m
+}
+
+func (m *multiWriter) Write(p []byte) (int, error) {
+	for _, w := range m.ws {
+		_, _ = w.Write(p) // a failing log must not kill the command
+	}
+	return len(p), nil
+}
+
+func mergeEnv(base []string, extra map[string]string) []string {
+	if len(extra) == 0 {
+		return base
+	}
+	out := make([]string, 0, len(base)+len(extra))
+	for _, kv := range base {
+		k, _, _ := strings.Cut(kv, "=")
+		if _, ok := extra[k]; !ok {
+			out = append(out, kv)
+		}
+	}
+	keys := make([]string, 0, len(extra))
+	for k := range extra {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, k+"="+extra[k])
+	}
+	return out
+}
+
+func stringAttr(obj cty.Value, name string) string {
+	v := obj.GetAttr(name)
+	if v.IsNull() || !v.IsKnown() || v.Type() != cty.String {
+		return ""
+	}
+	return v.AsString()
+}
+
+func stringList(v cty.Value) []string {
+	if v.IsNull() || !v.IsKnown() {
+		return nil
+	}
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, e := it.Element()
+		if e.IsNull() {
+			out = append(out, "")
+			continue
+		}
+		out = append(out, ctyString(e))
+	}
+	return out
+}
+
+func stringMap(v cty.Value) map[string]string {
+	if v.IsNull() || !v.IsKnown() {
+		return nil
+	}
+	out := map[string]string{}
+	for it := v.ElementIterator(); it.Next(); {
+		k, e := it.Element()
+		if !e.IsNull() {
+			out[k.AsString()] = ctyString(e)
+		}
+	}
+	return out
+}
+
+func ctyString(v cty.Value) string {
+	switch v.Type() {
+	case cty.String:
+		return v.AsString()
+	case cty.Number:
+		return v.AsBigFloat().Text('f', -1)
+	case cty.Bool:
+		if v.True() {
+			return "true"
+		}
+		return "false"
+	}
+	return fmt.Sprint(v.GoString())
+}

@@ -1,0 +1,173 @@
+package views
+
+import (
+	"encoding/json"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/ansflow/ansflow/engine"
+	"github.com/hashicorp/hcl/v2"
+)
+
+// JSONVersion is the version of the -json event stream (docs/json-events.md).
+const JSONVersion = 1
+
+// JSON writes one JSON object per line. It is safe for concurrent use.
+type JSON struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+	now func() time.Time
+}
+
+// NewJSON writes events to w.
+func NewJSON(w io.Writer) *JSON {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return &JSON{enc: enc, now: time.Now}
+}
+
+type envelope struct {
+	Version   int       `json:"@version"`
+	Timestamp time.Time `json:"@timestamp"`
+	Type      string    `json:"type"`
+	Message   string    `json:"@message,omitempty"`
+
+	Change      *engine.Change    `json:"change,omitempty"`
+	Summary     *jsonPlanSummary  `json:"summary,omitempty"`
+	Step        *jsonStepEvent    `json:"step,omitempty"`
+	Diagnostic  *jsonDiagnostic   `json:"diagnostic,omitempty"`
+	Apply       *jsonApplySummary `json:"apply,omitempty"`
+	Outputs     map[string]any    `json:"outputs,omitempty"`
+	Valid       *bool             `json:"valid,omitempty"`
+	Diagnostics []jsonDiagnostic  `json:"diagnostics,omitempty"`
+}
+
+type jsonPlanSummary struct {
+	Create  int  `json:"create"`
+	Update  int  `json:"update"`
+	Replace int  `json:"replace"`
+	Delete  int  `json:"delete"`
+	Run     int  `json:"run"`
+	NoOp    int  `json:"up_to_date"`
+	Skip    int  `json:"skipped"`
+	Changes bool `json:"has_changes"`
+}
+
+type jsonStepEvent struct {
+	Addr       string  `json:"addr"`
+	Action     string  `json:"action"`
+	Message    string  `json:"message,omitempty"`
+	Stream     string  `json:"stream,omitempty"`
+	Attempt    int     `json:"attempt,omitempty"`
+	DurationMS float64 `json:"duration_ms,omitempty"`
+	Result     string  `json:"result,omitempty"`
+	Error      string  `json:"error,omitempty"`
+	ID         string  `json:"id,omitempty"`
+}
+
+type jsonApplySummary struct {
+	Run         int      `json:"run"`
+	Result      string   `json:"result"`
+	Created     int      `json:"created"`
+	Updated     int      `json:"updated"`
+	Ran         int      `json:"ran"`
+	Deleted     int      `json:"deleted"`
+	Failed      int      `json:"failed"`
+	Skipped     []string `json:"skipped,omitempty"`
+	NotStarted  []string `json:"not_started,omitempty"`
+	DurationMS  float64  `json:"duration_ms"`
+	Interrupted bool     `json:"interrupted,omitempty"`
+}
+
+type jsonDiagnostic struct {
+	Severity string     `json:"severity"`
+	Summary  string     `json:"summary"`
+	Detail   string     `json:"detail,omitempty"`
+	Range    *jsonRange `json:"range,omitempty"`
+}
+
+type jsonRange struct {
+	Filename string  `json:"filename"`
+	Start    jsonPos `json:"start"`
+	End      jsonPos `json:"end"`
+}
+
+type jsonPos struct {
+	Line   int `json:"line"`
+	Column int `json:"column"`
+	Byte   int `json:"byte"`
+}
+
+func (j *JSON) write(e envelope) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	e.Version = JSONVersion
+	e.Timestamp = j.now().UTC()
+	_ = j.enc.Encode(e)
+}
+
+// Plan writes one planned_change per step that does something, then a
+// plan_summary.
+func (j *JSON) Plan(p *engine.Plan) {
+	for _, c := range p.Changes {
+		if c.Action.Changes() {
+			j.write(envelope{Type: "planned_change", Change: c, Message: c.Addr + ": " + c.Action.String()})
+		}
+	}
+	s := p.Summary()
+	j.write(envelope{Type: "plan_summary", Message: SummaryLine(p), Summary: &jsonPlanSummary{
+		Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Run: s.Run, NoOp: s.NoOp, Skip: s.Skip,
+		Changes: p.HasChanges(),
+	}})
+}
+
+// Event writes one apply event.
+func (j *JSON) Event(ev engine.Event) {
+	j.write(envelope{Type: string(ev.Type), Step: &jsonStepEvent{
+		Addr: ev.Addr, Action: ev.Action.String(), Message: ev.Message, Stream: ev.Stream, Attempt: ev.Attempt,
+		DurationMS: float64(ev.Duration) / float64(time.Millisecond), Result: string(ev.Result), Error: ev.Error, ID: ev.ID,
+	}})
+}
+
+// ApplySummary writes the apply_summary event.
+func (j *JSON) ApplySummary(r *engine.ApplyResult) {
+	j.write(envelope{Type: "apply_summary", Apply: &jsonApplySummary{
+		Run: r.Run.Number, Result: r.Run.Result, Created: r.Run.Created, Updated: r.Run.Updated, Ran: r.Run.Ran,
+		Deleted: r.Run.Deleted, Failed: len(r.Failures), Skipped: r.Skipped, NotStarted: r.NotStarted,
+		DurationMS: float64(r.Run.Finished.Sub(r.Run.Started)) / float64(time.Millisecond), Interrupted: r.Interrupted,
+	}})
+}
+
+// Diagnostics writes each diagnostic as its own event.
+func (j *JSON) Diagnostics(diags hcl.Diagnostics) {
+	for _, d := range diags {
+		jd := DiagnosticJSON(d)
+		j.write(envelope{Type: "diagnostic", Diagnostic: &jd, Message: d.Summary})
+	}
+}
+
+// Validate writes the result of validate: valid flag and all diagnostics.
+func (j *JSON) Validate(diags hcl.Diagnostics) {
+	valid := !diags.HasErrors()
+	list := make([]jsonDiagnostic, 0, len(diags))
+	for _, d := range diags {
+		list = append(list, DiagnosticJSON(d))
+	}
+	j.write(envelope{Type: "validate", Valid: &valid, Diagnostics: list})
+}
+
+// DiagnosticJSON converts a diagnostic to its JSON form.
+func DiagnosticJSON(d *hcl.Diagnostic) jsonDiagnostic {
+	jd := jsonDiagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
+	if d.Severity == hcl.DiagWarning {
+		jd.Severity = "warning"
+	}
+	if d.Subject != nil {
+		r := d.Subject
+		jd.Range = &jsonRange{Filename: r.Filename,
+			Start: jsonPos{r.Start.Line, r.Start.Column, r.Start.Byte},
+			End:   jsonPos{r.End.Line, r.End.Column, r.End.Byte}}
+	}
+	return jd
+}

@@ -1,0 +1,194 @@
+// Package views renders what ansflow has to say to people and programs:
+// plans, apply progress and summaries, as human text or JSON lines.
+// Commands decide what to do; views only render.
+package views
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/ansflow/ansflow/engine"
+)
+
+// Style turns colour on or off.
+type Style struct{ Color bool }
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiBold   = "\x1b[1m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiCyan   = "\x1b[36m"
+	ansiDim    = "\x1b[2m"
+)
+
+func (s Style) paint(code, text string) string {
+	if !s.Color || text == "" {
+		return text
+	}
+	return code + text + ansiReset
+}
+
+// Bold renders text in bold.
+func (s Style) Bold(text string) string { return s.paint(ansiBold, text) }
+
+// Symbol is the one-column marker of an action.
+func Symbol(a engine.Action) string {
+	switch a {
+	case engine.Create:
+		return "+"
+	case engine.Update:
+		return "~"
+	case engine.Replace:
+		return "-/+"
+	case engine.Delete:
+		return "-"
+	case engine.Run:
+		return ">"
+	}
+	return " "
+}
+
+func (s Style) symbol(a engine.Action) string {
+	sym := Symbol(a)
+	switch a {
+	case engine.Create:
+		return s.paint(ansiGreen, sym)
+	case engine.Update:
+		return s.paint(ansiYellow, sym)
+	case engine.Replace, engine.Delete:
+		return s.paint(ansiRed, sym)
+	case engine.Run:
+		return s.paint(ansiCyan, sym)
+	}
+	return sym
+}
+
+// headline is the "will ..." phrase of an action.
+func headline(c *engine.Change) string {
+	switch c.Action {
+	case engine.Create:
+		return "will be created"
+	case engine.Update:
+		return "will be updated in place"
+	case engine.Replace:
+		return "will be replaced"
+	case engine.Delete:
+		if !c.Declarative {
+			return "will be forgotten"
+		}
+		return "will be destroyed"
+	case engine.Run:
+		return "will run"
+	case engine.Skip:
+		return "is skipped"
+	}
+	return "is up to date"
+}
+
+// PlanOptions tune plan rendering.
+type PlanOptions struct {
+	Style
+	Verbose bool // list up-to-date and skipped steps too
+}
+
+// RenderPlan writes p in the Terraform shape: a block per step that does
+// something, with its reason and attribute diff, then a summary line.
+func RenderPlan(w io.Writer, p *engine.Plan, o PlanOptions) {
+	var b strings.Builder
+	var changes, quiet []*engine.Change
+	for _, c := range p.Changes {
+		if c.Action.Changes() {
+			changes = append(changes, c)
+		} else {
+			quiet = append(quiet, c)
+		}
+	}
+	if len(changes) == 0 {
+		b.WriteString(o.Bold("No changes.") + " The pipeline is up to date: nothing to create, update, destroy or run.\n")
+	} else {
+		b.WriteString("ansflow will perform the following actions:\n")
+		for _, c := range changes {
+			b.WriteString("\n")
+			writeChange(&b, c, o.Style)
+		}
+	}
+	if o.Verbose && len(quiet) > 0 {
+		b.WriteString("\nNot changed:\n")
+		for _, c := range quiet {
+			line := fmt.Sprintf("  %s %s", c.Addr, headline(c))
+			if len(c.Reasons) > 0 {
+				line += " (" + strings.Join(c.Reasons, "; ") + ")"
+			}
+			b.WriteString(o.paint(ansiDim, line) + "\n")
+		}
+	}
+	b.WriteString("\n" + o.Bold(SummaryLine(p)) + "\n")
+	io.WriteString(w, b.String())
+}
+
+// SummaryLine is "Plan: 2 to create, 1 to update, 0 to destroy, 3 to run, 4 up to date, 1 skipped."
+func SummaryLine(p *engine.Plan) string {
+	s := p.Summary()
+	return fmt.Sprintf("Plan: %d to create, %d to update, %d to destroy, %d to run, %d up to date, %d skipped.",
+		s.Create+s.Replace, s.Update, s.Delete+s.Replace, s.Run, s.NoOp, s.Skip)
+}
+
+func writeChange(b *strings.Builder, c *engine.Change, s Style) {
+	reason := "# " + c.Addr + " " + headline(c)
+	if len(c.Reasons) > 0 {
+		reason += " because " + strings.Join(c.Reasons, "; ")
+	}
+	b.WriteString("  " + s.Bold(reason) + "\n")
+	b.WriteString(fmt.Sprintf("  %s %s {\n", s.symbol(c.Action), c.Addr))
+	attrs := append([]engine.AttrChange(nil), c.Attrs...)
+	sort.SliceStable(attrs, func(i, j int) bool { return attrs[i].Path < attrs[j].Path })
+	width := 0
+	for _, a := range attrs {
+		if len(a.Path) > width {
+			width = len(a.Path)
+		}
+	}
+	for _, a := range attrs {
+		b.WriteString("      " + attrLine(a, c.Action, width, s) + "\n")
+	}
+	b.WriteString("    }\n")
+}
+
+func attrLine(a engine.AttrChange, action engine.Action, width int, s Style) string {
+	name := a.Path + strings.Repeat(" ", width-len(a.Path))
+	before, after := "", ""
+	if a.Before != nil {
+		before = *a.Before
+	}
+	if a.After != nil {
+		after = *a.After
+	}
+	if a.Sensitive {
+		if a.Before != nil {
+			before = "(sensitive value)"
+		}
+		if a.After != nil && !a.Unknown {
+			after = "(sensitive value)"
+		}
+	}
+	note := ""
+	if a.ForceNew && action == engine.Replace {
+		note = s.paint(ansiRed, " # forces replacement")
+	}
+	if a.Drift {
+		note += s.paint(ansiDim, " # changed outside ansflow")
+	}
+	switch {
+	case a.Before == nil:
+		return fmt.Sprintf("%s %s = %s%s", s.paint(ansiGreen, "+"), name, after, note)
+	case a.After == nil:
+		return fmt.Sprintf("%s %s = %s%s", s.paint(ansiRed, "-"), name, before, note)
+	case a.Drift && before == after:
+		return fmt.Sprintf("%s %s = %s%s", s.paint(ansiYellow, "~"), name, after, note)
+	}
+	return fmt.Sprintf("%s %s = %s -> %s%s", s.paint(ansiYellow, "~"), name, before, after, note)
+}

@@ -1,0 +1,239 @@
+package views
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ansflow/ansflow/engine"
+)
+
+// Progress renders apply events as plain lines, in the Terraform manner:
+//
+//	docker_build.app: Building...
+//	docker_build.app: Still building... [20s elapsed]
+//	docker_build.app: Built after 31s [id=sha256:1a2b3c4d5e6f]
+//
+// It is safe for concurrent use. Call Close to stop its ticker.
+type Progress struct {
+	Style
+	w        io.Writer
+	every    time.Duration
+	now      func() time.Time
+	mu       sync.Mutex
+	running  map[string]runningStep
+	done     chan struct{}
+	once     sync.Once
+	ShowLogs bool // echo step output lines too
+}
+
+type runningStep struct {
+	started time.Time
+	action  engine.Action
+	typ     string
+	last    time.Time
+}
+
+// NewProgress writes progress lines to w, repeating a "Still ..." line for
+// each running step every interval.
+func NewProgress(w io.Writer, s Style, interval time.Duration) *Progress {
+	p := &Progress{Style: s, w: w, every: interval, now: time.Now, running: map[string]runningStep{}, done: make(chan struct{})}
+	if interval > 0 {
+		go p.tick()
+	}
+	return p
+}
+
+// Close stops the periodic lines.
+func (p *Progress) Close() { p.once.Do(func() { close(p.done) }) }
+
+func (p *Progress) tick() {
+	t := time.NewTicker(p.every / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+			p.mu.Lock()
+			now := p.now()
+			addrs := make([]string, 0, len(p.running))
+			for a, r := range p.running {
+				if now.Sub(r.last) >= p.every {
+					addrs = append(addrs, a)
+				}
+			}
+			sort.Strings(addrs)
+			for _, a := range addrs {
+				r := p.running[a]
+				r.last = now
+				p.running[a] = r
+				fmt.Fprintf(p.w, "%s: Still %s... [%s elapsed]\n", a, strings.ToLower(verbs(r.typ, r.action).doing), roundDuration(now.Sub(r.started)))
+			}
+			p.mu.Unlock()
+		}
+	}
+}
+
+// Event renders one apply event.
+func (p *Progress) Event(ev engine.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	typ := addrType(ev.Addr)
+	v := verbs(typ, ev.Action)
+	switch ev.Type {
+	case engine.EventStepStart:
+		now := p.now()
+		p.running[ev.Addr] = runningStep{started: now, action: ev.Action, typ: typ, last: now}
+		fmt.Fprintf(p.w, "%s: %s...\n", p.Bold(ev.Addr), v.doing)
+	case engine.EventStepProgress:
+		fmt.Fprintf(p.w, "%s: %s\n", ev.Addr, ev.Message)
+	case engine.EventStepRetry:
+		fmt.Fprintf(p.w, "%s: %s\n", ev.Addr, p.paint(ansiYellow, ev.Message+": "+firstLine(ev.Error)))
+	case engine.EventStepLog:
+		if p.ShowLogs {
+			fmt.Fprintf(p.w, "%s (%s): %s\n", ev.Addr, ev.Stream, ev.Message)
+		}
+	case engine.EventStepEnd:
+		delete(p.running, ev.Addr)
+		switch ev.Result {
+		case engine.ResultOK:
+			id := ""
+			if ev.ID != "" {
+				id = " [" + idLabel(ev.ID) + "]"
+			}
+			fmt.Fprintf(p.w, "%s: %s after %s%s\n", p.Bold(ev.Addr), v.done, roundDuration(ev.Duration), id)
+		case engine.ResultUnchanged:
+			fmt.Fprintf(p.w, "%s: No changes after all (its inputs turned out the same)\n", ev.Addr)
+		case engine.ResultSkipped:
+			fmt.Fprintf(p.w, "%s: %s\n", ev.Addr, p.paint(ansiYellow, "Skipped: "+ev.Error))
+		case engine.ResultFailed:
+			fmt.Fprintf(p.w, "%s: %s\n", p.Bold(ev.Addr), p.paint(ansiRed, fmt.Sprintf("Failed after %s: %s", roundDuration(ev.Duration), ev.Error)))
+		}
+	}
+}
+
+func idLabel(id string) string {
+	if strings.HasPrefix(id, "exit=") {
+		return id
+	}
+	return "id=" + id
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+type verbPair struct{ doing, done string }
+
+// verbs words progress by step type where that reads better than the
+// generic create/update/run words.
+func verbs(typ string, a engine.Action) verbPair {
+	if a == engine.Delete {
+		return verbPair{"Destroying", "Destruction complete"}
+	}
+	switch typ {
+	case "docker_build":
+		return verbPair{"Building", "Built"}
+	case "docker_push":
+		return verbPair{"Pushing", "Pushed"}
+	case "docker_pull":
+		return verbPair{"Pulling", "Pulled"}
+	case "k8s_wait":
+		return verbPair{"Waiting", "Condition met"}
+	case "k8s_deploy":
+		return verbPair{"Deploying", "Deployed"}
+	case "k8s_scale":
+		return verbPair{"Scaling", "Scaled"}
+	case "k8s_delete":
+		return verbPair{"Deleting", "Deleted"}
+	}
+	switch a {
+	case engine.Create:
+		return verbPair{"Creating", "Creation complete"}
+	case engine.Update:
+		return verbPair{"Modifying", "Modifications complete"}
+	case engine.Replace:
+		return verbPair{"Replacing", "Replacement complete"}
+	}
+	return verbPair{"Running", "Ran"}
+}
+
+func addrType(addr string) string {
+	if i := strings.IndexByte(addr, '.'); i >= 0 {
+		return addr[:i]
+	}
+	return addr
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	default:
+		return d.Round(time.Millisecond)
+	}
+}
+
+// RenderApplySummary writes the closing lines of an apply.
+func RenderApplySummary(w io.Writer, r *engine.ApplyResult, s Style, destroy bool) {
+	var b strings.Builder
+	if len(r.Durations) > 0 {
+		b.WriteString("\nStep durations:\n")
+		addrs := make([]string, 0, len(r.Durations))
+		width := 0
+		for a := range r.Durations {
+			addrs = append(addrs, a)
+			if len(a) > width {
+				width = len(a)
+			}
+		}
+		sort.Slice(addrs, func(i, j int) bool {
+			if r.Durations[addrs[i]] != r.Durations[addrs[j]] {
+				return r.Durations[addrs[i]] > r.Durations[addrs[j]]
+			}
+			return addrs[i] < addrs[j]
+		})
+		const max = 20
+		for i, a := range addrs {
+			if i == max {
+				fmt.Fprintf(&b, "  ... and %d more\n", len(addrs)-max)
+				break
+			}
+			fmt.Fprintf(&b, "  %-*s  %s\n", width, a, roundDuration(r.Durations[a]))
+		}
+	}
+	for _, f := range r.Failures {
+		fmt.Fprintf(&b, "\n%s %s\n", s.paint(ansiRed, "Error:"), f.Err)
+	}
+	run := r.Run
+	counts := fmt.Sprintf("%d created, %d updated, %d ran, %d destroyed, %d failed", run.Created, run.Updated, run.Ran, run.Deleted, len(r.Failures))
+	if len(r.Skipped) > 0 {
+		counts += fmt.Sprintf(", %d skipped after a failure", len(r.Skipped))
+	}
+	if len(r.NotStarted) > 0 {
+		counts += fmt.Sprintf(", %d not started", len(r.NotStarted))
+	}
+	elapsed := roundDuration(run.Finished.Sub(run.Started))
+	word := "Apply"
+	if destroy {
+		word = "Destroy"
+	}
+	switch {
+	case r.Interrupted:
+		fmt.Fprintf(&b, "\n%s\n", s.paint(ansiYellow+ansiBold, fmt.Sprintf("%s interrupted after %s (run %d): %s. The state records every finished step; run apply again to finish the rest.", word, elapsed, run.Number, counts)))
+	case len(r.Failures) > 0 || len(r.Skipped) > 0:
+		fmt.Fprintf(&b, "\n%s\n", s.paint(ansiRed+ansiBold, fmt.Sprintf("%s failed after %s (run %d): %s.", word, elapsed, run.Number, counts)))
+	default:
+		fmt.Fprintf(&b, "\n%s\n", s.paint(ansiGreen+ansiBold, fmt.Sprintf("%s complete after %s (run %d): %s.", word, elapsed, run.Number, counts)))
+	}
+	io.WriteString(w, b.String())
+}
