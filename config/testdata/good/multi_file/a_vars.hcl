@@ -1,0 +1,5 @@
+variable "tag" { type = string }
+variable "replicas" {
+  type    = number
+  default = 1
+}

@@ -1,0 +1,2 @@
+name: ${name}
+replicas: ${replicas}
