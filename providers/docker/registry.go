@@ -107,11 +107,12 @@ func configKeys(addr string) []string {
 	return []string{addr, "https://" + addr, "http://" + addr}
 }
 
-// encodedAuth is the X-Registry-Auth header value for t, or "".
+// encodedAuth is the X-Registry-Auth header value for t; without
+// credentials it encodes an empty config, which older engines require.
 func (p *Provider) encodedAuth(t registryTarget) (string, error) {
 	user, pass := p.credentials(t)
 	if user == "" && pass == "" {
-		return "", nil
+		return authconfig.Encode(registry.AuthConfig{})
 	}
 	return authconfig.Encode(registry.AuthConfig{Username: user, Password: pass, ServerAddress: t.Address})
 }
