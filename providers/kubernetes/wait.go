@@ -1,0 +1,63 @@
+package kubernetes
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ansflow/ansflow/providers"
+)
+
+// waitStep is k8s_wait.
+type waitStep struct{ p *Provider }
+
+func (s *waitStep) Fingerprint(context.Context, providers.FingerprintRequest) (map[string]string, error) {
+	return nil, nil
+}
+
+func (s *waitStep) Read(_ context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
+	return providers.ReadResponse{Outputs: req.Prior.Outputs}, nil
+}
+
+func (s *waitStep) Delete(context.Context, providers.DeleteRequest) error { return nil }
+
+// Apply watches until the condition holds; the step's timeout is ctx's deadline.
+func (s *waitStep) Apply(ctx context.Context, req providers.ApplyRequest) (providers.ApplyResponse, error) {
+	in := attrs{req.Inputs}
+	c, ns, err := s.p.clientAndNamespace(req.Inputs)
+	if err != nil {
+		return providers.ApplyResponse{}, err
+	}
+	name, selector := in.str("name"), in.str("selector")
+	if (name == "") == (selector == "") {
+		return providers.ApplyResponse{}, fmt.Errorf("k8s_wait needs exactly one of name or selector")
+	}
+	t, err := c.resolveKind(ctx, in.str("kind"))
+	if err != nil {
+		return providers.ApplyResponse{}, err
+	}
+	condName := strings.TrimSpace(in.str("condition"))
+	if condName == "" {
+		return providers.ApplyResponse{}, fmt.Errorf("condition is empty; use available, ready, complete, rollout, deleted or a status condition type")
+	}
+	opts := waitOptions{condName: lower(condName), logs: req.Logs}
+	switch lower(condName) {
+	case "deleted":
+	case "rollout":
+		opts.cond, opts.condName, opts.failFast = rolledOut, "rolled out", true
+	case "available", "ready":
+		opts.cond, opts.failFast = conditionFor(condName), true
+	default:
+		opts.cond, opts.condName = conditionFor(condName), condName
+	}
+	sel := selection{target: t, namespace: ns, name: name, selector: selector}
+	req.Logs.Say("waiting for %s to be %s", sel, opts.condName)
+	observed, err := c.waitFor(ctx, sel, opts)
+	if err != nil {
+		return providers.ApplyResponse{}, err
+	}
+	fmt.Fprintln(req.Logs.Stdout, observed)
+	return providers.ApplyResponse{Outputs: cty.ObjectVal(map[string]cty.Value{"observed": cty.StringVal(observed)})}, nil
+}
