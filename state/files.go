@@ -103,19 +103,3 @@ func copyFile(src, dst string) error {
 	}
 	return out.Close()
 }
-
-// readFileIfExists returns the content of path, or nil when it does not
-// exist.
-func readFileIfExists(path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if data == nil {
-		data = []byte{} // exists but empty: distinct from missing
-	}
-	return data, nil
-}

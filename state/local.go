@@ -1,11 +1,11 @@
 package state
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -197,8 +197,10 @@ func (l *Local) commitSnapshot(data []byte) error {
 }
 
 // Append records c in the journal as one record with the next serial. It
-// costs one write(2) (plus, rarely, an fsync by a background timer); see
-// Local for what is durable when.
+// costs two stat(2) calls, to check that no one else changed the files,
+// and one write(2); fsyncs happen in the background (see Local for what is
+// durable when). The first Append to a workspace with nothing stored fixes
+// its lineage.
 func (l *Local) Append(ctx context.Context, lineage string, c Change) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -482,7 +484,9 @@ func (l *Local) loadOnce() (*State, *tail, error) {
 }
 
 // readWithInfo reads the file at path and stats the file it read. It
-// returns nils when the file does not exist.
+// returns nils when the file does not exist. The content may be longer
+// than the size in the FileInfo when the file grew meanwhile: callers use
+// the FileInfo for the file's identity.
 func readWithInfo(path string) ([]byte, os.FileInfo, error) {
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -496,28 +500,11 @@ func readWithInfo(path string) ([]byte, os.FileInfo, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	data := make([]byte, 0, info.Size()+512)
-	for {
-		n, err := f.Read(data[len(data):cap(data)])
-		data = data[:len(data)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(data) == cap(data) {
-			data = append(data, 0)[:len(data)]
-		}
+	buf := bytes.NewBuffer(make([]byte, 0, info.Size()+bytes.MinRead))
+	if _, err := buf.ReadFrom(f); err != nil {
+		return nil, nil, err
 	}
-	// The size may have grown while reading (an Append); report the size
-	// of what was read so the tail matches the data.
-	if int64(len(data)) != info.Size() {
-		if info, err = f.Stat(); err != nil {
-			return nil, nil, err
-		}
-	}
-	return data, info, nil
+	return buf.Bytes(), info, nil
 }
 
 // isEmpty reports whether s records nothing.
