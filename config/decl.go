@@ -3,7 +3,6 @@ package config
 import (
 	"fmt"
 
-	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
@@ -179,6 +178,3 @@ func formatPath(path cty.Path) string {
 	}
 	return s
 }
-
-// hclRange is a helper returning a pointer for diagnostics built inline.
-func hclRange(r hcl.Range) *hcl.Range { return &r }

@@ -104,7 +104,7 @@ type loader struct {
 	// stepAttrs are each step's attributes and retry block in source order,
 	// for the reference pass.
 	stepSources map[*Step]*stepSource
-	validations map[*Variable][]*hclsyntax.Block
+	attrNames   map[*StepSchema]map[string]bool
 }
 
 type stepSource struct {
@@ -127,6 +127,7 @@ func newLoader(abs, dirArg string) *loader {
 		},
 		locals:      map[string]*hcl.Attribute{},
 		stepSources: map[*Step]*stepSource{},
+		attrNames:   map[*StepSchema]map[string]bool{},
 	}
 }
 

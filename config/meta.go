@@ -26,7 +26,7 @@ func knownMeta(v cty.Value, name string, rng hcl.Range) (cty.Value, hcl.Diagnost
 	v, _ = v.UnmarkDeep()
 	if !v.IsWhollyKnown() {
 		return v, metaError(fmt.Sprintf("Invalid %s argument", name),
-			fmt.Sprintf("The %s value depends on step results known only after apply; use variables, locals or built-in values such as git.branch instead.", name), rng)
+			fmt.Sprintf("The %s value depends on values known only after apply, such as step results; use variables, locals or built-in values such as git.branch instead.", name), rng)
 	}
 	if v.IsNull() {
 		return v, metaError(fmt.Sprintf("Invalid %s argument", name),
@@ -117,7 +117,7 @@ func forEachInstances(v cty.Value, rng hcl.Range) ([]string, map[string]cty.Valu
 		}
 	}
 	if !v.IsKnown() {
-		return nil, nil, metaError(summary, "The for_each value depends on step results known only after apply; build it from variables and locals instead.", rng)
+		return nil, nil, metaError(summary, "The for_each value depends on values known only after apply, such as step results; build it from variables and locals instead.", rng)
 	}
 	if v.IsNull() {
 		return nil, nil, metaError(summary, "The for_each value is null; use a map, or a set of strings such as toset([\"a\", \"b\"]).", rng)

@@ -320,7 +320,7 @@ func (l *loader) checkStepTraversal(t hcl.Traversal, rc refContext) *StepRef {
 	step, declared := l.p.Steps[addr]
 	if !declared {
 		l.errorf(t.SourceRange(), "Reference to undeclared step",
-			"No %s step named %q is declared; declare it or fix the name.%s", typ, name, didYouMean(addr, l.stepAddrsOfSimilarType(typ)))
+			"No %s step named %q is declared; declare it or fix the name.%s", typ, name, didYouMean(addr, l.stepAddrs()))
 		return nil
 	}
 	if !rc.steps {
@@ -353,7 +353,7 @@ func (l *loader) checkStepTraversal(t hcl.Traversal, rc refContext) *StepRef {
 			l.errorf(rng, "Invalid reference", "Refer to an attribute of %s, such as %s.", addr, joinNames(step.Schema.AttributeNames()))
 			return nil
 		}
-		if !contains(step.Schema.AttributeNames(), a) {
+		if !l.hasAttribute(step.Schema, a) {
 			l.errorf(rng, "Unsupported attribute",
 				"%s has no attribute %q.%s", addr, a, hintOrList(a, step.Schema.AttributeNames(), "Attributes"))
 			return nil
@@ -361,6 +361,20 @@ func (l *loader) checkStepTraversal(t hcl.Traversal, rc refContext) *StepRef {
 		attr = a
 	}
 	return &StepRef{Addr: addr, Attr: attr, Range: t.SourceRange()}
+}
+
+// hasAttribute reports whether a reference may use attribute name of a step
+// of the given schema; the name sets are built once per schema.
+func (l *loader) hasAttribute(schema *StepSchema, name string) bool {
+	set, ok := l.attrNames[schema]
+	if !ok {
+		set = map[string]bool{}
+		for _, n := range schema.AttributeNames() {
+			set[n] = true
+		}
+		l.attrNames[schema] = set
+	}
+	return set[name]
 }
 
 func isIndex(tr hcl.Traverser) bool {
@@ -375,9 +389,9 @@ func traverserName(tr hcl.Traverser) string {
 	return "attr"
 }
 
-// stepAddrsOfSimilarType lists the declared step addresses, for suggestions
-// on an error path.
-func (l *loader) stepAddrsOfSimilarType(string) []string {
+// stepAddrs lists the declared step addresses, for suggestions on an error
+// path.
+func (l *loader) stepAddrs() []string {
 	addrs := make([]string, 0, len(l.p.StepOrder))
 	for _, s := range l.p.StepOrder {
 		addrs = append(addrs, s.Addr())
@@ -402,7 +416,7 @@ func (l *loader) checkDependsOn(t hcl.Traversal) *StepRef {
 	addr := typ + "." + name
 	if _, declared := l.p.Steps[addr]; !declared {
 		l.errorf(rng, "Reference to undeclared step",
-			"No %s step named %q is declared; declare it or fix the name.%s", typ, name, didYouMean(addr, l.stepAddrsOfSimilarType(typ)))
+			"No %s step named %q is declared; declare it or fix the name.%s", typ, name, didYouMean(addr, l.stepAddrs()))
 		return nil
 	}
 	rest := t[2:]

@@ -114,9 +114,9 @@ func variablesObject(p *Pipeline, vals map[string]cty.Value) cty.Value {
 		val, ok := vals[name]
 		if !ok {
 			val = cty.UnknownVal(v.Type)
-			if v.Sensitive {
-				val = val.Mark(Sensitive)
-			}
+		}
+		if v.Sensitive && !val.HasMark(Sensitive) {
+			val = val.Mark(Sensitive)
 		}
 		m[name] = val
 	}
@@ -252,10 +252,19 @@ func (s *Scope) ForEach(step *Step) ([]string, map[string]cty.Value, hcl.Diagnos
 func (s *Scope) EvalStep(step *Step, key InstanceKey, steps StepValues) (cty.Value, Meta, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	extra := stepRoots(steps, nil)
-	if key.Valid {
+	switch {
+	case key.Valid:
 		each, d := s.eachObject(step, key)
 		diags = append(diags, d...)
 		extra[rootEach] = each
+	case step.ForEach != nil:
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing instance key",
+			Detail:   fmt.Sprintf("%s has for_each, so each instance is evaluated with its key (from ForEach).", step.Addr()),
+			Subject:  step.ForEach.Range().Ptr(),
+		})
+		extra[rootEach] = cty.DynamicVal
 	}
 	ctx := s.context(extra)
 	inputs, d := evalInputs(step, ctx)
