@@ -189,9 +189,9 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 		pl.closer()
 		return nil, err
 	}
-	if st.Lineage != plan.Lineage || st.Serial != plan.Serial {
+	if err := plan.CheckState(st); err != nil {
 		pl.closer()
-		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the saved plan is stale: it was made against state serial %d, but the state is now at serial %d (another apply ran since). Make a new plan.", plan.Serial, st.Serial)}
+		return nil, &exitError{code: 1, msg: "Error: the saved plan is stale: " + err.Error()}
 	}
 	pl.st = st
 	pl.eng, err = newEngine(app, g.dir(), ws, store)

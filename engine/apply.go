@@ -28,8 +28,11 @@ var ErrStalePlan = errors.New("saved plan is stale")
 
 // ApplyResult is the outcome of an apply.
 type ApplyResult struct {
-	Run         state.Run
-	Failures    []StepFailure
+	Run      state.Run
+	Failures []StepFailure
+	// Tolerated are failures of steps with continue_on_error: their
+	// dependents ran and the apply still succeeds.
+	Tolerated   []StepFailure
 	Skipped     []string // not run because something upstream failed
 	NotStarted  []string // not run because the apply was interrupted
 	Interrupted bool
@@ -52,9 +55,8 @@ func (r *ApplyResult) OK() bool {
 // ones finish and are recorded); cancelling ctx also cancels running steps.
 // Every finished step is recorded in the store before its dependents start.
 func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipeline, st *state.State, plan *Plan, vars map[string]cty.Value, parallelism int) (*ApplyResult, hcl.Diagnostics) {
-	if plan.Lineage != st.Lineage || plan.Serial != st.Serial {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is stale",
-			Detail: fmt.Sprintf("The plan was made against state serial %d (lineage %s) but the state is now at serial %d (lineage %s): another apply ran since. Make a new plan.", plan.Serial, plan.Lineage, st.Serial, st.Lineage)}}
+	if err := plan.CheckState(st); err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is stale", Detail: err.Error()}}
 	}
 	run := config.RunInfo{Number: st.RunNumber + 1, ID: uuid.NewString()}
 	w, diags := e.buildWorld(p, st, buildOptions{
@@ -103,7 +105,8 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 	for n, err := range res.Failed {
 		out.Failures = append(out.Failures, StepFailure{Addr: w.nodes[n].addr, Err: err})
 	}
-	out.Failures = append(out.Failures, a.softFailures...)
+	out.Tolerated = a.softFailures
+	sort.Slice(out.Tolerated, func(i, j int) bool { return out.Tolerated[i].Addr < out.Tolerated[j].Addr })
 	sort.Slice(out.Failures, func(i, j int) bool { return out.Failures[i].Addr < out.Failures[j].Addr })
 	for n, cause := range res.Skipped {
 		in := w.nodes[n]
@@ -154,7 +157,7 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 	default:
 		a.runRec.Result = "ok"
 	}
-	a.runRec.Failed = len(out.Failures)
+	a.runRec.Failed = len(out.Failures) + len(out.Tolerated)
 	_ = a.record(state.Change{Run: &a.runRec})
 	out.Run = a.runRec
 	// Compact: one atomic snapshot of everything.
@@ -165,6 +168,22 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot record a step in the state", Detail: a.stateErr.Error()})
 	}
 	return out, diags
+}
+
+// CheckState reports whether the plan was made against st. A plan made
+// against an empty, never written state adopts that state's lineage.
+func (p *Plan) CheckState(st *state.State) error {
+	if st.Serial == 0 && p.Serial == 0 && len(st.Instances) == 0 {
+		st.Lineage = p.Lineage
+		return nil
+	}
+	if p.Lineage != st.Lineage {
+		return fmt.Errorf("the plan was made for another state (lineage %s; this state's is %s). Make a new plan", p.Lineage, st.Lineage)
+	}
+	if p.Serial != st.Serial {
+		return fmt.Errorf("the plan was made against state serial %d, but the state is now at serial %d: another apply or state change happened since. Make a new plan", p.Serial, st.Serial)
+	}
+	return nil
 }
 
 func staleDiag(why string) *hcl.Diagnostic {

@@ -172,6 +172,11 @@ func flatten(g any, prefix string, out map[string]leaf) {
 	case []any:
 		if len(x) == 0 {
 			out[prefix] = leaf{display: "[]"}
+			return
+		}
+		if l, ok := inlineList(x); ok {
+			out[prefix] = l
+			return
 		}
 		for i, v := range x {
 			flatten(v, prefix+"["+strconv.Itoa(i)+"]", out)
@@ -193,6 +198,29 @@ func flatten(g any, prefix string, out map[string]leaf) {
 	default:
 		out[prefix] = leaf{display: fmt.Sprint(x)}
 	}
+}
+
+// inlineList renders a list of primitives on one line, as HCL would.
+func inlineList(x []any) (leaf, bool) {
+	parts := make([]string, 0, len(x))
+	var l leaf
+	for _, v := range x {
+		m := map[string]leaf{}
+		switch v.(type) {
+		case map[string]any, []any:
+			return leaf{}, false
+		}
+		flatten(v, "", m)
+		e, ok := m[""]
+		if !ok {
+			e = leaf{display: "null"}
+		}
+		l.unknown = l.unknown || e.unknown
+		l.sensitive = l.sensitive || e.sensitive
+		parts = append(parts, e.display)
+	}
+	l.display = "[" + strings.Join(parts, ", ") + "]"
+	return l, true
 }
 
 func joinPath(prefix, k string) string {

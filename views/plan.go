@@ -143,6 +143,10 @@ func writeChange(b *strings.Builder, c *engine.Change, s Style) {
 		reason += " because " + strings.Join(c.Reasons, "; ")
 	}
 	b.WriteString("  " + s.Bold(reason) + "\n")
+	if len(c.Attrs) == 0 {
+		b.WriteString(fmt.Sprintf("  %s %s\n", s.symbol(c.Action), c.Addr))
+		return
+	}
 	b.WriteString(fmt.Sprintf("  %s %s {\n", s.symbol(c.Action), c.Addr))
 	attrs := append([]engine.AttrChange(nil), c.Attrs...)
 	sort.SliceStable(attrs, func(i, j int) bool { return attrs[i].Path < attrs[j].Path })

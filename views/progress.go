@@ -211,11 +211,14 @@ func RenderApplySummary(w io.Writer, r *engine.ApplyResult, s Style, destroy boo
 			fmt.Fprintf(&b, "  %-*s  %s\n", width, a, roundDuration(r.Durations[a]))
 		}
 	}
+	for _, f := range r.Tolerated {
+		fmt.Fprintf(&b, "\n%s %s (continue_on_error: its dependents still ran)\n", s.paint(ansiYellow, "Warning:"), f.Err)
+	}
 	for _, f := range r.Failures {
 		fmt.Fprintf(&b, "\n%s %s\n", s.paint(ansiRed, "Error:"), f.Err)
 	}
 	run := r.Run
-	counts := fmt.Sprintf("%d created, %d updated, %d ran, %d destroyed, %d failed", run.Created, run.Updated, run.Ran, run.Deleted, len(r.Failures))
+	counts := fmt.Sprintf("%d created, %d updated, %d ran, %d destroyed, %d failed", run.Created, run.Updated, run.Ran, run.Deleted, len(r.Failures)+len(r.Tolerated))
 	if len(r.Skipped) > 0 {
 		counts += fmt.Sprintf(", %d skipped after a failure", len(r.Skipped))
 	}

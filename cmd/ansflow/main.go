@@ -6,17 +6,9 @@ import (
 	"os"
 
 	"github.com/ansflow/ansflow/cmd"
-	"github.com/ansflow/ansflow/providers"
-	"github.com/ansflow/ansflow/providers/exec"
+	"github.com/ansflow/ansflow/providers/builtin"
 )
 
 func main() {
-	os.Exit(cmd.Run(registry))
-}
-
-// registry builds the step type implementations of this binary.
-func registry() providers.Registry {
-	return providers.Registry{
-		"exec": exec.New(),
-	}
+	os.Exit(cmd.Run(builtin.Registry))
 }
