@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
 )
 
 // Top-level block types other than steps.
@@ -23,12 +24,38 @@ const (
 )
 
 // Attribute names of the connection blocks, also the attributes of their
-// evaluated objects (plus "name" for registries and clusters).
+// evaluated objects (plus "name" for registries and clusters), and their
+// types.
 var (
 	dockerAttrs   = []string{"host", "tls_verify", "cert_path", "api_version"}
 	registryAttrs = []string{"address", "username", "password"}
 	clusterAttrs  = []string{"kubeconfig", "context", "namespace"}
+
+	connAttrTypes = map[string]cty.Type{
+		"host": cty.String, "tls_verify": cty.Bool, "cert_path": cty.String, "api_version": cty.String,
+		"address": cty.String, "username": cty.String, "password": cty.String,
+		"kubeconfig": cty.String, "context": cty.String, "namespace": cty.String,
+	}
 )
+
+// connTypes returns the attribute types of a connection block.
+func connTypes(names []string) map[string]cty.Type {
+	m := make(map[string]cty.Type, len(names))
+	for _, n := range names {
+		m[n] = connAttrTypes[n]
+	}
+	return m
+}
+
+// checkConnBody checks a docker, registry or cluster block body.
+func (l *loader) checkConnBody(b *hclsyntax.Block, r bodyRule) {
+	l.checkBody(b.Body, b.DefRange(), r)
+	for _, a := range sortedAttrs(b.Body) {
+		if contains(r.attrs, a.Name) {
+			l.checkStaticType(a, connAttrTypes[a.Name])
+		}
+	}
+}
 
 // Load parses and statically validates every pipeline file in dir: every
 // *.hcl file directly in dir, in name order, except dotfiles and *.vars.hcl
@@ -347,7 +374,7 @@ func (l *loader) decodeDocker(b *hclsyntax.Block) {
 		return
 	}
 	l.dockerBlock = b
-	l.checkBody(b.Body, b.DefRange(), bodyRule{where: "the docker block", attrs: dockerAttrs})
+	l.checkConnBody(b, bodyRule{where: "the docker block", attrs: dockerAttrs})
 	l.p.Docker = &DockerBlock{Config: b.Body, DeclRange: b.DefRange()}
 }
 
@@ -361,7 +388,7 @@ func (l *loader) decodeRegistry(b *hclsyntax.Block) {
 			"A registry named %q was already declared at %s; rename or remove one of them.", name, prev.DeclRange)
 		return
 	}
-	l.checkBody(b.Body, b.DefRange(), bodyRule{where: "a registry block", attrs: registryAttrs, required: []string{"address"}})
+	l.checkConnBody(b, bodyRule{where: "a registry block", attrs: registryAttrs, required: []string{"address"}})
 	l.p.Registries[name] = &Registry{Name: name, Config: b.Body, DeclRange: b.DefRange()}
 }
 
@@ -375,6 +402,6 @@ func (l *loader) decodeCluster(b *hclsyntax.Block) {
 			"A cluster named %q was already declared at %s; rename or remove one of them.", name, prev.DeclRange)
 		return
 	}
-	l.checkBody(b.Body, b.DefRange(), bodyRule{where: "a cluster block", attrs: clusterAttrs})
+	l.checkConnBody(b, bodyRule{where: "a cluster block", attrs: clusterAttrs})
 	l.p.Clusters[name] = &Cluster{Name: name, Config: b.Body, DeclRange: b.DefRange()}
 }

@@ -77,13 +77,13 @@ func NewScope(p *Pipeline, opts ScopeOptions) (*Scope, hcl.Diagnostics) {
 
 	ctx := s.context(nil)
 	if p.Docker != nil {
-		v, d := evalBlock(p.Docker.Config, ctx, map[string]cty.Type{"host": cty.String, "tls_verify": cty.Bool, "cert_path": cty.String, "api_version": cty.String}, nil)
+		v, d := evalBlock(p.Docker.Config, ctx, connTypes(dockerAttrs), nil)
 		diags = append(diags, d...)
 		s.docker = v
 		s.base[rootDocker] = v
 	}
 	for name, r := range p.Registries {
-		v, d := evalBlock(r.Config, ctx, map[string]cty.Type{"address": cty.String, "username": cty.String, "password": cty.String}, map[string]cty.Value{"name": cty.StringVal(name)})
+		v, d := evalBlock(r.Config, ctx, connTypes(registryAttrs), map[string]cty.Value{"name": cty.StringVal(name)})
 		diags = append(diags, d...)
 		attrs := v.AsValueMap()
 		attrs["password"] = attrs["password"].Mark(Sensitive)
@@ -91,7 +91,7 @@ func NewScope(p *Pipeline, opts ScopeOptions) (*Scope, hcl.Diagnostics) {
 		s.registries[name] = v
 	}
 	for name, c := range p.Clusters {
-		v, d := evalBlock(c.Config, ctx, map[string]cty.Type{"kubeconfig": cty.String, "context": cty.String, "namespace": cty.String}, map[string]cty.Value{"name": cty.StringVal(name)})
+		v, d := evalBlock(c.Config, ctx, connTypes(clusterAttrs), map[string]cty.Value{"name": cty.StringVal(name)})
 		diags = append(diags, d...)
 		s.clusters[name] = v
 	}
