@@ -648,3 +648,33 @@ func BenchmarkLoad10000Steps(b *testing.B) {
 func hclParseExpr(src string) (hcl.Expression, hcl.Diagnostics) {
 	return hclsyntax.ParseExpression([]byte(src), "test.hcl", hcl.InitialPos)
 }
+
+func TestSuggestions(t *testing.T) {
+	tests := []struct {
+		src, want string
+	}{
+		{`docker_biuld "a" { image = "x" }`, `Did you mean "docker_build"?`},
+		{`exec "a" { comand = ["x"] }`, `Did you mean "command"?`},
+		{`exec "a" { depend_on = [] }`, `Did you mean "depends_on"?`},
+		{`exec "a" { command = [uper("x")] }`, `Did you mean "upper"?`},
+		{"exec \"a\" {\n command = [\"a\"]\n}\nexec \"b\" { command = [exec.aa.stdout] }", `Did you mean "exec.a"?`},
+		{"exec \"a\" {\n command = [\"a\"]\n}\nexec \"b\" { command = [exec.a.stdot] }", `Did you mean "stdout"?`},
+		{`exec "a" { command = [git.brnch] }`, `Did you mean "branch"?`},
+		{`exec "a" { command = [each.key] }`, `add for_each to the step`},
+		{`exec "a" { command = [zzz] }`, `Names accepted here: var, local`},
+		{`registry "r" { adress = "x" }`, `Did you mean "address"?`},
+		{"exec \"a\" {\n command = [\"x\"]\n rety { attempts = 2 }\n}", `Did you mean "retry"?`},
+		{"exec \"a\" {\n command = [\"x\"]\n retry { atempts = 2 }\n}", `Did you mean "attempts"?`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.src, func(t *testing.T) {
+			_, diags := Load(writePipeline(t, map[string]string{"main.hcl": tt.src}))
+			for _, d := range diags {
+				if strings.Contains(d.Detail, tt.want) {
+					return
+				}
+			}
+			t.Errorf("no diagnostic detail contains %q; got:\n%s", tt.want, formatDiags(diags))
+		})
+	}
+}
