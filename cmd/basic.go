@@ -186,7 +186,7 @@ exec "test" {
 # }
 
 output "greeting" {
-  value = exec.hello.stdout
+  value = trimspace(exec.hello.stdout)
 }
 `
 
