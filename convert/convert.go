@@ -88,7 +88,7 @@ type converter struct {
 	namespace  string // default namespace for the cluster block; "" for none
 	clusterID  string // the stored cluster of every k8s step, when they agree
 
-	steps                         []*step // converted so far, in order
+	steps                           []*step // converted so far, in order
 	lastBuild, lastPush, lastDeploy *step
 }
 

@@ -62,12 +62,12 @@ func TestConvertSeed(t *testing.T) {
 	p := mustLoad(t, got)
 	// The seed's implicit context passing must have become real edges.
 	wantRefs := map[string][]string{
-		"docker_run.run_unit_tests":           {"docker_build.build_application_image"},
-		"docker_push.push_to_registry":        {"docker_build.build_application_image", "docker_run.run_unit_tests"},
-		"k8s_deploy.deploy_to_development":    {"docker_push.push_to_registry"},
-		"k8s_wait.wait_for_deployment":        {"k8s_deploy.deploy_to_development"},
-		"k8s_exec.run_integration_tests":      {"k8s_wait.wait_for_deployment"},
-		"k8s_scale.scale_for_production":      {"k8s_deploy.deploy_to_development", "k8s_exec.run_integration_tests"},
+		"docker_run.run_unit_tests":            {"docker_build.build_application_image"},
+		"docker_push.push_to_registry":         {"docker_build.build_application_image", "docker_run.run_unit_tests"},
+		"k8s_deploy.deploy_to_development":     {"docker_push.push_to_registry"},
+		"k8s_wait.wait_for_deployment":         {"k8s_deploy.deploy_to_development"},
+		"k8s_exec.run_integration_tests":       {"k8s_wait.wait_for_deployment"},
+		"k8s_scale.scale_for_production":       {"k8s_deploy.deploy_to_development", "k8s_exec.run_integration_tests"},
 		"docker_build.build_application_image": nil,
 	}
 	for addr, want := range wantRefs {

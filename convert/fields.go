@@ -178,4 +178,3 @@ func yamlError(filename string, err error) error {
 	}
 	return &Error{File: filename, Message: "invalid YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 }
-

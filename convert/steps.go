@@ -445,4 +445,3 @@ func (c *converter) exec(s *step) {
 		s.set("command", c.missing(s, "command", "list(string)", "no command given"))
 	}
 }
-

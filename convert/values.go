@@ -291,4 +291,3 @@ func and(exprs []hclwrite.Tokens) hclwrite.Tokens {
 
 // quoted renders a plain string.
 func quoted(s string) hclwrite.Tokens { return hclwrite.TokensForValue(cty.StringVal(s)) }
-
