@@ -678,3 +678,89 @@ func TestSuggestions(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadDeclarations(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "good", "meta.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustLoad(t, writePipeline(t, map[string]string{"main.hcl": string(src)}))
+	if p.Settings == nil || p.Settings.Backend == nil || p.Settings.Backend.Type != "kubernetes" {
+		t.Fatalf("settings = %+v, want a kubernetes backend", p.Settings)
+	}
+	attrs, diags := p.Settings.Backend.Config.JustAttributes()
+	if diags.HasErrors() || attrs["namespace"] == nil {
+		t.Errorf("backend config attributes = %v (%v), want namespace", attrs, diags)
+	}
+	env := p.Variables["env"]
+	if env == nil || env.Type != cty.String || !env.HasDefault || !env.Default.RawEquals(cty.StringVal("dev")) || len(env.Validations) != 1 {
+		t.Errorf("variable env = %+v", env)
+	}
+	if tok := p.Variables["token"]; tok == nil || !tok.Sensitive {
+		t.Errorf("variable token = %+v, want sensitive", tok)
+	}
+	if o := p.Outputs["token"]; o == nil || !o.Sensitive || o.Expr == nil {
+		t.Errorf("output token = %+v, want sensitive with a value", o)
+	}
+	lint := p.Steps["exec.lint"]
+	if lint.When == nil || lint.Timeout == nil || lint.ContinueOnError == nil || lint.Retry == nil || lint.Retry.Backoff == nil || lint.ForEach != nil {
+		t.Errorf("exec.lint meta-arguments = %+v", lint)
+	}
+	vars, diags := p.ResolveVariables(VarInputs{})
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	s := mustScope(t, p, ScopeOptions{Vars: vars})
+	if keys, vals, diags := s.ForEach(lint); keys != nil || vals != nil || diags != nil {
+		t.Errorf("ForEach without for_each = %v, %v, %v; want all nil", keys, vals, diags)
+	}
+	_, meta, diags := s.EvalStep(lint, NoKey, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	want := Meta{When: true, Timeout: 90 * time.Second, ContinueOnError: true, Retry: RetryPolicy{Attempts: 3, Delay: time.Second, Backoff: 2}}
+	if diff := cmp.Diff(want, meta); diff != "" {
+		t.Errorf("meta (-want +got):\n%s", diff)
+	}
+}
+
+func TestForEachInstances(t *testing.T) {
+	p := mustLoad(t, writePipeline(t, map[string]string{"main.hcl": `
+variable "m" {
+  type = map(string)
+  default = { b = "2", a = "1" }
+}
+exec "map" {
+  for_each = var.m
+  command  = [each.key, each.value]
+}
+exec "set" {
+  for_each = toset(["y", "x"])
+  command  = [each.key, each.value]
+}
+exec "empty" {
+  for_each = {}
+  command  = ["x"]
+}
+`}))
+	s := mustScope(t, p, ScopeOptions{Vars: map[string]cty.Value{"m": cty.MapVal(map[string]cty.Value{"b": cty.StringVal("2"), "a": cty.StringVal("1")})}})
+	for addr, want := range map[string][]string{"exec.map": {"a", "b"}, "exec.set": {"x", "y"}, "exec.empty": {}} {
+		keys, _, diags := s.ForEach(p.Steps[addr])
+		if diags.HasErrors() {
+			t.Fatal(diags.Error())
+		}
+		if keys == nil || !cmp.Equal(want, keys) {
+			t.Errorf("%s keys = %#v, want %#v", addr, keys, want)
+		}
+	}
+	in, _, diags := s.EvalStep(p.Steps["exec.map"], StringKey("b"), nil)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if want := cty.ListVal([]cty.Value{cty.StringVal("b"), cty.StringVal("2")}); !in.GetAttr("command").RawEquals(want) {
+		t.Errorf("command = %#v, want %#v", in.GetAttr("command"), want)
+	}
+	if _, _, diags := s.EvalStep(p.Steps["exec.map"], NoKey, nil); !diags.HasErrors() || diags[0].Summary != "Missing instance key" {
+		t.Errorf("EvalStep without a key on a for_each step: %v, want Missing instance key", diags)
+	}
+}
