@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# deps.sh installs the system packages the integration tests need, when they
+# are missing: Docker Engine (docker.io), Debian's registry (docker-registry),
+# openssl and curl (test control plane). Needs root for apt-get.
+set -euo pipefail
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v docker-registry >/dev/null 2>&1 || need+=(docker-registry)
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
+command -v git >/dev/null 2>&1 || need+=(git)
+if ((${#need[@]} == 0)); then
+	exit 0
+fi
+if [[ $(id -u) != 0 ]]; then
+	echo "deps: missing ${need[*]}; install them (as root: apt-get install -y ${need[*]})" >&2
+	exit 1
+fi
+echo "deps: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${need[@]}" >/dev/null
