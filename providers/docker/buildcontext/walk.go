@@ -7,7 +7,9 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/moby/patternmatcher"
 )
@@ -86,30 +88,48 @@ func Load(dir string, opts Options) (*Context, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := walker{root: dir, m: m, skip: map[string]bool{}}
+	w := walker{root: dir, m: m, skip: map[string]bool{}, sem: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	for _, e := range opts.Exclude {
 		w.skip[path.Clean(e)] = true
 	}
-	if err := w.walk("", patternmatcher.MatchInfo{}); err != nil {
+	entries, err := w.walk("", patternmatcher.MatchInfo{})
+	if err != nil {
 		return nil, err
 	}
-	return &Context{Dir: dir, Entries: w.entries, opts: opts}, nil
+	return &Context{Dir: dir, Entries: entries, opts: opts}, nil
 }
 
+// walker lists a context. Subdirectories are walked concurrently (up to
+// GOMAXPROCS at once) and their results spliced back in name order, so the
+// entry order is deterministic.
 type walker struct {
-	root    string
-	m       *Matcher
-	skip    map[string]bool
-	entries []Entry
+	root string
+	m    *Matcher
+	skip map[string]bool
+	sem  chan struct{} // tokens for extra goroutines
+
+	matchMu sync.Mutex // the pattern matcher compiles lazily: not concurrency-safe
 }
 
-// walk appends the entries below the relative directory rel (slash form,
+// subtree is the result of walking one directory.
+type subtree struct {
+	entries []Entry
+	err     error
+	done    chan struct{}
+}
+
+// walk returns the entries below the relative directory rel (slash form,
 // "" for the root) in name order, applying the CLI's skip rules.
-func (w *walker) walk(rel string, parent patternmatcher.MatchInfo) error {
+func (w *walker) walk(rel string, parent patternmatcher.MatchInfo) ([]Entry, error) {
 	des, err := os.ReadDir(filepath.Join(w.root, filepath.FromSlash(rel)))
 	if err != nil {
-		return fmt.Errorf("reading build context: %w", err)
+		return nil, fmt.Errorf("reading build context: %w", err)
 	}
+	type item struct {
+		entry *Entry
+		sub   *subtree
+	}
+	items := make([]item, 0, len(des))
 	for _, de := range des {
 		p := de.Name()
 		if rel != "" {
@@ -118,39 +138,80 @@ func (w *walker) walk(rel string, parent patternmatcher.MatchInfo) error {
 		if w.skip[p] {
 			continue
 		}
-		excluded, info, err := w.m.pm.MatchesUsingParentResults(filepath.FromSlash(p), parent)
+		excluded, info, err := w.match(p, parent)
 		if err != nil {
-			return fmt.Errorf("matching %s patterns against %s: %w", IgnoreFile, p, err)
+			return nil, err
 		}
 		isDir := de.IsDir()
-		if excluded {
-			if isDir && !w.m.canSkipDir(p) {
-				if err := w.walk(p, info); err != nil {
-					return err
-				}
+		if !excluded {
+			e, ok, err := w.entry(p, de)
+			if err != nil {
+				return nil, err
 			}
+			if ok {
+				items = append(items, item{entry: &e})
+			}
+		}
+		if isDir && (!excluded || !w.m.canSkipDir(p)) {
+			items = append(items, item{sub: w.spawn(p, info)})
+		}
+	}
+	var out []Entry
+	for _, it := range items {
+		if it.entry != nil {
+			out = append(out, *it.entry)
 			continue
 		}
-		if err := w.add(p, de); err != nil {
-			return err
+		<-it.sub.done
+		if it.sub.err != nil {
+			return nil, it.sub.err
 		}
-		if isDir {
-			if err := w.walk(p, info); err != nil {
-				return err
-			}
-		}
+		out = append(out, it.sub.entries...)
 	}
-	return nil
+	return out, nil
 }
 
-// add records one included entry; sockets, devices and pipes are left out.
-func (w *walker) add(p string, de fs.DirEntry) error {
+// spawn walks rel in a new goroutine when a token is free, else inline.
+func (w *walker) spawn(rel string, info patternmatcher.MatchInfo) *subtree {
+	s := &subtree{done: make(chan struct{})}
+	run := func() {
+		defer close(s.done)
+		s.entries, s.err = w.walk(rel, info)
+	}
+	select {
+	case w.sem <- struct{}{}:
+		go func() {
+			defer func() { <-w.sem }()
+			run()
+		}()
+	default:
+		run()
+	}
+	return s
+}
+
+func (w *walker) match(p string, parent patternmatcher.MatchInfo) (bool, patternmatcher.MatchInfo, error) {
+	if len(w.m.pm.Patterns()) == 0 {
+		return false, parent, nil
+	}
+	w.matchMu.Lock()
+	defer w.matchMu.Unlock()
+	excluded, info, err := w.m.pm.MatchesUsingParentResults(filepath.FromSlash(p), parent)
+	if err != nil {
+		return false, info, fmt.Errorf("matching %s patterns against %s: %w", IgnoreFile, p, err)
+	}
+	return excluded, info, nil
+}
+
+// entry describes one included path; sockets, devices and pipes are left
+// out (ok = false), as are paths removed while walking.
+func (w *walker) entry(p string, de fs.DirEntry) (Entry, bool, error) {
 	fi, err := de.Info()
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil // removed while walking
+		return Entry{}, false, nil
 	}
 	if err != nil {
-		return fmt.Errorf("reading build context: %w", err)
+		return Entry{}, false, fmt.Errorf("reading build context: %w", err)
 	}
 	e := Entry{Path: p, stat: statOf(fi)}
 	switch mode := fi.Mode(); {
@@ -159,15 +220,14 @@ func (w *walker) add(p string, de fs.DirEntry) error {
 	case mode&fs.ModeSymlink != 0:
 		e.Kind = KindSymlink
 		if e.Target, err = os.Readlink(filepath.Join(w.root, filepath.FromSlash(p))); err != nil {
-			return fmt.Errorf("reading build context: %w", err)
+			return Entry{}, false, fmt.Errorf("reading build context: %w", err)
 		}
 	case mode.IsRegular():
 		e.Kind = KindFile
 		e.Size = fi.Size()
 		e.Exec = mode&0o111 != 0
 	default:
-		return nil
+		return Entry{}, false, nil
 	}
-	w.entries = append(w.entries, e)
-	return nil
+	return e, true, nil
 }
