@@ -122,6 +122,8 @@ Flags are written Terraform style with one dash (-chdir=DIR); two dashes work to
 		newWorkspaceCommand(app, g),
 		newForceUnlockCommand(app, g),
 		newVersionCommand(app),
+		newConvertCommand(app, g),
+		newCompletionCommand(app),
 	)
 	return root
 }
