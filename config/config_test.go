@@ -525,6 +525,10 @@ func TestFunctions(t *testing.T) {
 		{`length(toset(["a", "a"]))`, cty.NumberIntVal(1)},
 		{`try(tonumber("x"), 3)`, cty.NumberIntVal(3)},
 		{`lookup({ a = "1" }, "b", "d")`, cty.StringVal("d")},
+		{`alltrue([true, 1 == 1])`, cty.True},
+		{`anytrue([false, false])`, cty.False},
+		{`fileexists("~/definitely-not-here-ansflow")`, cty.False},
+		{`chomp(indent(2, "a\nb"))`, cty.StringVal("a\n  b")},
 		{`templatefile("tpl.txt", { name = secret, items = [] })`, cty.StringVal("name=pw n=0").Mark(Sensitive)},
 	}
 	for _, tt := range tests {
@@ -762,5 +766,21 @@ exec "empty" {
 	}
 	if _, _, diags := s.EvalStep(p.Steps["exec.map"], NoKey, nil); !diags.HasErrors() || diags[0].Summary != "Missing instance key" {
 		t.Errorf("EvalStep without a key on a for_each step: %v, want Missing instance key", diags)
+	}
+}
+
+func TestEvalStepHandBuilt(t *testing.T) {
+	f, diags := hclsyntax.ParseConfig([]byte("command = [\"a\", upper(\"b\")]\nretry {\n attempts = 2\n}\n"), "x.hcl", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	step := &Step{Type: "exec", Name: "x", Schema: LookupStepSchema("exec"), Config: f.Body}
+	p := &Pipeline{Dir: t.TempDir()}
+	in, _, diags := mustScope(t, p, ScopeOptions{}).EvalStep(step, NoKey, nil)
+	if diags.HasErrors() {
+		t.Fatal(diags.Error())
+	}
+	if want := cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal("B")}); !in.GetAttr("command").RawEquals(want) {
+		t.Errorf("command = %#v, want %#v", in.GetAttr("command"), want)
 	}
 }

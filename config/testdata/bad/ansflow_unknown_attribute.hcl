@@ -1,0 +1,3 @@
+ansflow {
+  required_version = ">= 1.0" # ERROR: Unsupported argument
+}

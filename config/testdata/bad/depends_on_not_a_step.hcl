@@ -1,0 +1,6 @@
+variable "x" { default = "a" }
+
+exec "b" {
+  command    = ["true"]
+  depends_on = [var.x] # ERROR: Invalid depends_on reference
+}

@@ -1,0 +1,4 @@
+ansflow {
+  backend "local" {}
+  backend "kubernetes" {} # ERROR: Duplicate backend block
+}

@@ -1,0 +1,2 @@
+cluster "dev" {}
+cluster "dev" {} # ERROR: Duplicate cluster

@@ -1,0 +1,5 @@
+locals {
+  app = "x"
+  nested { # ERROR: Unsupported block type
+  }
+}

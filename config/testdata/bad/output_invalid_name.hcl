@@ -1,0 +1,1 @@
+output "my image" { value = "x" } # ERROR: Invalid output name

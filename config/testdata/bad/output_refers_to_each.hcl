@@ -1,0 +1,3 @@
+output "x" {
+  value = each.key # ERROR: Reference to "each" in context without for_each
+}

@@ -1,0 +1,3 @@
+docker_run "x" {
+  image = docker_build # ERROR: Invalid reference
+}

@@ -1,0 +1,3 @@
+exec "x" {
+  command = [var] # ERROR: Invalid reference
+}

@@ -1,0 +1,3 @@
+docker_build "app" {
+  image = null # ERROR: Missing required argument
+}

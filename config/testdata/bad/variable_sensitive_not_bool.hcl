@@ -1,0 +1,4 @@
+variable "token" {
+  sensitive = "yes" # ERROR: Incorrect attribute value type
+  default   = ""
+}

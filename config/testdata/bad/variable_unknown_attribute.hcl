@@ -1,0 +1,3 @@
+variable "tag" {
+  defualt = "dev" # ERROR: Unsupported argument
+}

@@ -1,0 +1,2 @@
+a = "x"
+variable "b" {} # ERROR: Unexpected block in variables file

@@ -1,0 +1,2 @@
+variable "a" { default = "" }
+variable "b" { default = "" }

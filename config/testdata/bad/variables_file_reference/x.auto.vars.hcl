@@ -1,0 +1,2 @@
+b = "x"
+a = var.b # ERROR: Variables not allowed
