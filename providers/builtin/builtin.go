@@ -3,12 +3,20 @@ package builtin
 
 import (
 	"github.com/ansflow/ansflow/providers"
+	"github.com/ansflow/ansflow/providers/docker"
 	"github.com/ansflow/ansflow/providers/exec"
+	"github.com/ansflow/ansflow/providers/kubernetes"
 )
 
-// Registry returns a fresh registry of every built-in step type.
+// Registry returns a fresh registry of every built-in step type. Docker and
+// Kubernetes clients are created lazily, on the first step that needs one.
 func Registry() providers.Registry {
-	return providers.Registry{
-		"exec": exec.New(),
+	r := providers.Registry{"exec": exec.New()}
+	for name, s := range docker.New().Steps() {
+		r[name] = s
 	}
+	for name, s := range kubernetes.New().Steps() {
+		r[name] = s
+	}
+	return r
 }
