@@ -1,0 +1,223 @@
+package docgen
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/ansflow/ansflow/config"
+)
+
+// row is one documented name.
+type row struct{ name, typ, text string }
+
+// metaArguments are the arguments every step takes, handled by ansflow
+// itself rather than by the step type.
+var metaArguments = []row{
+	{"depends_on", "list of step references", "Steps that must finish first, for ordering without a data reference: `depends_on = [docker_run.unit_tests]`. References in arguments already imply a dependency."},
+	{"when", "bool", "Run the step only when true, e.g. `git.branch == \"main\"`. When false the step is skipped this run and whatever it created is left as it is. Known before apply: variables, locals and built-ins only."},
+	{"for_each", "map or set(string)", "One instance per element, addressed `TYPE.NAME[\"KEY\"]`; inside the block `each.key` and `each.value`. Known before apply."},
+	{"retry", "block", "A nested block with `attempts`, `delay` and `backoff`: `attempts` is the total number of tries (at least 1), `delay` the wait before the second try, `backoff` multiplies the delay after each try (at least 1)."},
+	{"timeout", "duration", "Cancel the step when it runs longer: `\"300s\"`, `\"5m\"`, `\"1h30m\"`, or a number of seconds."},
+	{"continue_on_error", "bool", "When the step fails, its dependents still run and the run carries on; the failure is recorded."},
+}
+
+// builtins are the values every expression can refer to.
+var builtins = []row{
+	{"var.NAME", "", "The value of variable `NAME` (`-var`, `-var-file`, `*.auto.vars.hcl`, `ANSFLOW_VAR_NAME`, else its default)."},
+	{"local.NAME", "", "A value from a `locals` block."},
+	{"git.commit", "string", "Commit of the pipeline directory's repository; empty outside a repository."},
+	{"git.short_commit", "string", "Abbreviated commit."},
+	{"git.branch", "string", "Current branch; empty when detached."},
+	{"git.tag", "string", "Tag pointing at the commit, if any."},
+	{"git.dirty", "bool", "Whether the work tree has uncommitted changes."},
+	{"run.number", "number", "Number of this apply in the workspace, counting up: the build number."},
+	{"run.id", "string", "Unique ID of this run."},
+	{"workspace", "string", "Name of the current workspace."},
+	{"path.root", "string", "Absolute path of the pipeline directory."},
+	{"path.cwd", "string", "Absolute path of the working directory."},
+	{"each.key, each.value", "", "In a step with `for_each`: the key and value of this instance."},
+	{"TYPE.NAME.ATTR", "", "An argument or attribute of another step, e.g. `docker_build.app.ref`; makes this step depend on it."},
+	{"registry.NAME, cluster.NAME", "", "A registry or cluster block, for the `registry` and `cluster` arguments; their attributes as `registry.main.address`."},
+	{"env(\"NAME\")", "function", "An environment variable of the ansflow process; empty when unset."},
+}
+
+// blocks are the top-level blocks other than steps, with their attributes.
+var blocks = []struct {
+	header, text string
+	attrs        []row
+}{
+	{"variable \"NAME\"", "An input of the pipeline, referred to as `var.NAME`.", []row{
+		{"type", "type", "Type constraint, e.g. `string`, `number`, `list(string)`, `object({ ... })`. Default: any."},
+		{"default", "any", "Value when none is given; without it the variable is required."},
+		{"description", "string", "Shown in messages."},
+		{"sensitive", "bool", "Hide the value in plans and output."},
+		{"nullable", "bool", "Whether null is an acceptable value."},
+		{"validation", "block", "`validation { condition = ..., error_message = \"...\" }`, repeatable; the condition may refer only to this variable."},
+	}},
+	{"locals", "Named values computed from variables and built-ins, referred to as `local.NAME`; they cannot refer to steps.", nil},
+	{"output \"NAME\"", "A value shown after apply and by `ansflow output`.", []row{
+		{"value", "any", "Required. May refer to steps."},
+		{"description", "string", ""},
+		{"sensitive", "bool", "Hide the value unless asked for by name."},
+	}},
+	{"docker", "How to reach the Docker Engine; optional (default: `DOCKER_HOST`, else the standard socket). At most one.", []row{
+		{"host", "string", "Engine address, e.g. `unix:///var/run/docker.sock` or `tcp://host:2376`."},
+		{"tls_verify", "bool", "Verify the engine's TLS certificate."},
+		{"cert_path", "string", "Directory with `ca.pem`, `cert.pem`, `key.pem`."},
+		{"api_version", "string", "Engine API version to use; default: negotiated."},
+	}},
+	{"registry \"NAME\"", "Credentials for pushing and pulling, used as `registry = registry.NAME`.", []row{
+		{"address", "string", "Required. Registry host[:port], e.g. `registry.example.com`."},
+		{"username", "string", ""},
+		{"password", "string", "Use a sensitive variable."},
+	}},
+	{"cluster \"NAME\"", "A Kubernetes cluster, used as `cluster = cluster.NAME`; with exactly one cluster block, k8s steps use it by default.", []row{
+		{"kubeconfig", "string", "Path of the kubeconfig file; default: `KUBECONFIG`, then `~/.kube/config`."},
+		{"context", "string", "Context in the kubeconfig; default: its current context."},
+		{"namespace", "string", "Default namespace of the k8s steps using this cluster."},
+	}},
+	{"ansflow", "Settings of ansflow itself. At most one.", []row{
+		{"backend \"TYPE\"", "block", "Where state is kept, e.g. `backend \"kubernetes\" { ... }` for state shared through the cluster; default: the local store in `.ansflow/state`."},
+	}},
+}
+
+// index is docs/reference/README.md.
+func index() []byte {
+	var b bytes.Buffer
+	b.WriteString(header)
+	b.WriteString(`# ansflow language reference
+
+A pipeline is a directory of ` + "`*.hcl`" + ` files (not dotfiles, not ` + "`*.vars.hcl`" + `), read in name
+order. It holds step blocks, one per thing to build, run or deploy, and the
+blocks below that feed them.
+
+`)
+	b.WriteString("```hcl\n" + Example + "```\n\n")
+
+	b.WriteString("## Step types\n\n| Type | Kind | Does |\n|---|---|---|\n")
+	for _, t := range config.StepTypeNames() {
+		s := config.LookupStepSchema(t)
+		fmt.Fprintf(&b, "| [`%s`](steps/%s.md) | %s | %s |\n", t, t, s.Kind, cell(firstSentence(s.Description)))
+	}
+	b.WriteString("\nDeclarative steps converge an object (create, update, replace, delete); run-to-completion steps run when their inputs or anything upstream changed, or when they failed last time.\n\n")
+
+	b.WriteString("## Meta-arguments\n\nEvery step block takes these besides its own arguments.\n\n")
+	writeRows(&b, metaArguments)
+
+	b.WriteString("## Built-in values and functions\n\n")
+	writeRows(&b, builtins)
+	fmt.Fprintf(&b, "Functions: %s.\n\n", strings.Join(functionNames(), ", "))
+
+	b.WriteString("## Blocks\n\n")
+	for _, blk := range blocks {
+		fmt.Fprintf(&b, "### `%s`\n\n%s\n\n", blk.header, blk.text)
+		if len(blk.attrs) > 0 {
+			writeRows(&b, blk.attrs)
+		}
+	}
+	return b.Bytes()
+}
+
+func writeRows(b *bytes.Buffer, rows []row) {
+	b.WriteString("| Name | Type | Description |\n|---|---|---|\n")
+	for _, r := range rows {
+		typ := ""
+		if r.typ != "" {
+			typ = "`" + r.typ + "`"
+		}
+		fmt.Fprintf(b, "| `%s` | %s | %s |\n", r.name, typ, cell(r.text))
+	}
+	b.WriteString("\n")
+}
+
+// functionNames lists the functions usable in expressions, as name().
+func functionNames() []string {
+	names := []string{"env"}
+	for n := range config.Functions("") {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for i, n := range names {
+		names[i] = "`" + n + "()`"
+	}
+	return names
+}
+
+// firstSentence is s up to and including its first ". ".
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i >= 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
+// Example is the pipeline shown at the top of the reference; a test loads it
+// with config.Load, so it uses only what ansflow accepts.
+const Example = `variable "build_number" {
+  type    = string
+  default = "dev"
+}
+
+registry "main" {
+  address  = "127.0.0.1:5000"
+  username = "ci"
+  password = var.registry_password
+}
+
+variable "registry_password" {
+  type      = string
+  sensitive = true
+  default   = ""
+}
+
+cluster "dev" {
+  namespace = "development"
+}
+
+docker_build "app" {
+  image      = "my-app"
+  tag        = var.build_number
+  build_args = { VERSION = git.commit }
+}
+
+docker_run "unit_tests" {
+  image   = docker_build.app.ref
+  command = ["/app", "test"]
+  retry {
+    attempts = 3
+    delay    = "2s"
+  }
+}
+
+docker_push "app" {
+  image      = docker_build.app.ref
+  registry   = registry.main
+  depends_on = [docker_run.unit_tests]
+}
+
+k8s_deploy "app" {
+  name     = "my-app"
+  image    = docker_push.app.ref
+  replicas = 2
+  ports    = [{ container_port = 8080 }]
+}
+
+k8s_wait "app" {
+  kind      = "deployment"
+  name      = k8s_deploy.app.name
+  condition = "available"
+  timeout   = "300s"
+}
+
+k8s_scale "prod" {
+  when     = git.branch == "main"
+  name     = k8s_deploy.app.name
+  replicas = 5
+}
+
+output "image" {
+  value = docker_push.app.ref
+}
+`
