@@ -15,6 +15,7 @@ var (
 	outputAttrs     = []string{"value", "description", "sensitive"}
 )
 
+// decodeVariable reads a variable "name" { type, default, ... } block.
 func (l *loader) decodeVariable(b *hclsyntax.Block) {
 	if !l.checkLabels(b, true, "name") {
 		return
@@ -79,6 +80,7 @@ func convertVariable(v *Variable, val cty.Value) (cty.Value, error) {
 	return convert.Convert(val, v.Type)
 }
 
+// decodeOutput reads an output "name" { value, description, sensitive } block.
 func (l *loader) decodeOutput(b *hclsyntax.Block) {
 	if !l.checkLabels(b, true, "name") {
 		return
@@ -118,6 +120,7 @@ func (l *loader) constValue(expr hclsyntax.Expression, what string) (cty.Value, 
 	return val, !diags.HasErrors()
 }
 
+// staticString reads a constant string attribute such as description.
 func (l *loader) staticString(a *hclsyntax.Attribute) (string, bool) {
 	val, ok := l.constValue(a.Expr, a.Name)
 	if !ok {
@@ -132,6 +135,7 @@ func (l *loader) staticString(a *hclsyntax.Attribute) (string, bool) {
 	return s.AsString(), true
 }
 
+// staticBool reads a constant bool attribute such as sensitive.
 func (l *loader) staticBool(a *hclsyntax.Attribute) (bool, bool) {
 	val, ok := l.constValue(a.Expr, a.Name)
 	if !ok {

@@ -106,6 +106,7 @@ func pipelineFiles(dir string) ([]string, *hcl.Diagnostic) {
 	return names, nil
 }
 
+// dirError is a diagnostic about a file or directory as a whole.
 func dirError(dir, summary, detail string) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
@@ -121,19 +122,22 @@ type loader struct {
 	files []*hcl.File
 	diags hcl.Diagnostics
 
+	// Declarations in source order, for the reference pass and for
+	// duplicate messages.
 	locals      map[string]*hcl.Attribute
 	localOrder  []*hclsyntax.Attribute
 	outputs     []*hclsyntax.Block
 	varOrder    []*Variable
-	stepOrder   []*hclsyntax.Block
 	settings    *hclsyntax.Block
 	dockerBlock *hclsyntax.Block
-	// stepAttrs are each step's attributes and retry block in source order,
-	// for the reference pass.
+	// stepSources are each step's attributes and retry block, for the
+	// reference pass.
 	stepSources map[*Step]*stepSource
-	attrNames   map[*StepSchema]map[string]bool
+	// attrNames caches the referable attribute names of each step schema.
+	attrNames map[*StepSchema]map[string]bool
 }
 
+// stepSource is the syntax of one step block.
 type stepSource struct {
 	attrs []*hclsyntax.Attribute // meta-arguments and inputs, in source order
 	retry *hclsyntax.Block
@@ -158,6 +162,7 @@ func newLoader(abs, dirArg string) *loader {
 	}
 }
 
+// errorf records an error diagnostic.
 func (l *loader) errorf(subject hcl.Range, summary, detailFormat string, args ...any) {
 	l.diags = append(l.diags, &hcl.Diagnostic{
 		Severity: hcl.DiagError,
@@ -167,6 +172,7 @@ func (l *loader) errorf(subject hcl.Range, summary, detailFormat string, args ..
 	})
 }
 
+// parseFile reads and parses one pipeline file.
 func (l *loader) parseFile(filename string) {
 	src, err := os.ReadFile(filename)
 	if err != nil {
@@ -187,6 +193,7 @@ func topLevelNames() []string {
 	return append([]string{blockAnsflow, blockVariable, blockLocals, blockOutput, blockDocker, blockRegistry, blockCluster}, StepTypeNames()...)
 }
 
+// decodeFile dispatches the top-level blocks of one file.
 func (l *loader) decodeFile(body *hclsyntax.Body) {
 	for _, a := range sortedAttrs(body) {
 		l.errorf(a.NameRange, "Unsupported argument",
@@ -318,6 +325,7 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// decodeSettings reads the ansflow { backend "TYPE" { ... } } block.
 func (l *loader) decodeSettings(b *hclsyntax.Block) {
 	if !l.checkLabels(b, false) {
 		return
@@ -344,6 +352,7 @@ func (l *loader) decodeSettings(b *hclsyntax.Block) {
 	l.p.Settings = s
 }
 
+// decodeLocals reads a locals block; each attribute is one local value.
 func (l *loader) decodeLocals(b *hclsyntax.Block) {
 	if !l.checkLabels(b, false) {
 		return
@@ -364,6 +373,7 @@ func (l *loader) decodeLocals(b *hclsyntax.Block) {
 	}
 }
 
+// decodeDocker reads the docker connection block.
 func (l *loader) decodeDocker(b *hclsyntax.Block) {
 	if !l.checkLabels(b, false) {
 		return
@@ -378,6 +388,7 @@ func (l *loader) decodeDocker(b *hclsyntax.Block) {
 	l.p.Docker = &DockerBlock{Config: b.Body, DeclRange: b.DefRange()}
 }
 
+// decodeRegistry reads a registry "name" block.
 func (l *loader) decodeRegistry(b *hclsyntax.Block) {
 	if !l.checkLabels(b, true, "name") {
 		return
@@ -392,6 +403,7 @@ func (l *loader) decodeRegistry(b *hclsyntax.Block) {
 	l.p.Registries[name] = &Registry{Name: name, Config: b.Body, DeclRange: b.DefRange()}
 }
 
+// decodeCluster reads a cluster "name" block.
 func (l *loader) decodeCluster(b *hclsyntax.Block) {
 	if !l.checkLabels(b, true, "name") {
 		return

@@ -87,6 +87,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
+// checkBodyRefs checks the references in every attribute of body.
 func (l *loader) checkBodyRefs(body hcl.Body, rc refContext) {
 	sb, ok := body.(*hclsyntax.Body)
 	if !ok {
@@ -106,6 +107,8 @@ type refSite struct {
 	dependsOn hcl.Traversal
 }
 
+// checkStepRefs checks the references of one step and records its Refs in
+// source order.
 func (l *loader) checkStepRefs(s *Step) {
 	src := l.stepSources[s]
 	hasForEach := s.ForEach != nil
@@ -156,6 +159,7 @@ func (l *loader) checkExpr(expr hcl.Expression, rc refContext, from *Step) {
 	}
 }
 
+// checkFunctionCalls reports calls to functions that do not exist.
 func (l *loader) checkFunctionCalls(expr hclsyntax.Expression) {
 	hclsyntax.VisitAll(expr, func(n hclsyntax.Node) hcl.Diagnostics {
 		call, ok := n.(*hclsyntax.FunctionCallExpr)

@@ -330,6 +330,8 @@ func evalInputs(step *Step, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 	return cty.ObjectVal(out), diags
 }
 
+// evalInput evaluates one input; absent or null inputs take the schema
+// default, or null.
 func evalInput(step *Step, in AttrSchema, a *hcl.Attribute, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 	missing := func(rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 		if in.Default != cty.NilVal {

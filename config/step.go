@@ -25,6 +25,8 @@ var (
 	retryAttrNames = []string{"attempts", "delay", "backoff"}
 )
 
+// decodeStep reads one step block: meta-arguments, then the inputs of its
+// schema, then the retry block.
 func (l *loader) decodeStep(b *hclsyntax.Block, schema *StepSchema) {
 	if !l.checkLabels(b, true, "name") {
 		return
@@ -108,6 +110,7 @@ func (l *loader) decodeStepAttr(step *Step, a *hclsyntax.Attribute) bool {
 	return true
 }
 
+// unsupportedStepArgument reports an attribute a step type does not accept.
 func (l *loader) unsupportedStepArgument(step *Step, a *hclsyntax.Attribute) {
 	if step.Schema.Output(a.Name) != nil {
 		l.errorf(a.NameRange, "Unsupported argument",
@@ -123,6 +126,7 @@ func (l *loader) unsupportedStepArgument(step *Step, a *hclsyntax.Attribute) {
 		"An argument named %q is not expected in a %s block.%s", a.Name, step.Type, hintOrList(a.Name, names, "Arguments"))
 }
 
+// decodeRetry reads a retry { attempts, delay, backoff } block.
 func (l *loader) decodeRetry(b *hclsyntax.Block) *Retry {
 	if !l.checkLabels(b, false) {
 		return nil

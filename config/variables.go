@@ -77,6 +77,7 @@ func (p *Pipeline) ResolveVariables(in VarInputs) (map[string]cty.Value, hcl.Dia
 	return r.finish()
 }
 
+// readEnviron takes values from ANSFLOW_VAR_<name> environment entries.
 func (r *varResolver) readEnviron(environ []string) {
 	for _, kv := range environ {
 		k, val, ok := strings.Cut(kv, "=")
@@ -189,6 +190,7 @@ func (r *varResolver) readFile(filename string) {
 	}
 }
 
+// setFromFile sets a variable from one name = value line of a file.
 func (r *varResolver) setFromFile(filename string, a *hclsyntax.Attribute) {
 	v := r.p.Variables[a.Name]
 	if v == nil {
