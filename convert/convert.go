@@ -110,8 +110,8 @@ type namedTokens struct {
 
 // pipeline is what the YAML file holds.
 type pipeline struct {
-	name  string
-	steps []*step
+	name, description string
+	steps             []*step
 }
 
 // step is one AnsFlow step and the HCL block it becomes.
@@ -176,7 +176,9 @@ func (c *converter) readPipeline(doc *yaml.Node) (*pipeline, error) {
 	if name, ok := scalarString(pf.take("name")); ok {
 		p.name = name
 	}
-	pf.take("description")
+	if desc, ok := scalarString(pf.take("description")); ok {
+		p.description = desc
+	}
 	if mode, ok := scalarString(pf.take("execution_mode")); ok && mode != "local" {
 		c.warnf(0, "", "execution_mode %q has no equivalent: ansflow runs the steps itself; dropped", mode)
 	}
@@ -346,6 +348,11 @@ func (c *converter) render(p *pipeline) []byte {
 		header += fmt.Sprintf(" (pipeline %q)", p.name)
 	}
 	body.AppendUnstructuredTokens(comment(header + "."))
+	for _, line := range strings.Split(strings.TrimSpace(p.description), "\n") {
+		if line != "" {
+			body.AppendUnstructuredTokens(comment(line))
+		}
+	}
 	for _, v := range c.varOrder {
 		body.AppendNewline()
 		b := body.AppendNewBlock("variable", []string{v.name})

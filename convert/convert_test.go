@@ -226,6 +226,28 @@ steps:
 			},
 		},
 		{
+			name: "description becomes a comment; placeholders in a registry address",
+			yaml: `
+pipeline:
+  description: "Builds things.\nTwice."
+  steps:
+    - {name: Push, type: docker_push, docker_image: app, docker_config: {registry_url: "{{registry_host}}:5000"}}
+`,
+			contains: []string{`# Builds things.`, `# Twice.`, `address = "${var.registry_host}:5000"`, `image    = "app"`},
+		},
+		{
+			name: "docker_image placeholder without an earlier image; numeric timeout",
+			yaml: `
+steps:
+  - name: Deploy
+    type: k8s_deploy
+    k8s_resource_name: web
+    k8s_config: {timeout: 90, deployment_spec: {image: "{{docker_image}}"}}
+`,
+			contains: []string{`image   = var.docker_image`, `timeout = "90s"`, `variable "docker_image" {`},
+			warnings: []string{`{{docker_image}} has no earlier docker_push or docker_build to take the image from`},
+		},
+		{
 			name: "unknown step types are reported and dropped",
 			yaml: `
 steps:

@@ -135,6 +135,10 @@ func appendLiteral(toks hclwrite.Tokens, lit string) hclwrite.Tokens {
 // latest docker_push or docker_build, or else a variable it declares. It
 // returns nil (keep the text) for names that cannot be variables.
 func (c *converter) placeholder(s *step, name string, line int) hcl.Traversal {
+	stepName := ""
+	if s != nil {
+		stepName = s.name
+	}
 	if attr, ok := gitPlaceholders[name]; ok {
 		return traversal("git", attr)
 	}
@@ -142,10 +146,10 @@ func (c *converter) placeholder(s *step, name string, line int) hcl.Traversal {
 		if src := c.imageSource(); src != nil {
 			return c.ref(s, src, "ref")
 		}
-		c.warnf(line, s.name, "{{docker_image}} has no earlier docker_push or docker_build to take the image from; it reads var.docker_image instead")
+		c.warnf(line, stepName, "{{docker_image}} has no earlier docker_push or docker_build to take the image from; it reads var.docker_image instead")
 	}
 	if !hclsyntax.ValidIdentifier(name) {
-		c.warnf(line, s.name, "{{%s}} is not a valid variable name; kept as text", name)
+		c.warnf(line, stepName, "{{%s}} is not a valid variable name; kept as text", name)
 		return nil
 	}
 	c.declareVar(name, "string")
