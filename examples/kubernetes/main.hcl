@@ -1,0 +1,119 @@
+# Deploys an app to the cluster KUBECONFIG points at (e.g. hack/testenv), checks
+# it from inside a pod, reads its logs, scales it on the main branch, and
+# removes a leftover ConfigMap. See README.md.
+
+variable "namespace" {
+  type    = string
+  default = "ansflow-example"
+}
+
+variable "image" {
+  type    = string
+  default = "registry.example/ansflow-example:1.0"
+}
+
+variable "version" {
+  type    = string
+  default = "1"
+}
+
+variable "production_branch" {
+  type    = string
+  default = "main"
+}
+
+locals {
+  app = "ansflow-example"
+}
+
+cluster "local" {
+  namespace = var.namespace
+}
+
+# The namespace and a ConfigMap left over from an older release, as a manifest.
+k8s_deploy "namespace" {
+  cluster = cluster.local
+  manifest = [
+    {
+      apiVersion = "v1"
+      kind       = "Namespace"
+      metadata   = { name = var.namespace }
+    },
+  ]
+}
+
+k8s_deploy "legacy_config" {
+  cluster   = cluster.local
+  namespace = k8s_deploy.namespace.name
+  manifest = yamldecode(<<-YAML
+    apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: ${local.app}-legacy
+      labels:
+        app: ${local.app}
+        generation: legacy
+    data:
+      greeting: hello from the old release
+    YAML
+  )
+}
+
+k8s_deploy "app" {
+  cluster   = cluster.local
+  namespace = k8s_deploy.namespace.name
+  name      = local.app
+  image     = var.image
+  replicas  = 2
+  ports     = [{ container_port = 8080 }]
+  env       = { VERSION = var.version }
+  service   = { port = 80, target_port = 8080 }
+}
+
+k8s_wait "app" {
+  cluster   = cluster.local
+  namespace = k8s_deploy.app.namespace
+  kind      = "deployment"
+  name      = k8s_deploy.app.name
+  condition = "available"
+  timeout   = "120s"
+}
+
+k8s_exec "smoke" {
+  cluster      = cluster.local
+  namespace    = k8s_deploy.app.namespace
+  pod_selector = k8s_deploy.app.selector
+  container    = local.app
+  command      = ["echo", "integration ok"]
+  depends_on   = [k8s_wait.app]
+}
+
+k8s_logs "app" {
+  cluster      = cluster.local
+  namespace    = k8s_deploy.app.namespace
+  pod_selector = k8s_deploy.app.selector
+  tail_lines   = 20
+  depends_on   = [k8s_exec.smoke]
+}
+
+k8s_scale "production" {
+  when       = git.branch == var.production_branch
+  cluster    = cluster.local
+  namespace  = k8s_deploy.app.namespace
+  kind       = "deploy"
+  name       = k8s_deploy.app.name
+  replicas   = 5
+  depends_on = [k8s_exec.smoke]
+}
+
+k8s_delete "legacy_config" {
+  cluster    = cluster.local
+  namespace  = k8s_deploy.app.namespace
+  kind       = "cm"
+  selector   = "app=${local.app},generation=legacy"
+  depends_on = [k8s_deploy.legacy_config, k8s_exec.smoke]
+}
+
+output "selector" { value = k8s_deploy.app.selector }
+output "smoke" { value = k8s_exec.smoke.stdout }
+output "deleted" { value = k8s_delete.legacy_config.deleted }
