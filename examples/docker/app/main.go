@@ -39,7 +39,7 @@ func runTests() int {
 			failed++
 		}
 	}
-	fmt.Printf("%d passed, %d failed\n", len(cases)-failed, failed)
+	fmt.Printf("unit tests: %d ok, %d failing\n", len(cases)-failed, failed)
 	if failed > 0 {
 		return 1
 	}
