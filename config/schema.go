@@ -161,6 +161,7 @@ var stepSchemas = map[string]*StepSchema{
 			in("env", strMap, "Extra environment variables, added to ansflow's own environment."),
 			in("workdir", cty.String, "Working directory, relative to the pipeline directory. Defaults to the pipeline directory."),
 			def(in("expect_exit_code", cty.Number, "Exit code that counts as success."), cty.NumberIntVal(0)),
+			in("sources", strList, "Files the command reads, as paths or glob patterns relative to the pipeline directory (`[\"src/*.go\", \"go.mod\"]`); a directory stands for everything in it. A change to their contents makes the step run again."),
 		},
 		Outputs: []AttrSchema{
 			in("exit_code", cty.Number, "Exit code of the command."),

@@ -546,6 +546,9 @@ func resultID(outputs cty.Value) string {
 	if outputs == cty.NilVal || outputs.IsNull() || !outputs.Type().IsObjectType() {
 		return ""
 	}
+	if c := intOutput(outputs, "exit_code"); c != nil {
+		return fmt.Sprintf("exit=%d", *c)
+	}
 	for _, name := range []string{"image_id", "digest", "uid", "container_id"} {
 		if outputs.Type().HasAttribute(name) {
 			v := outputs.GetAttr(name)
@@ -553,9 +556,6 @@ func resultID(outputs cty.Value) string {
 				return shortID(v.AsString())
 			}
 		}
-	}
-	if c := intOutput(outputs, "exit_code"); c != nil {
-		return fmt.Sprintf("exit=%d", *c)
 	}
 	return ""
 }

@@ -18,6 +18,7 @@ registry "local" {
 exec "compile" {
   command = ["go", "build", "-trimpath", "-buildvcs=false", "-o", "app/bin/app", "./app"]
   env     = { CGO_ENABLED = "0" }
+  sources = ["app/*.go"]
 }
 
 docker_build "app" {

@@ -36,10 +36,18 @@ var _ providers.Step = (*Step)(nil)
 // New returns the exec step type.
 func New() *Step { return &Step{WaitDelay: 5 * time.Second} }
 
-// Fingerprint: an exec step reads nothing beyond its inputs that ansflow
-// can know of; put file hashes in the inputs (filesha256) to track files.
-func (s *Step) Fingerprint(context.Context, providers.FingerprintRequest) (map[string]string, error) {
-	return nil, nil
+// Fingerprint hashes the files listed in sources, so editing one of them
+// makes the step run again.
+func (s *Step) Fingerprint(_ context.Context, req providers.FingerprintRequest) (map[string]string, error) {
+	patterns := stringList(req.Inputs.GetAttr("sources"))
+	if len(patterns) == 0 {
+		return nil, nil
+	}
+	h, err := hashSources(req.Env.Dir, patterns)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"sources": h}, nil
 }
 
 // Read returns the prior outputs: there is nothing to refresh.
