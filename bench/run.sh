@@ -13,9 +13,11 @@
 #   BENCH_PARALLELISM   apply -parallelism (default 10, as Terraform's "apply p10")
 #   BENCH_WORK          scratch directory (default: a new mktemp -d, removed after)
 #   BENCH_OUT           also write the report to this file
+#   BENCH_REPORT_ONLY=1 print the report of the run kept in BENCH_WORK again
+#
+# Everything is in functions and main runs on the last line, so editing this
+# file while it runs does not disturb the run.
 set -euo pipefail
-
-cd "$(dirname "$0")/.."
 
 quick=${BENCH_QUICK:-0}
 if [[ $quick == 1 ]]; then
@@ -32,29 +34,25 @@ parallelism=${BENCH_PARALLELISM:-10}
 log() { printf '%s\n' "$*" >&2; }
 die() { log "bench: $*"; exit 1; }
 
-if [[ ! -x /usr/bin/time ]]; then
-	log "bench: /usr/bin/time is missing; installing the 'time' package"
-	apt-get install -y -qq time >/dev/null || die "install GNU time: apt-get install -y time"
-fi
+# setup prepares $work, builds the binaries and measures `true`.
+setup() {
+	if [[ ! -x /usr/bin/time ]]; then
+		log "bench: /usr/bin/time is missing; installing the 'time' package"
+		apt-get install -y -qq time >/dev/null || die "install GNU time: apt-get install -y time"
+	fi
+	: >"$results"
+	log "bench: building into $work"
+	go build -o "$work/ansflow" ./cmd/ansflow
+	go build -o "$work/gen" ./bench/gen
+	go build -o "$work/truecost" ./bench/truecost
+	"$work/truecost" -n 300 -parallelism "$parallelism" >"$work/truecost.out"
+	read_truecost
+	log "bench: one 'true' costs ${true_serial_ms} ms wall run serially, ${true_par_ms} ms each at parallelism $parallelism, ${true_cpu_ms} ms cpu"
+}
 
-if [[ -n ${BENCH_WORK:-} ]]; then
-	work=$BENCH_WORK
-	mkdir -p "$work"
-else
-	work=$(mktemp -d "${TMPDIR:-/tmp}/ansflow-bench.XXXXXX")
-	trap 'rm -rf "$work"' EXIT
-fi
-results=$work/results.tsv # shape N op wall cpu peakKiB note
-: >"$results"
-
-log "bench: building into $work"
-go build -o "$work/ansflow" ./cmd/ansflow
-go build -o "$work/gen" ./bench/gen
-go build -o "$work/truecost" ./bench/truecost
-bin=$work/ansflow
-
-read -r true_serial_ms true_par_ms < <("$work/truecost" -n 300 -parallelism "$parallelism")
-log "bench: one 'true' costs ${true_serial_ms} ms run serially, ${true_par_ms} ms each at parallelism $parallelism"
+read_truecost() {
+	read -r true_serial_ms true_par_ms true_cpu_ms <"$work/truecost.out"
+}
 
 # timed DIR OUT CMD...: runs CMD in DIR under GNU time; OUT gets
 # "wall cpu peakKiB exitcode". stdout is discarded, stderr kept in DIR/err.
@@ -73,6 +71,7 @@ timed() {
 # changes) is accepted and noted; any other failure aborts the benchmark.
 measure() {
 	local shape=$1 n=$2 op=$3 dir=$4 repeat=$5 expect_noop=$6
+	local wall cpu peak rc
 	shift 6
 	local samples=$work/samples
 	: >"$samples"
@@ -81,7 +80,6 @@ measure() {
 		timed "$dir" "$work/one" "$@"
 		cat "$work/one" >>"$samples"
 		i=$((i + 1))
-		local wall
 		wall=$(awk '{ print $1 }' "$work/one")
 		if ((i >= repeat)) || awk -v w="$wall" 'BEGIN { exit !(w >= 2) }'; then
 			break
@@ -100,7 +98,6 @@ measure() {
 	*) die "$op of $shape $n failed (exit $rc); stderr: $(head -c 2000 "$dir/err")" ;;
 	esac
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$shape" "$n" "$op" "$wall" "$cpu" "$peak" "$note" >>"$results"
-	printf '%s' "$wall"
 }
 
 # append_note TEXT: adds TEXT to the notes of the last result row.
@@ -111,12 +108,14 @@ append_note() {
 
 state_file() { printf '%s/.ansflow/state/default.json' "$1"; }
 
-# overhead_ms SHAPE N WALL: apply wall per step minus what running `true`
-# costs; chain runs one step at a time, the other shapes $parallelism.
+# overhead_ms SHAPE N WALL CPU: apply wall and cpu per step minus what
+# running `true` costs (wall: chain runs one step at a time, the other
+# shapes $parallelism; cpu: the same for every shape).
 overhead_ms() {
 	local cost=$true_par_ms
 	[[ $1 == chain ]] && cost=$true_serial_ms
-	awk -v w="$3" -v n="$2" -v c="$cost" 'BEGIN { printf "%.2f", (w * 1000 - n * c) / n }'
+	awk -v w="$3" -v c="$4" -v n="$2" -v tw="$cost" -v tc="$true_cpu_ms" \
+		'BEGIN { printf "wall %.2f, cpu %.2f", (w * 1000 - n * tw) / n, (c * 1000 - n * tc) / n }'
 }
 
 declare -A apply_ms_per_step # by shape: from the last size applied
@@ -142,27 +141,20 @@ bench_one() {
 		return
 	fi
 	rm -rf "$dir/.ansflow"
-	local wall
-	wall=$(measure "$shape" "$n" apply "$dir" 1 0 "$bin" apply -auto-approve -no-color -parallelism="$parallelism")
+	measure "$shape" "$n" apply "$dir" 1 0 "$bin" apply -auto-approve -no-color -parallelism="$parallelism" >/dev/null
+	local wall cpu
+	read -r wall cpu < <(tail -n 1 "$results" | cut -f4,5)
 	apply_ms_per_step[$shape]=$(awk -v w="$wall" -v n="$n" 'BEGIN { print w * 1000 / n }')
 	local bytes
 	bytes=$(stat -c %s "$(state_file "$dir")")
 	# Append the state size and the overhead beyond `true` to the apply row.
-	local extra="state=${bytes} B ($((bytes / n)) B/step); overhead beyond true=$(overhead_ms "$shape" "$n" "$wall") ms/step"
+	local extra="state=${bytes} B ($((bytes / n)) B/step); beyond running true: $(overhead_ms "$shape" "$n" "$wall" "$cpu") ms/step"
 	append_note "$extra"
 
 	measure "$shape" "$n" noop-refresh "$dir" "$runs" 1 "$bin" plan -detailed-exitcode -no-color >/dev/null
 	measure "$shape" "$n" noop-norefresh "$dir" "$runs" 1 "$bin" plan -refresh=false -detailed-exitcode -no-color >/dev/null
 	rm -rf "$dir"
 }
-
-started=$(date +%s)
-for shape in $shapes; do
-	for n in $ns; do
-		bench_one "$shape" "$n"
-	done
-done
-elapsed=$(($(date +%s) - started))
 
 # Terraform v1.17.0-dev on this machine: shape, N, op, median wall s and
 # median cpu s (user+sys), copied from
@@ -223,7 +215,7 @@ report() {
 		"$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo '+dirty')" \
 		"$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
 	printf 'Each op is one whole `ansflow` process timed by GNU time; wall is the median of up to %s runs (one run when the first takes >= 2 s). ' "$runs"
-	printf 'cpu = user+sys. One `true` costs %s ms serially, %s ms each at parallelism %s. Took %d s.\n\n' "$true_serial_ms" "$true_par_ms" "$parallelism" "$elapsed"
+	printf 'cpu = user+sys, children included. One `true` (fork+exec+wait from Go) costs %s ms wall serially, %s ms wall each at parallelism %s, %s ms cpu. Took %d s.\n\n' "$true_serial_ms" "$true_par_ms" "$parallelism" "$true_cpu_ms" "$elapsed"
 	if awk -v c="$(nproc)" '{ exit !($1 > c) }' /proc/loadavg; then
 		printf '**Warning: the machine was busy (load average above %s cores): wall times are inflated; compare cpu.**\n\n' "$(nproc)"
 	fi
@@ -259,8 +251,43 @@ report() {
 	printf '\n'
 }
 
-if [[ -n ${BENCH_OUT:-} ]]; then
-	report | tee "$BENCH_OUT"
-else
-	report
-fi
+main() {
+	cd "$(dirname "$0")/.."
+	if [[ -n ${BENCH_WORK:-} ]]; then
+		work=$BENCH_WORK
+		mkdir -p "$work"
+	else
+		[[ ${BENCH_REPORT_ONLY:-0} != 1 ]] || die "BENCH_REPORT_ONLY=1 needs BENCH_WORK, the directory of an earlier run"
+		work=$(mktemp -d "${TMPDIR:-/tmp}/ansflow-bench.XXXXXX")
+		trap 'rm -rf "$work"' EXIT
+	fi
+	results=$work/results.tsv # shape N op wall cpu peakKiB note
+	bin=$work/ansflow
+
+	if [[ ${BENCH_REPORT_ONLY:-0} == 1 ]]; then
+		[[ -s $results ]] || die "no results in $work"
+		read_truecost
+		elapsed=$(cat "$work/elapsed" 2>/dev/null || echo 0)
+		runs=$(cat "$work/runs" 2>/dev/null || echo "$runs")
+	else
+		setup
+		local started shape n
+		started=$(date +%s)
+		for shape in $shapes; do
+			for n in $ns; do
+				bench_one "$shape" "$n"
+			done
+		done
+		elapsed=$(($(date +%s) - started))
+		echo "$elapsed" >"$work/elapsed"
+		echo "$runs" >"$work/runs"
+	fi
+
+	if [[ -n ${BENCH_OUT:-} ]]; then
+		report | tee "$BENCH_OUT"
+	else
+		report
+	fi
+}
+
+main "$@"
