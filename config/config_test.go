@@ -630,7 +630,9 @@ func FuzzLoad(f *testing.F) {
 	})
 }
 
-func BenchmarkLoad10000Steps(b *testing.B) {
+// chainPipeline writes a pipeline of n exec steps, each referring to the
+// previous one.
+func chainPipeline(b *testing.B, n int) string {
 	var sb strings.Builder
 	sb.WriteString("variable \"tag\" { default = \"dev\" }\n")
 	for i := 0; i < 10000; i++ {
@@ -640,7 +642,11 @@ func BenchmarkLoad10000Steps(b *testing.B) {
 		}
 		sb.WriteString("}\n")
 	}
-	dir := writePipeline(b, map[string]string{"main.hcl": sb.String()})
+	return writePipeline(b, map[string]string{"main.hcl": sb.String()})
+}
+
+func BenchmarkLoad10000Steps(b *testing.B) {
+	dir := chainPipeline(b, 10000)
 	b.ResetTimer()
 	for range b.N {
 		if _, diags := Load(dir); diags.HasErrors() {
@@ -782,5 +788,20 @@ func TestEvalStepHandBuilt(t *testing.T) {
 	}
 	if want := cty.ListVal([]cty.Value{cty.StringVal("a"), cty.StringVal("B")}); !in.GetAttr("command").RawEquals(want) {
 		t.Errorf("command = %#v, want %#v", in.GetAttr("command"), want)
+	}
+}
+
+// BenchmarkEvalStep10000Steps evaluates one step while passing the values of
+// all 10,000: the cost must not depend on how many are passed.
+func BenchmarkEvalStep10000Steps(b *testing.B) {
+	p := mustLoad(b, chainPipeline(b, 10000))
+	s := mustScope(b, p, ScopeOptions{Vars: map[string]cty.Value{"tag": cty.StringVal("v")}})
+	steps := unknownSteps(p)
+	step := p.Steps["exec.s5000"]
+	b.ResetTimer()
+	for range b.N {
+		if _, _, diags := s.EvalStep(step, NoKey, steps); diags.HasErrors() {
+			b.Fatal(diags.Error())
+		}
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/hashicorp/hcl/v2"
@@ -188,6 +189,36 @@ func stepRoots(steps StepValues, into map[string]cty.Value) map[string]cty.Value
 	return into
 }
 
+// referencedStepRoots builds root variables for only the steps that step
+// refers to, so that evaluating a step costs the same however many steps
+// the caller passes. A Step built by hand (without Refs from Load) sees
+// every step given.
+func referencedStepRoots(step *Step, steps StepValues) map[string]cty.Value {
+	roots := make(map[string]cty.Value, 4)
+	if step.attrs == nil {
+		return stepRoots(steps, roots)
+	}
+	byType := map[string]map[string]cty.Value{}
+	for _, r := range step.Refs {
+		if r.DependsOn {
+			continue
+		}
+		typ, name, _ := strings.Cut(r.Addr, ".")
+		v, ok := steps[typ][name]
+		if !ok {
+			continue
+		}
+		if byType[typ] == nil {
+			byType[typ] = map[string]cty.Value{}
+		}
+		byType[typ][name] = v
+	}
+	for typ, byName := range byType {
+		roots[typ] = cty.ObjectVal(byName)
+	}
+	return roots
+}
+
 // EvalContext returns the context for evaluating any expression of the
 // pipeline with the given step values.
 func (s *Scope) EvalContext(steps StepValues) *hcl.EvalContext {
@@ -251,7 +282,7 @@ func (s *Scope) ForEach(step *Step) ([]string, map[string]cty.Value, hcl.Diagnos
 // schema default. Values may be unknown and may carry the Sensitive mark.
 func (s *Scope) EvalStep(step *Step, key InstanceKey, steps StepValues) (cty.Value, Meta, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	extra := stepRoots(steps, nil)
+	extra := referencedStepRoots(step, steps)
 	switch {
 	case key.Valid:
 		each, d := s.eachObject(step, key)
