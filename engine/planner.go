@@ -281,6 +281,12 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 	case known && ch.Fingerprint != prior.Fingerprint:
 		ch.Action = Update
 		ch.Reasons = []string{"its inputs changed"}
+	case len(prior.FileHashes) > 0 && len(upstream) > 0:
+		// The files it reads (a build context) may be written by a step
+		// that runs first; apply checks them again and does nothing if
+		// they did not change.
+		ch.Action = Update
+		ch.Reasons = []string{upstreamReason(upstream) + ", which may change the files it reads (checked again before it is applied)"}
 	default:
 		ch.Action = NoOp
 	}

@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/ansflow/ansflow/providers"
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/client"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -143,4 +144,26 @@ func (c connection) options() []client.Opt {
 		opts = append(opts, client.WithAPIVersion(c.apiVersion))
 	}
 	return opts
+}
+
+// localImageID fingerprints a step that uses a local image by the image's
+// ID, so a rebuilt image under the same tag counts as a change. An image
+// that is not there (yet) has no ID; that is not an error at plan time.
+func (p *Provider) localImageID(ctx context.Context, req providers.FingerprintRequest) (map[string]string, error) {
+	image := attrString(req.Inputs, "image")
+	if image == "" {
+		return nil, nil
+	}
+	api, err := p.engine(req.Env)
+	if err != nil {
+		return nil, err
+	}
+	img, err := api.ImageInspect(ctx, image)
+	if cerrdefs.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("inspecting image %s: %w", image, err)
+	}
+	return map[string]string{"image": img.ID}, nil
 }

@@ -68,8 +68,10 @@ func (pp pushPlan) name() string {
 	return pp.registry.Address + "/" + pp.repository
 }
 
-func (s *pushStep) Fingerprint(context.Context, providers.FingerprintRequest) (map[string]string, error) {
-	return nil, nil
+// Fingerprint is the ID of the local image, so a new image under the same
+// tag counts as a change.
+func (s *pushStep) Fingerprint(ctx context.Context, req providers.FingerprintRequest) (map[string]string, error) {
+	return s.p.localImageID(ctx, req)
 }
 
 func (s *pushStep) Apply(ctx context.Context, req providers.ApplyRequest) (providers.ApplyResponse, error) {

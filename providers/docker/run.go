@@ -55,8 +55,10 @@ func (s *runStep) IsDeclarative(inputs cty.Value) bool {
 	return v.IsKnown() && !v.IsNull() && v.Type() == cty.Bool && v.True()
 }
 
-func (s *runStep) Fingerprint(context.Context, providers.FingerprintRequest) (map[string]string, error) {
-	return nil, nil
+// Fingerprint is the ID of the local image, so a new image under the same
+// tag counts as a change.
+func (s *runStep) Fingerprint(ctx context.Context, req providers.FingerprintRequest) (map[string]string, error) {
+	return s.p.localImageID(ctx, req)
 }
 
 var invalidNameChars = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
