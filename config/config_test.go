@@ -805,3 +805,24 @@ func BenchmarkEvalStep10000Steps(b *testing.B) {
 		}
 	}
 }
+
+func TestEvalStepInputTypes(t *testing.T) {
+	p := mustLoad(t, filepath.Join("testdata", "good", "seed"))
+	s := mustScope(t, p, ScopeOptions{})
+	steps := unknownSteps(p)
+	for _, st := range p.StepOrder {
+		in, _, diags := s.EvalStep(st, NoKey, steps)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %s", st.Addr(), diags.Error())
+		}
+		want := st.Schema.InputType().WithoutOptionalAttributesDeep()
+		if errs := in.Type().TestConformance(want); len(errs) > 0 {
+			t.Errorf("%s: inputs %#v do not conform to %#v: %v", st.Addr(), in.Type(), want, errs)
+		}
+		for name, at := range in.Type().AttributeTypes() {
+			if at.IsObjectType() && len(at.OptionalAttributes()) > 0 {
+				t.Errorf("%s.%s: value type has optional attributes: %#v", st.Addr(), name, at)
+			}
+		}
+	}
+}

@@ -114,7 +114,7 @@ func variablesObject(p *Pipeline, vals map[string]cty.Value) cty.Value {
 	for name, v := range p.Variables {
 		val, ok := vals[name]
 		if !ok {
-			val = cty.UnknownVal(v.Type)
+			val = cty.UnknownVal(v.Type.WithoutOptionalAttributesDeep())
 		}
 		if v.Sensitive && !val.HasMark(Sensitive) {
 			val = val.Mark(Sensitive)
@@ -277,9 +277,13 @@ func (s *Scope) ForEach(step *Step) ([]string, map[string]cty.Value, hcl.Diagnos
 }
 
 // EvalStep evaluates the inputs and meta-arguments of one instance of step.
-// steps holds the values of the steps it refers to. The inputs object has
-// every attribute of step.Schema.InputType(): unset ones are null or their
-// schema default. Values may be unknown and may carry the Sensitive mark.
+// steps holds the values of the steps it refers to (more is harmless: only
+// the referenced ones are used). The inputs object has every attribute of
+// step.Schema.InputType(): unset ones are null or their schema default.
+// Its type conforms to InputType() without optional-attribute markers, with
+// attributes of type cty.DynamicPseudoType (cluster, registry, manifest)
+// holding the type of their value. Values may be unknown and may carry the
+// Sensitive mark, deep inside collections.
 func (s *Scope) EvalStep(step *Step, key InstanceKey, steps StepValues) (cty.Value, Meta, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	extra := referencedStepRoots(step, steps)
@@ -364,26 +368,29 @@ func evalInputs(step *Step, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
 // evalInput evaluates one input; absent or null inputs take the schema
 // default, or null.
 func evalInput(step *Step, in AttrSchema, a *hcl.Attribute, ctx *hcl.EvalContext) (cty.Value, hcl.Diagnostics) {
+	// Values must not carry the optional-attribute markers of type
+	// constraints.
+	valType := in.Type.WithoutOptionalAttributesDeep()
 	missing := func(rng hcl.Range) (cty.Value, hcl.Diagnostics) {
 		if in.Default != cty.NilVal {
 			return in.Default, nil
 		}
 		if in.Required {
-			return cty.UnknownVal(in.Type), hcl.Diagnostics{{
+			return cty.UnknownVal(valType), hcl.Diagnostics{{
 				Severity: hcl.DiagError,
 				Summary:  "Missing required argument",
 				Detail:   fmt.Sprintf("The argument %q is required in a %s block; give it a non-null value in %s.", in.Name, step.Type, step.Addr()),
 				Subject:  rng.Ptr(),
 			}}
 		}
-		return cty.NullVal(in.Type), nil
+		return cty.NullVal(valType), nil
 	}
 	if a == nil {
 		return missing(step.DeclRange)
 	}
 	v, diags := a.Expr.Value(ctx)
 	if diags.HasErrors() {
-		return cty.UnknownVal(in.Type), diags
+		return cty.UnknownVal(valType), diags
 	}
 	if v.IsKnown() && v.IsNull() {
 		mv, d := missing(a.Expr.Range())
@@ -391,7 +398,7 @@ func evalInput(step *Step, in AttrSchema, a *hcl.Attribute, ctx *hcl.EvalContext
 	}
 	cv, err := convert.Convert(v, in.Type)
 	if err != nil {
-		return cty.UnknownVal(in.Type), append(diags, typeMismatch(in.Name, in.Type, err, a.Expr.Range()))
+		return cty.UnknownVal(valType), append(diags, typeMismatch(in.Name, in.Type, err, a.Expr.Range()))
 	}
 	return cv, diags
 }

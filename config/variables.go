@@ -240,7 +240,7 @@ func (r *varResolver) finish() (map[string]cty.Value, hcl.Diagnostics) {
 		v := r.p.Variables[name]
 		given, ok := r.vals[name]
 		if !ok && r.invalid[name] {
-			out[name] = cty.UnknownVal(v.Type)
+			out[name] = cty.UnknownVal(v.Type.WithoutOptionalAttributesDeep())
 			continue
 		}
 		if !ok {
@@ -250,7 +250,7 @@ func (r *varResolver) finish() (map[string]cty.Value, hcl.Diagnostics) {
 				Detail:   fmt.Sprintf("Variable %q has no default, so give it a value with -var \"%s=...\", a -var-file, a *.auto.vars.hcl file or the %s%s environment variable.", name, name, EnvVarPrefix, name),
 				Subject:  v.DeclRange.Ptr(),
 			})
-			out[name] = cty.UnknownVal(v.Type)
+			out[name] = cty.UnknownVal(v.Type.WithoutOptionalAttributesDeep())
 			continue
 		}
 		r.validate(v, given, funcs)
