@@ -826,3 +826,34 @@ func TestEvalStepInputTypes(t *testing.T) {
 		}
 	}
 }
+
+func TestEvalStepConcurrent(t *testing.T) {
+	p := mustLoad(t, writePipeline(t, map[string]string{"main.hcl": `
+exec "a" {
+  for_each = toset(["1", "2", "3", "4"])
+  command  = ["echo", each.key]
+}
+`}))
+	s := mustScope(t, p, ScopeOptions{})
+	step := p.Steps["exec.a"]
+	errs := make(chan string, 8)
+	for i := range 8 {
+		go func() {
+			key := fmt.Sprint(i%4 + 1)
+			in, _, diags := s.EvalStep(step, StringKey(key), nil)
+			switch {
+			case diags.HasErrors():
+				errs <- diags.Error()
+			case in.GetAttr("command").Index(cty.NumberIntVal(1)).AsString() != key:
+				errs <- "wrong each.key for " + key
+			default:
+				errs <- ""
+			}
+		}()
+	}
+	for range 8 {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+}
