@@ -196,6 +196,11 @@ func topLevelNames() []string {
 // decodeFile dispatches the top-level blocks of one file.
 func (l *loader) decodeFile(body *hclsyntax.Body) {
 	for _, a := range sortedAttrs(body) {
+		if contains(topLevelNames(), a.Name) {
+			l.errorf(a.NameRange, "Unsupported argument",
+				"%s is a block, not an argument: write %s { ... } without the equals sign.", a.Name, a.Name)
+			continue
+		}
 		l.errorf(a.NameRange, "Unsupported argument",
 			"An argument named %q is not expected at the top level of a pipeline file; put values in a locals block or a variable block instead.", a.Name)
 	}

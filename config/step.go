@@ -112,6 +112,11 @@ func (l *loader) decodeStepAttr(step *Step, a *hclsyntax.Attribute) bool {
 
 // unsupportedStepArgument reports an attribute a step type does not accept.
 func (l *loader) unsupportedStepArgument(step *Step, a *hclsyntax.Attribute) {
+	if a.Name == metaRetry {
+		l.errorf(a.NameRange, "Unsupported argument",
+			"retry is a block, not an argument: write retry { attempts = 3 } without the equals sign.")
+		return
+	}
 	if step.Schema.Output(a.Name) != nil {
 		l.errorf(a.NameRange, "Unsupported argument",
 			"%q is an output of %s, set after it runs; remove it here and refer to it elsewhere as %s.%s.", a.Name, step.Type, step.Addr(), a.Name)

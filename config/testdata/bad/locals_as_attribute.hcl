@@ -1,0 +1,1 @@
+locals = { app = "x" } # ERROR: Unsupported argument
