@@ -110,7 +110,8 @@ func RenderPlan(w io.Writer, p *engine.Plan, o PlanOptions) {
 	if len(changes) == 0 {
 		b.WriteString(o.Bold("No changes.") + " The pipeline is up to date: nothing to create, update, destroy or run.\n")
 	} else {
-		b.WriteString("ansflow will perform the following actions:\n")
+		writeLegend(&b, changes, o.Style)
+		b.WriteString("\nansflow will perform the following actions:\n")
 		for _, c := range changes {
 			b.WriteString("\n")
 			writeChange(&b, c, o.Style)
@@ -130,6 +131,32 @@ func RenderPlan(w io.Writer, p *engine.Plan, o PlanOptions) {
 	io.WriteString(w, b.String())
 }
 
+// legendOrder lists the actions in the order the legend explains them.
+var legendOrder = []struct {
+	action engine.Action
+	text   string
+}{
+	{engine.Create, "create"},
+	{engine.Update, "update in place"},
+	{engine.Replace, "destroy and then create replacement"},
+	{engine.Delete, "destroy (or forget a run-to-completion step)"},
+	{engine.Run, "run to completion"},
+}
+
+// writeLegend explains the symbols the plan uses, and only those.
+func writeLegend(b *strings.Builder, changes []*engine.Change, s Style) {
+	used := map[engine.Action]bool{}
+	for _, c := range changes {
+		used[c.Action] = true
+	}
+	b.WriteString("Step actions are indicated with the following symbols:\n")
+	for _, l := range legendOrder {
+		if used[l.action] {
+			fmt.Fprintf(b, "%s%s %s\n", strings.Repeat(" ", 3-len(Symbol(l.action))), s.symbol(l.action), l.text)
+		}
+	}
+}
+
 // SummaryLine is "Plan: 2 to create, 1 to update, 0 to destroy, 3 to run, 4 up to date, 1 skipped."
 func SummaryLine(p *engine.Plan) string {
 	s := p.Summary()
@@ -143,18 +170,19 @@ func writeChange(b *strings.Builder, c *engine.Change, s Style) {
 		reason += " because " + strings.Join(c.Reasons, "; ")
 	}
 	b.WriteString("  " + s.Bold(reason) + "\n")
+	// Symbols are right-aligned in three columns, so "-/+" and "  +"
+	// start their addresses at the same place, as in Terraform.
+	head := strings.Repeat(" ", 3-len(Symbol(c.Action))) + s.symbol(c.Action) + " " + c.Addr
 	if len(c.Attrs) == 0 {
-		b.WriteString(fmt.Sprintf("  %s %s\n", s.symbol(c.Action), c.Addr))
+		b.WriteString(head + "\n")
 		return
 	}
-	b.WriteString(fmt.Sprintf("  %s %s {\n", s.symbol(c.Action), c.Addr))
+	b.WriteString(head + " {\n")
 	attrs := append([]engine.AttrChange(nil), c.Attrs...)
 	sort.SliceStable(attrs, func(i, j int) bool { return attrs[i].Path < attrs[j].Path })
 	width := 0
 	for _, a := range attrs {
-		if len(a.Path) > width {
-			width = len(a.Path)
-		}
+		width = max(width, len(a.Path))
 	}
 	for _, a := range attrs {
 		b.WriteString("      " + attrLine(a, c.Action, width, s) + "\n")
@@ -162,23 +190,38 @@ func writeChange(b *strings.Builder, c *engine.Change, s Style) {
 	b.WriteString("    }\n")
 }
 
-func attrLine(a engine.AttrChange, action engine.Action, width int, s Style) string {
-	name := a.Path + strings.Repeat(" ", width-len(a.Path))
-	before, after := "", ""
+const (
+	knownAfterApply = "(known after apply)"
+	sensitiveValue  = "(sensitive value)"
+)
+
+// attrValues returns the before and after text of an attribute as shown to
+// people: sensitive values hidden, unknown values named as such.
+func attrValues(a engine.AttrChange) (before, after string) {
 	if a.Before != nil {
 		before = *a.Before
+		if a.Sensitive {
+			before = sensitiveValue
+		}
 	}
 	if a.After != nil {
 		after = *a.After
-	}
-	if a.Sensitive {
-		if a.Before != nil {
-			before = "(sensitive value)"
-		}
-		if a.After != nil && !a.Unknown {
-			after = "(sensitive value)"
+		if a.Sensitive {
+			after = sensitiveValue
 		}
 	}
+	if a.Unknown {
+		after = knownAfterApply
+	}
+	return before, after
+}
+
+// attrLine renders one attribute: "+ name = after", "- name = before -> null",
+// "~ name = before -> after", padded so the "=" signs line up.
+func attrLine(a engine.AttrChange, action engine.Action, width int, s Style) string {
+	name := a.Path + strings.Repeat(" ", max(0, width-len(a.Path)))
+	before, after := attrValues(a)
+	hasAfter := a.After != nil || a.Unknown
 	note := ""
 	if a.ForceNew && action == engine.Replace {
 		note = s.paint(ansiRed, " # forces replacement")
@@ -189,9 +232,10 @@ func attrLine(a engine.AttrChange, action engine.Action, width int, s Style) str
 	switch {
 	case a.Before == nil:
 		return fmt.Sprintf("%s %s = %s%s", s.paint(ansiGreen, "+"), name, after, note)
-	case a.After == nil:
-		return fmt.Sprintf("%s %s = %s%s", s.paint(ansiRed, "-"), name, before, note)
-	case a.Drift && before == after:
+	case !hasAfter:
+		return fmt.Sprintf("%s %s = %s -> null%s", s.paint(ansiRed, "-"), name, before, note)
+	case before == after:
+		// Drift back to the same value, or a sensitive value whose hash changed.
 		return fmt.Sprintf("%s %s = %s%s", s.paint(ansiYellow, "~"), name, after, note)
 	}
 	return fmt.Sprintf("%s %s = %s -> %s%s", s.paint(ansiYellow, "~"), name, before, after, note)
