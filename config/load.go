@@ -133,6 +133,9 @@ type loader struct {
 	// stepSources are each step's attributes and retry block, for the
 	// reference pass.
 	stepSources map[*Step]*stepSource
+	// staticKeys are the instance keys of steps whose for_each is a
+	// constant, for checking references to instances.
+	staticKeys map[*Step][]string
 	// attrNames caches the referable attribute names of each step schema.
 	attrNames map[*StepSchema]map[string]bool
 }
@@ -159,6 +162,7 @@ func newLoader(abs, dirArg string) *loader {
 		locals:      map[string]*hcl.Attribute{},
 		stepSources: map[*Step]*stepSource{},
 		attrNames:   map[*StepSchema]map[string]bool{},
+		staticKeys:  map[*Step][]string{},
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/convert"
 )
 
 // Built-in root names and the attributes they have.
@@ -339,6 +341,9 @@ func (l *loader) checkStepTraversal(t hcl.Traversal, rc refContext) *StepRef {
 			// dynamic key such as [each.key].
 			return &StepRef{Addr: addr, Range: t.SourceRange()}
 		case isIndex(t[2]):
+			if !l.checkInstanceKey(step, t[2].(hcl.TraverseIndex)) {
+				return nil
+			}
 			next = 3
 		default:
 			l.errorf(t.SourceRange(), "Missing instance key",
@@ -379,6 +384,30 @@ func (l *loader) hasAttribute(schema *StepSchema, name string) bool {
 		l.attrNames[schema] = set
 	}
 	return set[name]
+}
+
+// checkInstanceKey checks a constant instance key against the keys of a
+// step whose for_each is a constant; other keys are checked when evaluated.
+func (l *loader) checkInstanceKey(step *Step, idx hcl.TraverseIndex) bool {
+	keys, ok := l.staticKeys[step]
+	if !ok {
+		return true
+	}
+	k, err := convert.Convert(idx.Key, cty.String)
+	if err != nil || !k.IsKnown() || k.IsNull() {
+		return true
+	}
+	key := k.AsString()
+	if i := sort.SearchStrings(keys, key); i < len(keys) && keys[i] == key {
+		return true
+	}
+	shown := keys
+	if len(shown) > 10 {
+		shown = append(shown[:10:10], "...")
+	}
+	l.errorf(idx.SrcRange, "Invalid instance key",
+		"%s has no instance %q; its for_each keys are: %s.%s", step.Addr(), key, joinNames(shown), didYouMean(key, keys))
+	return false
 }
 
 func isIndex(tr hcl.Traverser) bool {

@@ -91,7 +91,13 @@ func (l *loader) decodeStepAttr(step *Step, a *hclsyntax.Attribute) bool {
 		l.checkStaticMeta(a.Expr, func(v cty.Value) hcl.Diagnostics { _, d := boolMeta(v, metaWhen, a.Expr.Range()); return d })
 	case metaForEach:
 		step.ForEach = a.Expr
-		l.checkStaticMeta(a.Expr, func(v cty.Value) hcl.Diagnostics { _, _, d := forEachInstances(v, a.Expr.Range()); return d })
+		l.checkStaticMeta(a.Expr, func(v cty.Value) hcl.Diagnostics {
+			keys, _, d := forEachInstances(v, a.Expr.Range())
+			if !d.HasErrors() {
+				l.staticKeys[step] = keys
+			}
+			return d
+		})
 	case metaTimeout:
 		step.Timeout = a.Expr
 		l.checkStaticMeta(a.Expr, func(v cty.Value) hcl.Diagnostics { _, d := durationMeta(v, metaTimeout, a.Expr.Range()); return d })
