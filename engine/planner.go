@@ -164,11 +164,15 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		ch.Fingerprint = fingerprint(canonicalJSON(gen), files)
 	}
 	upstream := w.changedDeps(in)
-	var priorGen any
-	if prior != nil {
-		priorGen = decodeGeneric(prior.Inputs)
+	// Attribute diffs cost a decode of the stored inputs: skip them when
+	// the fingerprint says nothing changed (the common case on a rerun).
+	if prior == nil || ch.Fingerprint == "" || ch.Fingerprint != prior.Fingerprint {
+		var priorGen any
+		if prior != nil {
+			priorGen = decodeGeneric(prior.Inputs)
+		}
+		ch.Attrs = diffAttrs(priorGen, gen, s.Schema)
 	}
-	ch.Attrs = diffAttrs(priorGen, gen, s.Schema)
 	fileReasons := fileChanges(prior, files)
 
 	if ch.Declarative {
