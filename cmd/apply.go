@@ -4,12 +4,16 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/engine"
 	"github.com/ansflow/ansflow/views"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 type applyOptions struct {
@@ -88,12 +92,15 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 
 	ctx, stop, release := interrupts(ctx, app.Stderr)
 	defer release()
-	var progress *views.Progress
+	var progress progressView
 	if jsonView != nil {
 		pl.eng.Observer = jsonView.Event
 	} else {
 		fmt.Fprintln(app.Stdout)
-		progress = views.NewProgress(app.Stdout, style, 10*time.Second)
+		progress, err = newProgressView(app, style)
+		if err != nil {
+			return err
+		}
 		defer progress.Close()
 		pl.eng.Observer = progress.Event
 	}
@@ -118,6 +125,47 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		return exitCode(1)
 	}
 	return nil
+}
+
+// progressView renders apply events for people; Close stops its timers and
+// must return before anything else is written.
+type progressView interface {
+	Event(engine.Event)
+	Close()
+}
+
+// progressIntervalEnv sets how often the plain view repeats "Still
+// running... [10s elapsed]" for a running step (a Go duration; default 10s).
+const progressIntervalEnv = "ANSFLOW_PROGRESS_INTERVAL"
+
+// newProgressView picks the live view on a terminal and plain lines
+// everywhere else (CI logs, pipes, files).
+func newProgressView(app *App, style views.Style) (progressView, error) {
+	if app.IsTerminal {
+		return views.NewLive(app.Stdout, style, terminalWidth(app.Stdout), 0), nil
+	}
+	interval := 10 * time.Second
+	if v := app.getenv(progressIntervalEnv); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: %s=%q is not a positive duration; use a value like 10s or 500ms, or unset it.", progressIntervalEnv, v)}
+		}
+		interval = d
+	}
+	return views.NewProgress(app.Stdout, style, interval), nil
+}
+
+// terminalWidth is the width of w when it is a terminal, else 0.
+func terminalWidth(w io.Writer) int {
+	f, ok := w.(*os.File)
+	if !ok {
+		return 0
+	}
+	width, _, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0
+	}
+	return width
 }
 
 // approve asks on the terminal; without one it refuses.

@@ -27,6 +27,7 @@ type Progress struct {
 	running  map[string]runningStep
 	done     chan struct{}
 	once     sync.Once
+	ticking  sync.WaitGroup
 	ShowLogs bool // echo step output lines too
 }
 
@@ -42,13 +43,16 @@ type runningStep struct {
 func NewProgress(w io.Writer, s Style, interval time.Duration) *Progress {
 	p := &Progress{Style: s, w: w, every: interval, now: time.Now, running: map[string]runningStep{}, done: make(chan struct{})}
 	if interval > 0 {
-		go p.tick()
+		p.ticking.Go(p.tick)
 	}
 	return p
 }
 
-// Close stops the periodic lines.
-func (p *Progress) Close() { p.once.Do(func() { close(p.done) }) }
+// Close stops the periodic lines; nothing is written after it returns.
+func (p *Progress) Close() {
+	p.once.Do(func() { close(p.done) })
+	p.ticking.Wait()
+}
 
 func (p *Progress) tick() {
 	t := time.NewTicker(p.every / 2)
@@ -92,28 +96,40 @@ func (p *Progress) Event(ev engine.Event) {
 	case engine.EventStepProgress:
 		fmt.Fprintf(p.w, "%s: %s\n", ev.Addr, ev.Message)
 	case engine.EventStepRetry:
-		fmt.Fprintf(p.w, "%s: %s\n", ev.Addr, p.paint(ansiYellow, ev.Message+": "+firstLine(ev.Error)))
+		fmt.Fprintln(p.w, retryLine(ev, p.Style))
 	case engine.EventStepLog:
 		if p.ShowLogs {
 			fmt.Fprintf(p.w, "%s (%s): %s\n", ev.Addr, ev.Stream, ev.Message)
 		}
 	case engine.EventStepEnd:
 		delete(p.running, ev.Addr)
-		switch ev.Result {
-		case engine.ResultOK:
-			id := ""
-			if ev.ID != "" {
-				id = " [" + idLabel(ev.ID) + "]"
-			}
-			fmt.Fprintf(p.w, "%s: %s after %s%s\n", p.Bold(ev.Addr), v.done, roundDuration(ev.Duration), id)
-		case engine.ResultUnchanged:
-			fmt.Fprintf(p.w, "%s: No changes after all (its inputs turned out the same)\n", ev.Addr)
-		case engine.ResultSkipped:
-			fmt.Fprintf(p.w, "%s: %s\n", ev.Addr, p.paint(ansiYellow, "Skipped: "+ev.Error))
-		case engine.ResultFailed:
-			fmt.Fprintf(p.w, "%s: %s\n", p.Bold(ev.Addr), p.paint(ansiRed, fmt.Sprintf("Failed after %s: %s", roundDuration(ev.Duration), ev.Error)))
-		}
+		fmt.Fprintln(p.w, endLine(ev, p.Style))
 	}
+}
+
+// endLine is the line that reports a finished step.
+func endLine(ev engine.Event, s Style) string {
+	v := verbs(addrType(ev.Addr), ev.Action)
+	switch ev.Result {
+	case engine.ResultOK:
+		id := ""
+		if ev.ID != "" {
+			id = " [" + idLabel(ev.ID) + "]"
+		}
+		return fmt.Sprintf("%s: %s after %s%s", s.Bold(ev.Addr), v.done, roundDuration(ev.Duration), id)
+	case engine.ResultUnchanged:
+		return fmt.Sprintf("%s: No changes after all (its inputs turned out the same)", ev.Addr)
+	case engine.ResultSkipped:
+		return fmt.Sprintf("%s: %s", ev.Addr, s.paint(ansiYellow, "Skipped: "+ev.Error))
+	case engine.ResultNotRun:
+		return fmt.Sprintf("%s: %s", ev.Addr, s.paint(ansiYellow, "Not started"))
+	}
+	return fmt.Sprintf("%s: %s", s.Bold(ev.Addr), s.paint(ansiRed, fmt.Sprintf("Failed after %s: %s", roundDuration(ev.Duration), ev.Error)))
+}
+
+// retryLine is the line that reports a retry.
+func retryLine(ev engine.Event, s Style) string {
+	return fmt.Sprintf("%s: %s", ev.Addr, s.paint(ansiYellow, ev.Message+": "+firstLine(ev.Error)))
 }
 
 func idLabel(id string) string {
