@@ -263,7 +263,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 		return nil
 	}
 	s := in.info.step
-	inputs, meta, diags := w.scope.EvalStep(s, in.key, w.refValues(s))
+	inputs, meta, diags := w.evalStep(in)
 	if diags.HasErrors() {
 		return a.fail(in, ch, &diagError{diags})
 	}
@@ -474,7 +474,7 @@ func (w *world) keepValue(in *inst) {
 	if in.prior != nil {
 		priorOutputs = outputsFromJSON(in.prior.Outputs, s.Schema.OutputType())
 	}
-	inputs, _, diags := w.scope.EvalStep(s, in.key, w.refValues(s))
+	inputs, _, diags := w.evalStep(in)
 	if diags.HasErrors() {
 		inputs = cty.NilVal
 		if in.prior != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ansflow/ansflow/bench/fakeexec"
 	"github.com/ansflow/ansflow/bench/pipegen"
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
@@ -150,7 +151,7 @@ func BenchmarkPlanNoop(b *testing.B) {
 // returns the state read back from the store, as the CLI would.
 func appliedState(b *testing.B, bp *benchPipeline, stateDir string) *state.State {
 	b.Helper()
-	eng := bp.engine(stateDir, providers.Registry{"exec": noopExec{}})
+	eng := bp.engine(stateDir, providers.Registry{"exec": fakeexec.Step{}})
 	defer closeStore(b, eng.Store)
 	ctx := context.Background()
 	st, err := eng.Store.Read(ctx)
@@ -173,7 +174,7 @@ func BenchmarkApply(b *testing.B) {
 	for _, c := range engineCases {
 		b.Run(caseName(c.shape, c.n), func(b *testing.B) {
 			bp := loadBenchPipeline(b, c.shape, c.n)
-			reg := providers.Registry{"exec": noopExec{}}
+			reg := providers.Registry{"exec": fakeexec.Step{}}
 			b.ReportAllocs()
 			i := 0
 			for b.Loop() {
@@ -192,27 +193,3 @@ func BenchmarkApply(b *testing.B) {
 		})
 	}
 }
-
-// noopExec is the exec step type without the process: it returns what
-// running `true` returns.
-type noopExec struct{}
-
-var _ providers.Step = noopExec{}
-
-func (noopExec) Fingerprint(context.Context, providers.FingerprintRequest) (map[string]string, error) {
-	return nil, nil
-}
-
-func (noopExec) Read(_ context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
-	return providers.ReadResponse{Outputs: req.Prior.Outputs}, nil
-}
-
-func (noopExec) Apply(context.Context, providers.ApplyRequest) (providers.ApplyResponse, error) {
-	return providers.ApplyResponse{Outputs: cty.ObjectVal(map[string]cty.Value{
-		"exit_code": cty.NumberIntVal(0),
-		"stdout":    cty.StringVal(""),
-		"stderr":    cty.StringVal(""),
-	})}, nil
-}
-
-func (noopExec) Delete(context.Context, providers.DeleteRequest) error { return nil }

@@ -118,7 +118,7 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		ch.Key = &k
 	}
 	ch.DependsOn = in.deps
-	inputs, meta, diags := w.scope.EvalStep(s, in.key, w.refValues(s))
+	inputs, meta, diags := w.evalStep(in)
 	if diags.HasErrors() {
 		return &diagError{diags}
 	}

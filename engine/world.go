@@ -310,6 +310,25 @@ func (w *world) selectTargets(targets []string) error {
 	return nil
 }
 
+// evalStep evaluates one instance's inputs and meta-arguments, filling in
+// the default cluster: a k8s step without `cluster` uses the pipeline's only
+// cluster block when there is exactly one.
+func (w *world) evalStep(in *inst) (cty.Value, config.Meta, hcl.Diagnostics) {
+	s := in.info.step
+	inputs, meta, diags := w.scope.EvalStep(s, in.key, w.refValues(s))
+	if diags.HasErrors() || len(w.p.Clusters) != 1 || s.Schema.Input("cluster") == nil {
+		return inputs, meta, diags
+	}
+	if c := inputs.GetAttr("cluster"); c.IsKnown() && c.IsNull() {
+		for name := range w.p.Clusters {
+			attrs := inputs.AsValueMap()
+			attrs["cluster"] = w.scope.Cluster(name)
+			inputs = cty.ObjectVal(attrs)
+		}
+	}
+	return inputs, meta, diags
+}
+
 // refValues are the values of the steps s refers to by value.
 func (w *world) refValues(s *config.Step) config.StepValues {
 	sv := config.StepValues{}
