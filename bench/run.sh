@@ -45,6 +45,7 @@ setup() {
 	go build -o "$work/ansflow" ./cmd/ansflow
 	go build -o "$work/gen" ./bench/gen
 	go build -o "$work/truecost" ./bench/truecost
+	go build -o "$work/cliprof" ./bench/cliprof
 	"$work/truecost" -n 300 -parallelism "$parallelism" >"$work/truecost.out"
 	read_truecost
 	log "bench: one 'true' costs ${true_serial_ms} ms wall run serially, ${true_par_ms} ms each at parallelism $parallelism, ${true_cpu_ms} ms cpu"
@@ -131,28 +132,33 @@ bench_one() {
 	measure "$shape" "$n" plan-empty "$dir" "$runs" 0 "$bin" plan -out=p -no-color >/dev/null
 
 	# Predict the apply from the last size's ms/step, doubled for safety
-	# against superlinear growth; skip it (and the no-op plans) if too long.
-	local prev=${apply_ms_per_step[$shape]:-}
+	# against superlinear growth. If too long, skip it and make the state
+	# for the no-op plans with a fork-free apply instead (bench/fakeexec).
+	local prev=${apply_ms_per_step[$shape]:-} synth=""
 	if [[ -n $prev ]] && awk -v p="$prev" -v n="$n" -v l="$apply_limit" 'BEGIN { exit !(2 * p * n / 1000 > l) }'; then
 		local est
 		est=$(awk -v p="$prev" -v n="$n" 'BEGIN { printf "%.0f", 2 * p * n / 1000 }')
 		printf '%s\t%s\t%s\t-\t-\t-\t%s\n' "$shape" "$n" apply "skipped: predicted ~${est} s > BENCH_APPLY_LIMIT=${apply_limit} s" >>"$results"
-		log "bench: $shape $n: apply skipped (predicted ~${est} s)"
-		return
+		log "bench: $shape $n: apply skipped (predicted ~${est} s); making the state with a fork-free apply"
+		rm -rf "$dir/.ansflow"
+		"$work/cliprof" -fake-exec -cpuprofile="$work/synth.prof" -- -chdir="$dir" apply -auto-approve
+		synth="synth state (fork-free apply, $(stat -c %s "$(state_file "$dir")") B)"
+	else
+		rm -rf "$dir/.ansflow"
+		measure "$shape" "$n" apply "$dir" 1 0 "$bin" apply -auto-approve -no-color -parallelism="$parallelism" >/dev/null
+		local wall cpu
+		read -r wall cpu < <(tail -n 1 "$results" | cut -f4,5)
+		apply_ms_per_step[$shape]=$(awk -v w="$wall" -v n="$n" 'BEGIN { print w * 1000 / n }')
+		local bytes
+		bytes=$(stat -c %s "$(state_file "$dir")")
+		# Append the state size and the overhead beyond `true` to the apply row.
+		append_note "state=${bytes} B ($((bytes / n)) B/step); beyond running true: $(overhead_ms "$shape" "$n" "$wall" "$cpu") ms/step"
 	fi
-	rm -rf "$dir/.ansflow"
-	measure "$shape" "$n" apply "$dir" 1 0 "$bin" apply -auto-approve -no-color -parallelism="$parallelism" >/dev/null
-	local wall cpu
-	read -r wall cpu < <(tail -n 1 "$results" | cut -f4,5)
-	apply_ms_per_step[$shape]=$(awk -v w="$wall" -v n="$n" 'BEGIN { print w * 1000 / n }')
-	local bytes
-	bytes=$(stat -c %s "$(state_file "$dir")")
-	# Append the state size and the overhead beyond `true` to the apply row.
-	local extra="state=${bytes} B ($((bytes / n)) B/step); beyond running true: $(overhead_ms "$shape" "$n" "$wall" "$cpu") ms/step"
-	append_note "$extra"
 
 	measure "$shape" "$n" noop-refresh "$dir" "$runs" 1 "$bin" plan -detailed-exitcode -no-color >/dev/null
+	[[ -z $synth ]] || append_note "$synth"
 	measure "$shape" "$n" noop-norefresh "$dir" "$runs" 1 "$bin" plan -refresh=false -detailed-exitcode -no-color >/dev/null
+	[[ -z $synth ]] || append_note "$synth"
 	rm -rf "$dir"
 }
 

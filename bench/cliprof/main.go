@@ -6,7 +6,9 @@
 //	go tool pprof -top -cum cpu.prof
 //
 // The command's output is discarded. With -count it runs N times (for
-// commands that can repeat, such as plan) to collect more samples.
+// commands that can repeat, such as plan) to collect more samples. With
+// -fake-exec, exec steps run no process (bench/fakeexec): an apply then
+// builds a large state in seconds.
 package main
 
 import (
@@ -18,6 +20,7 @@ import (
 	"runtime/pprof"
 	"strings"
 
+	"github.com/ansflow/ansflow/bench/fakeexec"
 	"github.com/ansflow/ansflow/cmd"
 	"github.com/ansflow/ansflow/providers/builtin"
 )
@@ -33,6 +36,7 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("cliprof", flag.ContinueOnError)
 	profile := fs.String("cpuprofile", "cpu.prof", "write the CPU profile to `FILE`")
 	count := fs.Int("count", 1, "run the command this many times")
+	fake := fs.Bool("fake-exec", false, "replace the exec step type with one that runs no process (to build big states quickly)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -48,10 +52,14 @@ func run(args []string) error {
 		return err
 	}
 	defer pprof.StopCPUProfile()
+	reg := builtin.Registry
+	if *fake {
+		reg = fakeexec.Wrap(reg)
+	}
 	var stderr strings.Builder
 	app := &cmd.App{
 		Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: &stderr,
-		Environ: os.Environ(), Providers: builtin.Registry,
+		Environ: os.Environ(), Providers: reg,
 	}
 	for i := range *count {
 		// Exit code 2 is -detailed-exitcode's "there are changes".
