@@ -15,8 +15,8 @@
 #   BENCH_OUT           also write the report to this file
 #   BENCH_REPORT_ONLY=1 print the report of the run kept in BENCH_WORK again
 #
-# Everything is in functions and main runs on the last line, so editing this
-# file while it runs does not disturb the run.
+# Everything is in functions and the last line runs main and exits, so
+# editing this file while it runs does not disturb the run.
 set -euo pipefail
 
 quick=${BENCH_QUICK:-0}
@@ -296,4 +296,4 @@ main() {
 	fi
 }
 
-main "$@"
+main "$@"; exit
