@@ -109,12 +109,17 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		progress.Close()
 	}
 	if res == nil {
+		if jsonView != nil {
+			jsonView.Diagnostics(diags)
+			return exitCode(1)
+		}
 		return diagsError(app, g, pl.p, diags)
 	}
-	printDiags(app, g, pl.p, diags)
 	if jsonView != nil {
-		jsonView.ApplySummary(res)
+		jsonView.Diagnostics(diags)
+		jsonView.ApplySummary(res, destroy)
 	} else {
+		printDiags(app, g, pl.p, diags)
 		views.RenderApplySummary(app.Stdout, res, style, destroy)
 		if len(res.Outputs) > 0 && res.OK() {
 			fmt.Fprintln(app.Stdout, "\nOutputs:")

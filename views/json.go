@@ -38,7 +38,6 @@ type envelope struct {
 	Step        *jsonStepEvent    `json:"step,omitempty"`
 	Diagnostic  *jsonDiagnostic   `json:"diagnostic,omitempty"`
 	Apply       *jsonApplySummary `json:"apply,omitempty"`
-	Outputs     map[string]any    `json:"outputs,omitempty"`
 	Valid       *bool             `json:"valid,omitempty"`
 	Diagnostics []jsonDiagnostic  `json:"diagnostics,omitempty"`
 }
@@ -67,6 +66,7 @@ type jsonStepEvent struct {
 }
 
 type jsonApplySummary struct {
+	Operation   string   `json:"operation"`
 	Run         int      `json:"run"`
 	Result      string   `json:"result"`
 	Created     int      `json:"created"`
@@ -78,6 +78,8 @@ type jsonApplySummary struct {
 	NotStarted  []string `json:"not_started,omitempty"`
 	DurationMS  float64  `json:"duration_ms"`
 	Interrupted bool     `json:"interrupted,omitempty"`
+	// StepDurationsMS has the duration of every step that did something.
+	StepDurationsMS map[string]float64 `json:"step_durations_ms,omitempty"`
 }
 
 type jsonDiagnostic struct {
@@ -122,20 +124,48 @@ func (j *JSON) Plan(p *engine.Plan) {
 	}})
 }
 
-// Event writes one apply event.
+// Event writes one apply event. Its @message is the line the plain view
+// prints for it.
 func (j *JSON) Event(ev engine.Event) {
-	j.write(envelope{Type: string(ev.Type), Step: &jsonStepEvent{
+	j.write(envelope{Type: string(ev.Type), Message: eventMessage(ev), Step: &jsonStepEvent{
 		Addr: ev.Addr, Action: ev.Action.String(), Message: ev.Message, Stream: ev.Stream, Attempt: ev.Attempt,
-		DurationMS: float64(ev.Duration) / float64(time.Millisecond), Result: string(ev.Result), Error: ev.Error, ID: ev.ID,
+		DurationMS: milliseconds(ev.Duration), Result: string(ev.Result), Error: ev.Error, ID: ev.ID,
 	}})
 }
 
-// ApplySummary writes the apply_summary event.
-func (j *JSON) ApplySummary(r *engine.ApplyResult) {
-	j.write(envelope{Type: "apply_summary", Apply: &jsonApplySummary{
-		Run: r.Run.Number, Result: r.Run.Result, Created: r.Run.Created, Updated: r.Run.Updated, Ran: r.Run.Ran,
-		Deleted: r.Run.Deleted, Failed: len(r.Failures), Skipped: r.Skipped, NotStarted: r.NotStarted,
-		DurationMS: float64(r.Run.Finished.Sub(r.Run.Started)) / float64(time.Millisecond), Interrupted: r.Interrupted,
+// eventMessage is the human line of an apply event, without colour.
+func eventMessage(ev engine.Event) string {
+	switch ev.Type {
+	case engine.EventStepStart:
+		return ev.Addr + ": " + verbs(addrType(ev.Addr), ev.Action).doing + "..."
+	case engine.EventStepRetry:
+		return retryLine(ev, Style{})
+	case engine.EventStepEnd:
+		return endLine(ev, Style{})
+	}
+	return ev.Addr + ": " + ev.Message
+}
+
+func milliseconds(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// ApplySummary writes the apply_summary event that ends an apply (destroy
+// false) or a destroy.
+func (j *JSON) ApplySummary(r *engine.ApplyResult, destroy bool) {
+	op := "apply"
+	if destroy {
+		op = "destroy"
+	}
+	var steps map[string]float64
+	if len(r.Durations) > 0 {
+		steps = make(map[string]float64, len(r.Durations))
+		for addr, d := range r.Durations {
+			steps[addr] = milliseconds(d)
+		}
+	}
+	j.write(envelope{Type: "apply_summary", Message: ApplySummaryLine(r, destroy), Apply: &jsonApplySummary{
+		Operation: op, Run: r.Run.Number, Result: r.Run.Result, Created: r.Run.Created, Updated: r.Run.Updated, Ran: r.Run.Ran,
+		Deleted: r.Run.Deleted, Failed: len(r.Failures) + len(r.Tolerated), Skipped: r.Skipped, NotStarted: r.NotStarted,
+		DurationMS: milliseconds(r.Run.Finished.Sub(r.Run.Started)), Interrupted: r.Interrupted, StepDurationsMS: steps,
 	}})
 }
 

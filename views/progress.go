@@ -233,6 +233,22 @@ func RenderApplySummary(w io.Writer, r *engine.ApplyResult, s Style, destroy boo
 	for _, f := range r.Failures {
 		fmt.Fprintf(&b, "\n%s %s\n", s.paint(ansiRed, "Error:"), f.Err)
 	}
+	line := ApplySummaryLine(r, destroy)
+	switch {
+	case r.Interrupted:
+		fmt.Fprintf(&b, "\n%s\n", s.paint(ansiYellow+ansiBold, line))
+	case r.OK():
+		fmt.Fprintf(&b, "\n%s\n", s.paint(ansiGreen+ansiBold, line))
+	default:
+		fmt.Fprintf(&b, "\n%s\n", s.paint(ansiRed+ansiBold, line))
+	}
+	io.WriteString(w, b.String())
+}
+
+
+// ApplySummaryLine is the sentence that ends an apply or destroy, e.g.
+// "Apply complete after 31s (run 4): 1 created, 0 updated, 2 ran, 0 destroyed, 0 failed."
+func ApplySummaryLine(r *engine.ApplyResult, destroy bool) string {
 	run := r.Run
 	counts := fmt.Sprintf("%d created, %d updated, %d ran, %d destroyed, %d failed", run.Created, run.Updated, run.Ran, run.Deleted, len(r.Failures)+len(r.Tolerated))
 	if len(r.Skipped) > 0 {
@@ -248,11 +264,9 @@ func RenderApplySummary(w io.Writer, r *engine.ApplyResult, s Style, destroy boo
 	}
 	switch {
 	case r.Interrupted:
-		fmt.Fprintf(&b, "\n%s\n", s.paint(ansiYellow+ansiBold, fmt.Sprintf("%s interrupted after %s (run %d): %s. The state records every finished step; run apply again to finish the rest.", word, elapsed, run.Number, counts)))
-	case len(r.Failures) > 0 || len(r.Skipped) > 0:
-		fmt.Fprintf(&b, "\n%s\n", s.paint(ansiRed+ansiBold, fmt.Sprintf("%s failed after %s (run %d): %s.", word, elapsed, run.Number, counts)))
-	default:
-		fmt.Fprintf(&b, "\n%s\n", s.paint(ansiGreen+ansiBold, fmt.Sprintf("%s complete after %s (run %d): %s.", word, elapsed, run.Number, counts)))
+		return fmt.Sprintf("%s interrupted after %s (run %d): %s. The state records every finished step; run apply again to finish the rest.", word, elapsed, run.Number, counts)
+	case !r.OK():
+		return fmt.Sprintf("%s failed after %s (run %d): %s.", word, elapsed, run.Number, counts)
 	}
-	io.WriteString(w, b.String())
+	return fmt.Sprintf("%s complete after %s (run %d): %s.", word, elapsed, run.Number, counts)
 }
