@@ -245,7 +245,6 @@ func RenderApplySummary(w io.Writer, r *engine.ApplyResult, s Style, destroy boo
 	io.WriteString(w, b.String())
 }
 
-
 // ApplySummaryLine is the sentence that ends an apply or destroy, e.g.
 // "Apply complete after 31s (run 4): 1 created, 0 updated, 2 ran, 0 destroyed, 0 failed."
 func ApplySummaryLine(r *engine.ApplyResult, destroy bool) string {
