@@ -7,6 +7,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -180,6 +181,9 @@ func DecodePlan(name string, data []byte) (*Plan, error) {
 	}
 	if p.Sources == nil || p.Lineage == "" && p.Serial != 0 {
 		return nil, fmt.Errorf("%s is damaged: it has no record of the pipeline files or state it was made for", name)
+	}
+	if slices.Contains(p.Changes, nil) {
+		return nil, fmt.Errorf("%s is damaged: a change in it is null; make a new plan", name)
 	}
 	return &p, nil
 }
