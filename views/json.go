@@ -2,6 +2,7 @@ package views
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"sync"
 	"time"
@@ -56,7 +57,7 @@ type jsonPlanSummary struct {
 type jsonStepEvent struct {
 	Addr       string  `json:"addr"`
 	Action     string  `json:"action"`
-	Message    string  `json:"message,omitempty"`
+	Message    *string `json:"message,omitempty"` // always there for log lines, even empty ones
 	Stream     string  `json:"stream,omitempty"`
 	Attempt    int     `json:"attempt,omitempty"`
 	DurationMS float64 `json:"duration_ms,omitempty"`
@@ -114,7 +115,7 @@ func (j *JSON) write(e envelope) {
 func (j *JSON) Plan(p *engine.Plan) {
 	for _, c := range p.Changes {
 		if c.Action.Changes() {
-			j.write(envelope{Type: "planned_change", Change: c, Message: c.Addr + ": " + c.Action.String()})
+			j.write(envelope{Type: "planned_change", Change: c, Message: ChangeLine(c)})
 		}
 	}
 	s := p.Summary()
@@ -127,10 +128,14 @@ func (j *JSON) Plan(p *engine.Plan) {
 // Event writes one apply event. Its @message is the line the plain view
 // prints for it.
 func (j *JSON) Event(ev engine.Event) {
-	j.write(envelope{Type: string(ev.Type), Message: eventMessage(ev), Step: &jsonStepEvent{
-		Addr: ev.Addr, Action: ev.Action.String(), Message: ev.Message, Stream: ev.Stream, Attempt: ev.Attempt,
+	step := &jsonStepEvent{
+		Addr: ev.Addr, Action: ev.Action.String(), Stream: ev.Stream, Attempt: ev.Attempt,
 		DurationMS: milliseconds(ev.Duration), Result: string(ev.Result), Error: ev.Error, ID: ev.ID,
-	}})
+	}
+	if ev.Message != "" || ev.Type == engine.EventStepLog {
+		step.Message = &ev.Message
+	}
+	j.write(envelope{Type: string(ev.Type), Message: eventMessage(ev), Step: step})
 }
 
 // eventMessage is the human line of an apply event, without colour.
@@ -142,6 +147,8 @@ func eventMessage(ev engine.Event) string {
 		return retryLine(ev, Style{})
 	case engine.EventStepEnd:
 		return endLine(ev, Style{})
+	case engine.EventStepLog:
+		return ev.Addr + " (" + ev.Stream + "): " + ev.Message
 	}
 	return ev.Addr + ": " + ev.Message
 }
@@ -184,7 +191,11 @@ func (j *JSON) Validate(diags hcl.Diagnostics) {
 	for _, d := range diags {
 		list = append(list, DiagnosticJSON(d))
 	}
-	j.write(envelope{Type: "validate", Valid: &valid, Diagnostics: list})
+	msg := "The pipeline is valid."
+	if errs := len(diags.Errs()); errs > 0 {
+		msg = fmt.Sprintf("The pipeline is not valid: %d error(s).", errs)
+	}
+	j.write(envelope{Type: "validate", Message: msg, Valid: &valid, Diagnostics: list})
 }
 
 // DiagnosticJSON converts a diagnostic to its JSON form.

@@ -164,12 +164,17 @@ func SummaryLine(p *engine.Plan) string {
 		s.Create+s.Replace, s.Update, s.Delete+s.Replace, s.Run, s.NoOp, s.Skip)
 }
 
-func writeChange(b *strings.Builder, c *engine.Change, s Style) {
-	reason := "# " + c.Addr + " " + headline(c)
+// ChangeLine is "ADDR will ... because REASON; REASON".
+func ChangeLine(c *engine.Change) string {
+	line := c.Addr + " " + headline(c)
 	if len(c.Reasons) > 0 {
-		reason += " because " + strings.Join(c.Reasons, "; ")
+		line += " because " + strings.Join(c.Reasons, "; ")
 	}
-	b.WriteString("  " + s.Bold(reason) + "\n")
+	return line
+}
+
+func writeChange(b *strings.Builder, c *engine.Change, s Style) {
+	b.WriteString("  " + s.Bold("# "+ChangeLine(c)) + "\n")
 	// Symbols are right-aligned in three columns, so "-/+" and "  +"
 	// start their addresses at the same place, as in Terraform.
 	head := strings.Repeat(" ", 3-len(Symbol(c.Action))) + s.symbol(c.Action) + " " + c.Addr
