@@ -34,12 +34,15 @@ func readState(ctx context.Context, g *globalOptions) (*state.State, string, err
 }
 
 func newShowCommand(app *App, g *globalOptions) *cobra.Command {
-	var asJSON, verbose bool
+	var asJSON, verbose, markdown bool
 	c := &cobra.Command{
 		Use:   "show [PLANFILE]",
 		Short: "Show the state, or a saved plan",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if markdown {
+				return showMarkdown(app, args, asJSON)
+			}
 			if len(args) == 1 {
 				plan, err := readPlanFile(args[0])
 				if err != nil {
@@ -67,6 +70,7 @@ func newShowCommand(app *App, g *globalOptions) *cobra.Command {
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().BoolVar(&verbose, "verbose", false, "with a plan: also list steps that are up to date or skipped")
+	c.Flags().BoolVar(&markdown, "markdown", false, "with a plan: print a Markdown summary to paste into a pull request")
 	return c
 }
 
@@ -246,7 +250,7 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 	}
 	lo.register(rm.Flags())
 	lo.register(mv.Flags())
-	c.AddCommand(list, show, rm, mv)
+	c.AddCommand(list, show, rm, mv, newStateMigrateCommand(app, g))
 	return c
 }
 

@@ -68,7 +68,7 @@ func samplePlan() *engine.Plan {
 }
 
 func upToDatePlan() *engine.Plan {
-	return &engine.Plan{FormatVersion: engine.PlanFormatVersion, Changes: []*engine.Change{
+	return &engine.Plan{FormatVersion: engine.PlanFormatVersion, Workspace: "staging", RunNumber: 3, Changes: []*engine.Change{
 		{Addr: "exec.a", Action: engine.NoOp},
 		{Addr: "exec.b", Action: engine.Skip, Reasons: []string{"when is false"}},
 	}}
@@ -144,5 +144,37 @@ func TestAttrLine(t *testing.T) {
 				t.Errorf("attrLine = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestRenderMarkdownGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		plan *engine.Plan
+	}{
+		{"plan_markdown", samplePlan()},
+		{"plan_markdown_no_changes", upToDatePlan()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			RenderMarkdown(&buf, tt.plan)
+			golden(t, tt.name, buf.Bytes())
+		})
+	}
+}
+
+func TestMarkdownEscaping(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{codeSpan(`exec.a["x|y"]`), "`exec.a[\"x\\|y\"]`"},
+		{codeSpan("a`b"), "``a`b``"},
+		{tableCell("a | b\n<c> & d"), `a \| b<br>&lt;c&gt; &amp; d`},
+		{codeFence("x ```` y"), "`````"},
+		{codeFence("plain"), "```"},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
 	}
 }
