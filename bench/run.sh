@@ -216,13 +216,19 @@ layers	5000	noop-norefresh	24.308	46.112
 EOF
 }
 
+# run_info prints the revision measured and the load average after the run.
+run_info() {
+	printf '%s%s\t%s\n' "$(git rev-parse --short HEAD 2>/dev/null || echo '?')" \
+		"$(git diff --quiet HEAD -- 2>/dev/null || echo '+dirty')" "$(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
 report() {
-	printf '## ansflow benchmark (%s, %s cores, load average %s)\n\n' \
-		"$(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- 2>/dev/null || echo '+dirty')" \
-		"$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)"
+	local rev load
+	IFS=$'\t' read -r rev load <"$work/info"
+	printf '## ansflow benchmark (%s, %s cores, load average at the end %s)\n\n' "$rev" "$(nproc)" "$load"
 	printf 'Each op is one whole `ansflow` process timed by GNU time; wall is the median of up to %s runs (one run when the first takes >= 2 s). ' "$runs"
 	printf 'cpu = user+sys, children included. One `true` (fork+exec+wait from Go) costs %s ms wall serially, %s ms wall each at parallelism %s, %s ms cpu. Took %d s.\n\n' "$true_serial_ms" "$true_par_ms" "$parallelism" "$true_cpu_ms" "$elapsed"
-	if awk -v c="$(nproc)" '{ exit !($1 > c) }' /proc/loadavg; then
+	if awk -v c="$(nproc)" '{ exit !($1 > c) }' <<<"$load"; then
 		printf '**Warning: the machine was busy (load average above %s cores): wall times are inflated; compare cpu.**\n\n' "$(nproc)"
 	fi
 	printf '| shape | N | op | wall s | cpu s | peak MiB | ms/step | notes |\n|---|---|---|---|---|---|---|---|\n'
@@ -275,6 +281,7 @@ main() {
 		read_truecost
 		elapsed=$(cat "$work/elapsed" 2>/dev/null || echo 0)
 		runs=$(cat "$work/runs" 2>/dev/null || echo "$runs")
+		[[ -s $work/info ]] || run_info >"$work/info"
 	else
 		setup
 		local started shape n
@@ -287,6 +294,7 @@ main() {
 		elapsed=$(($(date +%s) - started))
 		echo "$elapsed" >"$work/elapsed"
 		echo "$runs" >"$work/runs"
+		run_info >"$work/info"
 	fi
 
 	if [[ -n ${BENCH_OUT:-} ]]; then
