@@ -30,6 +30,12 @@ func newApplyCommand(app *App, g *globalOptions, destroy bool) *cobra.Command {
 parallel. Every finished step is recorded in the state at once, so an
 interrupted or failed apply resumes where it stopped.
 
+On a terminal, the running steps are shown live with their elapsed time and
+last line of output. Elsewhere (CI logs, pipes) each step gets plain lines:
+"Running...", "Still running... [10s elapsed]" every 10 seconds
+(ANSFLOW_PROGRESS_INTERVAL=DURATION changes that), "Ran after 31s".
+-json writes one JSON event per line instead (docs/json-events.md).
+
 Without a terminal, apply needs -auto-approve or a saved plan file.
 Ctrl-C once: no new steps start, running ones finish and are recorded.
 Ctrl-C twice: running steps are cancelled.`,
