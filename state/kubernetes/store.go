@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -598,4 +599,22 @@ func (s *Store) apiError(doing string, err error) error {
 // isEmpty reports whether st records nothing.
 func isEmpty(st *state.State) bool {
 	return len(st.Instances) == 0 && len(st.Outputs) == 0 && len(st.Runs) == 0 && st.RunNumber == 0
+}
+
+// Workspaces returns the workspaces that have a state under this Store's
+// name in its namespace, from the labelled pointer Secrets, sorted.
+func (s *Store) Workspaces(ctx context.Context) ([]string, error) {
+	sel := labelManagedBy + "=" + managedBy + "," + labelState + "=" + s.name + "," + labelPart + "=" + partPointer
+	list, err := s.client.CoreV1().Secrets(s.namespace).List(ctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, s.apiError("listing the workspaces of", err)
+	}
+	var names []string
+	for _, obj := range list.Items {
+		if ws := obj.Annotations[annWorkspace]; ws != "" {
+			names = append(names, ws)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
 }

@@ -126,3 +126,29 @@ func TestImportKeepsLineageAndSerial(t *testing.T) {
 		t.Errorf("Read after Import (-want +got):\n%s", diff)
 	}
 }
+
+func TestWorkspaces(t *testing.T) {
+	ctx := context.Background()
+	client := fake.NewClientset()
+	for _, ws := range []string{"default", "My_WS"} {
+		s, err := NewWithClient(client, Config{Name: "test", Workspace: ws})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Write(ctx, storetest.Sample(ws)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other, _ := NewWithClient(client, Config{Name: "other"})
+	if err := other.Write(ctx, storetest.Sample("default")); err != nil {
+		t.Fatal(err)
+	}
+	s, _ := NewWithClient(client, Config{Name: "test"})
+	got, err := s.Workspaces(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"My_WS", "default"}, got); diff != "" {
+		t.Errorf("Workspaces (-want +got):\n%s", diff)
+	}
+}
