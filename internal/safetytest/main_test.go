@@ -67,6 +67,7 @@ func clip(s string) string {
 // environment plus env.
 func command(ctx context.Context, dir string, env []string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, ansflowBin, append([]string{"-chdir=" + dir}, args...)...)
+	cmd.Dir = dir // relative -var-file paths resolve from here too
 	cmd.Env = append(baseEnv(), env...)
 	cmd.WaitDelay = 5 * time.Second
 	return cmd
