@@ -152,7 +152,7 @@ const progressIntervalEnv = "ANSFLOW_PROGRESS_INTERVAL"
 // newProgressView picks the live view on a terminal and plain lines
 // everywhere else (CI logs, pipes, files).
 func newProgressView(app *App, style views.Style) (progressView, error) {
-	if app.IsTerminal {
+	if app.IsTerminal && app.getenv("TERM") != "dumb" {
 		return views.NewLive(app.Stdout, style, terminalWidth(app.Stdout), 0), nil
 	}
 	interval := 10 * time.Second

@@ -46,6 +46,10 @@ type liveStep struct {
 	last    string // last line of output or progress
 }
 
+// maxLiveLines bounds the live region, so that it always fits on the
+// screen (a region taller than the terminal cannot be redrawn in place).
+const maxLiveLines = 12
+
 // LiveRedrawInterval is how often the live region is redrawn.
 const LiveRedrawInterval = 200 * time.Millisecond
 
@@ -165,8 +169,16 @@ func (l *Live) redraw(scroll string) {
 			width = max(width, utf8.RuneCountInString(s.addr))
 		}
 		now := l.now()
-		for _, s := range l.running {
+		shown := l.running
+		if len(shown) > maxLiveLines {
+			shown = shown[:maxLiveLines-1]
+		}
+		for _, s := range shown {
 			b.WriteString(l.regionLine(s, width, now) + "\n")
+			l.drawn++
+		}
+		if more := len(l.running) - len(shown); more > 0 {
+			fmt.Fprintf(&b, "  ... and %d more running\n", more)
 			l.drawn++
 		}
 	}

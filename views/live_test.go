@@ -2,8 +2,10 @@ package views
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,5 +121,24 @@ func TestElapsed(t *testing.T) {
 		if got := elapsed(d); got != want {
 			t.Errorf("elapsed(%s) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+func TestLiveRegionIsBounded(t *testing.T) {
+	var buf bytes.Buffer
+	l := NewLive(&buf, Style{}, 80, time.Hour)
+	for i := range 20 {
+		l.Event(engine.Event{Type: engine.EventStepStart, Addr: fmt.Sprintf("exec.s%02d", i), Action: engine.Run})
+	}
+	got := screen(t, buf.String())
+	if len(got) != maxLiveLines {
+		t.Fatalf("the region has %d lines, want %d:\n%s", len(got), maxLiveLines, strings.Join(got, "\n"))
+	}
+	if want := "  ... and 9 more running"; got[len(got)-1] != want {
+		t.Errorf("last line %q, want %q", got[len(got)-1], want)
+	}
+	l.Close()
+	if got := screen(t, buf.String()); len(got) != 0 {
+		t.Errorf("Close left %q on the screen", got)
 	}
 }
