@@ -384,7 +384,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	if rerr := a.record(state.Change{Instance: rec}); rerr != nil && err == nil {
 		err = fmt.Errorf("the step finished but its result could not be saved: %w", rerr)
 	}
-	in.value = stepValue(s.Schema, inputs, outputs, false)
+	in.setValue(func() cty.Value { return stepValue(s.Schema, inputs, outputs, false) })
 	a.mu.Lock()
 	a.durations[in.addr] = finished.Sub(started)
 	a.mu.Unlock()
@@ -470,34 +470,38 @@ func (w *world) keepValue(in *inst) {
 		return
 	}
 	s := in.info.step
-	var priorOutputs cty.Value
-	if in.prior != nil {
-		priorOutputs = outputsFromJSON(in.prior.Outputs, s.Schema.OutputType())
-	}
-	inputs, _, diags := w.evalStep(in)
-	if diags.HasErrors() {
-		inputs = cty.NilVal
+	in.setValue(func() cty.Value {
+		var priorOutputs cty.Value
 		if in.prior != nil {
-			inputs = inputsFromJSON(in.prior.Inputs)
+			priorOutputs = outputsFromJSON(in.prior.Outputs, s.Schema.OutputType())
 		}
-	}
-	in.value = stepValue(s.Schema, inputs, priorOutputs, false)
+		inputs, _, diags := w.evalStep(in)
+		if diags.HasErrors() {
+			inputs = cty.NilVal
+			if in.prior != nil {
+				inputs = inputsFromJSON(in.prior.Inputs)
+			}
+		}
+		return stepValue(s.Schema, inputs, priorOutputs, false)
+	})
 }
 
 // fillMissingValues gives every instance that did not run (failed upstream,
 // interrupted) the value recorded in state, so outputs can be evaluated.
 func (w *world) fillMissingValues() {
 	for _, in := range w.nodes {
-		if in.info == nil || in.value != cty.NilVal {
+		if in.info == nil || in.valueFn != nil {
 			continue
 		}
-		s := in.info.step
-		inputs, outputs := cty.NilVal, cty.NilVal
-		if in.prior != nil {
-			inputs = inputsFromJSON(in.prior.Inputs)
-			outputs = outputsFromJSON(in.prior.Outputs, s.Schema.OutputType())
-		}
-		in.value = stepValue(s.Schema, inputs, outputs, false)
+		s, prior := in.info.step, in.prior
+		in.setValue(func() cty.Value {
+			inputs, outputs := cty.NilVal, cty.NilVal
+			if prior != nil {
+				inputs = inputsFromJSON(prior.Inputs)
+				outputs = outputsFromJSON(prior.Outputs, s.Schema.OutputType())
+			}
+			return stepValue(s.Schema, inputs, outputs, false)
+		})
 	}
 }
 

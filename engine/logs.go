@@ -170,10 +170,11 @@ func (l *stepLog) Tail() []string {
 	return append([]string(nil), l.tail...)
 }
 
+var logNameReplacer = strings.NewReplacer("/", "%2F", "\x00", "")
+
 // LogFileName is the file name (without directory) of an instance's log.
 func LogFileName(addr, stream string) string {
-	r := strings.NewReplacer("/", "%2F", "\x00", "")
-	return r.Replace(addr) + "." + stream
+	return logNameReplacer.Replace(addr) + "." + stream
 }
 
 // LogDir is the directory of run n's logs in a pipeline directory:

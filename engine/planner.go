@@ -124,9 +124,14 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 	}
 	in.inputs, in.meta = inputs, meta
 	prior := in.prior
-	var priorOutputs cty.Value
-	if prior != nil {
-		priorOutputs = outputsFromJSON(prior.Outputs, s.Schema.OutputType())
+	priorValue := func(outputsUnknown bool) func() cty.Value {
+		return func() cty.Value {
+			var priorOutputs cty.Value
+			if prior != nil && !outputsUnknown {
+				priorOutputs = outputsFromJSON(prior.Outputs, s.Schema.OutputType())
+			}
+			return stepValue(s.Schema, inputs, priorOutputs, outputsUnknown)
+		}
 	}
 	ch.Declarative = w.declarative(in, inputs)
 	keep := func(action Action, reason string) error {
@@ -134,7 +139,7 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		if reason != "" {
 			ch.Reasons = append(ch.Reasons, reason)
 		}
-		in.value = stepValue(s.Schema, inputs, priorOutputs, false)
+		in.setValue(priorValue(false))
 		return nil
 	}
 	if !meta.When {
@@ -185,7 +190,7 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 	if !ch.Action.Changes() {
 		ch.Attrs = nil
 	}
-	in.value = stepValue(s.Schema, inputs, priorOutputs, ch.Action.Changes())
+	in.setValue(priorValue(ch.Action.Changes()))
 	return nil
 }
 
@@ -326,23 +331,37 @@ func (w *world) planRun(in *inst, ch *Change, fileReasons, upstream []string) {
 	}
 }
 
-// changedDeps lists the direct dependencies that this plan changes.
+// changedDeps names the direct dependencies that this plan changes (at most
+// a few, then a count). All instances of a step share the answer, so it is
+// worked out once per step; every dependency is planned by then.
 func (w *world) changedDeps(in *inst) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, r := range in.info.step.Refs {
-		dep := w.steps[r.Addr]
-		if dep == nil || seen[r.Addr] {
-			continue
-		}
-		seen[r.Addr] = true
-		for _, di := range dep.instances {
-			if di.change != nil && di.change.Action.Changes() {
-				out = append(out, fmt.Sprintf("%s will %s", di.addr, di.change.Action.verb()))
+	si := in.info
+	si.upstreamOnce.Do(func() {
+		const show = 3
+		seen := map[string]bool{}
+		more := 0
+		for _, r := range si.step.Refs {
+			dep := w.steps[r.Addr]
+			if dep == nil || seen[r.Addr] {
+				continue
+			}
+			seen[r.Addr] = true
+			for _, di := range dep.instances {
+				if di.change == nil || !di.change.Action.Changes() {
+					continue
+				}
+				if len(si.upstream) < show {
+					si.upstream = append(si.upstream, di.addr+" will "+di.change.Action.verb())
+				} else {
+					more++
+				}
 			}
 		}
-	}
-	return out
+		if more > 0 {
+			si.upstream = append(si.upstream, fmt.Sprintf("%d more", more))
+		}
+	})
+	return si.upstream
 }
 
 func (a Action) verb() string {
@@ -362,10 +381,6 @@ func (a Action) verb() string {
 }
 
 func upstreamReason(upstream []string) string {
-	const max = 3
-	if len(upstream) > max {
-		return fmt.Sprintf("upstream %s (and %d more)", strings.Join(upstream[:max], ", "), len(upstream)-max)
-	}
 	return "upstream " + strings.Join(upstream, ", ")
 }
 

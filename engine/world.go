@@ -63,17 +63,20 @@ type stepInfo struct {
 
 	aggOnce sync.Once
 	agg     cty.Value
+
+	upstreamOnce sync.Once
+	upstream     []string // see changedDeps
 }
 
 // value is what a reference to the whole step sees.
 func (si *stepInfo) value() cty.Value {
 	if !si.forEach {
-		return si.instances[0].value
+		return si.instances[0].val()
 	}
 	si.aggOnce.Do(func() {
 		m := make(map[string]cty.Value, len(si.instances))
 		for _, in := range si.instances {
-			m[in.key.Key] = in.value
+			m[in.key.Key] = in.val()
 		}
 		si.agg = cty.ObjectVal(m)
 	})
@@ -97,7 +100,25 @@ type inst struct {
 	change *Change
 	inputs cty.Value
 	meta   config.Meta
-	value  cty.Value
+
+	// valueFn computes what references to this instance see; it runs at
+	// most once, and only if something refers to the instance by value.
+	valueFn   func() cty.Value
+	valueOnce sync.Once
+	value     cty.Value
+}
+
+// setValue records how to compute the instance's value.
+func (in *inst) setValue(f func() cty.Value) { in.valueFn = f }
+
+// val is the value other steps see; cty.NilVal before the instance was visited.
+func (in *inst) val() cty.Value {
+	in.valueOnce.Do(func() {
+		if in.valueFn != nil {
+			in.value = in.valueFn()
+		}
+	})
+	return in.value
 }
 
 func (in *inst) typ() string {
@@ -249,9 +270,9 @@ func (e *Engine) buildWorld(p *config.Pipeline, st *state.State, o buildOptions)
 				for _, in := range si.instances {
 					g.AddEdge(in.node, dep.join)
 				}
-				for _, di := range dep.instances {
-					depAddrs = append(depAddrs, di.addr)
-				}
+				// A for_each dependency is recorded by its step address,
+				// which stands for all its instances: state stays linear.
+				depAddrs = append(depAddrs, r.Addr)
 			}
 			for _, in := range si.instances {
 				in.deps = depAddrs
@@ -272,10 +293,25 @@ func (e *Engine) buildWorld(p *config.Pipeline, st *state.State, o buildOptions)
 	for _, in := range orphans {
 		add(in)
 	}
-	// Delete dependents before what they depend on.
+	// Delete dependents before what they depend on. A dependency is an
+	// instance address or, for for_each steps, a step address.
+	orphansOfStep := map[string][]*inst{}
+	for _, in := range orphans {
+		step := in.addr
+		if i := strings.IndexByte(step, '['); i >= 0 {
+			step = step[:i]
+		}
+		orphansOfStep[step] = append(orphansOfStep[step], in)
+	}
 	for _, in := range orphans {
 		for _, d := range in.prior.Dependencies {
-			if dep, ok := w.byAddr[d]; ok && dep.orphan {
+			if dep, ok := w.byAddr[d]; ok {
+				if dep.orphan {
+					g.AddEdge(dep.node, in.node)
+				}
+				continue
+			}
+			for _, dep := range orphansOfStep[d] {
 				g.AddEdge(dep.node, in.node)
 			}
 		}
@@ -434,6 +470,9 @@ func (e *stepError) Error() string { return e.addr + ": " + e.err.Error() }
 func (e *stepError) Unwrap() error { return e.err }
 
 func unmarked(v cty.Value) cty.Value {
+	if !v.ContainsMarked() {
+		return v
+	}
 	u, _ := v.UnmarkDeep()
 	return u
 }
