@@ -166,6 +166,9 @@ func TestHostileInputs(t *testing.T) {
 	cases = append(cases, planCases()...)
 	cases = append(cases, stateCases()...)
 	cases = append(cases, fixtureCases(t, filepath.Join("..", "..", "config", "testdata", "bad"))...)
+	if longRun() {
+		cases = append(cases, mutatedCases(200)...)
+	}
 
 	var handled atomic.Int64
 	t.Run("corpus", func(t *testing.T) {
@@ -350,4 +353,51 @@ func TestToleratedDamage(t *testing.T) {
 			mustRun(t, w.dir, nil, "plan")
 		})
 	}
+}
+
+// mutatedCases are n seeded mutations of the baseline's pipeline, state
+// and plan: a run of random bytes written over a random place, or the
+// file cut short. Only those the mutation really breaks are kept, so
+// each must get a diagnostic; the long run (ANSFLOW_LONG=1) adds them.
+func mutatedCases(n int) []hostile {
+	rng := rand.New(rand.NewSource(7))
+	targets := []struct {
+		file string
+		args []string
+	}{
+		{"main.hcl", nil},
+		{stateFile, nil},
+		{planFile, []string{"apply", planFile}},
+	}
+	var cases []hostile
+	for i := range n {
+		tg := targets[i%len(targets)]
+		// A pipeline cut short may still be valid (between two blocks).
+		seed, cut := rng.Int63(), tg.file != "main.hcl" && rng.Intn(2) == 0
+		cases = append(cases, hostile{
+			name: fmt.Sprintf("mutated/%s #%d", tg.file, i),
+			args: tg.args,
+			want: []string{baseName(tg.file)},
+			setup: func(t *testing.T, w *workspace) {
+				data := mutate(rand.New(rand.NewSource(seed)), w.read(t, tg.file), cut)
+				w.write(t, tg.file, data)
+			},
+		})
+	}
+	return cases
+}
+
+// mutate cuts a JSON document short (before its closing brace) or inserts
+// bytes that are never valid in JSON or HCL at a random place: a NUL and a
+// newline (invalid outside strings, and inside quoted strings too), then
+// random bytes. Either way the result is malformed.
+func mutate(rng *rand.Rand, data []byte, cut bool) []byte {
+	out := append([]byte(nil), data...)
+	if cut {
+		end := len(bytes.TrimRight(out, " \n"))
+		return out[:rng.Intn(end)]
+	}
+	at := rng.Intn(len(out))
+	junk := append([]byte{0, '\n'}, garbage(rng.Int63(), rng.Intn(8))...)
+	return append(out[:at], append(junk, out[at:]...)...)
 }
