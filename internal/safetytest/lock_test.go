@@ -155,7 +155,9 @@ func (b *background) wait(t *testing.T) int {
 // naming the holder.
 func TestConcurrentApplies(t *testing.T) {
 	const n = 10
-	dir := pipelineDir(t, slowPipeline("2"))
+	// The step sleeps long enough for ten processes to start on a busy
+	// machine with two cores.
+	dir := pipelineDir(t, slowPipeline("3"))
 	who := whoAmI(t)
 
 	type outcome struct {
