@@ -300,7 +300,8 @@ func fixtureCases(t *testing.T, root string) []hostile {
 				}
 			}
 		}
-		args, env := sidecarInputs(sidecar)
+		args, env, named := sidecarInputs(sidecar)
+		want = append(want, named...)
 		cases = append(cases, hostile{
 			name: "fixture/" + name,
 			setup: func(t *testing.T, w *workspace) {
@@ -335,12 +336,18 @@ func readTree(t *testing.T, dir string) map[string]string {
 	return files
 }
 
-// sidecarInputs turns a fixture's vars.txt into flags and environment.
-func sidecarInputs(sidecar string) (args, env []string) {
+// sidecarInputs turns a fixture's vars.txt into flags and environment,
+// and says which variable names the output must quote: those of the
+// annotated -var lines (a value on the command line has no file).
+func sidecarInputs(sidecar string) (args, env, named []string) {
 	sc := bufio.NewScanner(strings.NewReader(sidecar))
 	for sc.Scan() {
 		line := sc.Text()
 		if i := strings.Index(line, "#"); i >= 0 {
+			if annotation.MatchString(line[i:]) && strings.HasPrefix(line, "-var ") {
+				name, _, _ := strings.Cut(strings.TrimPrefix(line, "-var "), "=")
+				named = append(named, `"`+strings.TrimSpace(name)+`"`)
+			}
 			line = line[:i]
 		}
 		kind, rest, ok := strings.Cut(strings.TrimSpace(line), " ")
@@ -356,5 +363,5 @@ func sidecarInputs(sidecar string) (args, env []string) {
 			env = append(env, rest)
 		}
 	}
-	return args, env
+	return args, env, named
 }
