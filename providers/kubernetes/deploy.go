@@ -255,6 +255,8 @@ func (s *deployStep) Read(ctx context.Context, req providers.ReadRequest) (provi
 			for _, d := range differences(want.Object, got.Object) {
 				if compact {
 					d.Path = friendlyPath(d.Path, want)
+				} else {
+					d.Path = refOf(want).String() + "." + d.Path
 				}
 				resp.Drift = append(resp.Drift, d)
 			}
@@ -293,6 +295,9 @@ func (s *deployStep) dryRunDiff(ctx context.Context, c *client, desired cty.Valu
 		for _, d := range differences(o.Object, got.Object) {
 			if v, ok := leaves(result.Object)[d.Path]; ok {
 				d.Before, d.After = d.After, v
+				if o.GetKind() != "Deployment" {
+					d.Path = refOf(o).String() + "." + d.Path
+				}
 				if d.Before != d.After {
 					out = append(out, d)
 				}
@@ -330,7 +335,7 @@ func (c *client) getRef(ctx context.Context, r objectRef) (*unstructured.Unstruc
 // spec.replicas -> replicas, ...containers[web].env.X -> env.X.
 func friendlyPath(path string, obj *unstructured.Unstructured) string {
 	if obj.GetKind() != "Deployment" {
-		return lower(obj.GetKind()) + "." + path
+		return refOf(obj).String() + "." + path
 	}
 	ctr := "spec.template.spec.containers[" + obj.GetName() + "]."
 	switch {

@@ -332,7 +332,7 @@ func TestDeployManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (providers.Drift{Path: "configmap.data.greeting", Before: "hello", After: "bye"}); len(rr.Drift) != 1 || rr.Drift[0] != want {
+	if want := (providers.Drift{Path: "configmap/site-config.data.greeting", Before: "hello", After: "bye"}); len(rr.Drift) != 1 || rr.Drift[0] != want {
 		t.Errorf("drift = %+v, want [%+v]", rr.Drift, want)
 	}
 	_, pl := newLogs(t)

@@ -178,14 +178,18 @@ func (c *client) podEvents(ctx context.Context, pod *corev1.Pod) []string {
 	return out
 }
 
+// eventTime is when an event last happened, whichever API wrote it.
 func eventTime(e corev1.Event) time.Time {
-	switch {
-	case !e.LastTimestamp.IsZero():
-		return e.LastTimestamp.Time
-	case !e.EventTime.IsZero():
-		return e.EventTime.Time
+	t := e.CreationTimestamp.Time
+	for _, c := range []time.Time{e.LastTimestamp.Time, e.EventTime.Time} {
+		if c.After(t) {
+			t = c
+		}
 	}
-	return e.CreationTimestamp.Time
+	if e.Series != nil && e.Series.LastObservedTime.After(t) {
+		t = e.Series.LastObservedTime.Time
+	}
+	return t
 }
 
 // logTail returns the last n log lines of a container: of its previous
