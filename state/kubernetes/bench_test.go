@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/ansflow/ansflow/state"
 	"github.com/ansflow/ansflow/state/storetest"
@@ -15,15 +16,21 @@ import (
 func BenchmarkLockUnlock(b *testing.B) {
 	client := testClient(b)
 	s := newTestStore(b, client, testNamespace(b, client), 0)
+	var acquire, release time.Duration
 	for b.Loop() {
+		t0 := time.Now()
 		lock, err := s.Lock(b.Context(), state.NewLockInfo("apply"), false)
 		if err != nil {
 			b.Fatal(err)
 		}
+		t1 := time.Now()
 		if err := lock.Unlock(); err != nil {
 			b.Fatal(err)
 		}
+		acquire, release = acquire+t1.Sub(t0), release+time.Since(t1)
 	}
+	b.ReportMetric(float64(acquire.Microseconds())/float64(b.N)/1000, "ms-acquire/op")
+	b.ReportMetric(float64(release.Microseconds())/float64(b.N)/1000, "ms-release/op")
 }
 
 func stateOf(steps int) *state.State {
