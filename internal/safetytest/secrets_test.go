@@ -93,6 +93,22 @@ func TestSecretsExec(t *testing.T) {
 	}
 	found := s.check(t)
 	t.Logf("canary occurrences found: %d", found)
+
+	// The step's echo of the secret is kept, redacted.
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"logs", "exec.leak"}, "pw=(sensitive value)"},
+		{[]string{"logs", "exec.leak"}, "reg=(sensitive value)"},
+		{[]string{"logs", "exec.leak", "-stderr"}, "err=(sensitive value)"},
+		{[]string{"logs", "exec.downstream"}, "got=pw=(sensitive value)"},
+		{[]string{"output", "leak_stdout"}, "pw=(sensitive value)"},
+	} {
+		if r := mustRun(t, s.dir, s.env, c.args...); !strings.Contains(r.stdout, c.want) {
+			t.Errorf("ansflow %s: want %q\n%s", strings.Join(c.args, " "), c.want, r)
+		}
+	}
 }
 
 // TestSecretsDocker pushes a FROM-scratch image to the registry with auth,
