@@ -253,6 +253,9 @@ func (s *deployStep) Read(ctx context.Context, req providers.ReadRequest) (provi
 				continue
 			}
 			for _, d := range differences(want.Object, got.Object) {
+				if d.Path == "spec.replicas" && ownsField(got, scaleFieldManager, "spec", "replicas") {
+					continue // a k8s_scale step set it: not a change outside ansflow
+				}
 				if compact {
 					d.Path = friendlyPath(d.Path, want)
 				} else {
@@ -356,3 +359,30 @@ func friendlyPath(path string, obj *unstructured.Unstructured) string {
 }
 
 var errNoTarget = errors.New("either name or selector is required")
+
+// ownsField reports whether manager holds the field at path in obj's
+// managedFields (e.g. a k8s_scale step, "ansflow-scale", owning spec.replicas).
+func ownsField(obj *unstructured.Unstructured, manager string, path ...string) bool {
+	for _, mf := range obj.GetManagedFields() {
+		if mf.Manager != manager || mf.FieldsV1 == nil {
+			continue
+		}
+		var set map[string]any
+		if json.Unmarshal(mf.FieldsV1.Raw, &set) != nil {
+			continue
+		}
+		found := true
+		for _, p := range path {
+			next, ok := set["f:"+p].(map[string]any)
+			if !ok {
+				found = false
+				break
+			}
+			set = next
+		}
+		if found {
+			return true
+		}
+	}
+	return false
+}

@@ -585,3 +585,25 @@ func TestErrorsReadLikeKubectl(t *testing.T) {
 		t.Errorf("timeout: %v", err)
 	}
 }
+
+// TestScaleOverDeployReplicas: a k8s_scale step owns replicas next to a
+// k8s_deploy that sets them; the deploy neither shows drift nor scales back.
+func TestScaleOverDeployReplicas(t *testing.T) {
+	c := needCluster(t)
+	ns := c.namespace(t)
+	_, deployPrior := c.mustApply(t, "k8s_deploy", webInputs(t, ns, "both", 2, "1"), nil)
+	in := inputs(t, "k8s_scale", map[string]cty.Value{"namespace": cty.StringVal(ns), "name": cty.StringVal("both"), "replicas": cty.NumberIntVal(4)})
+	c.mustApply(t, "k8s_scale", in, nil)
+
+	rr, err := c.p.Steps()["k8s_deploy"].Read(t.Context(), providers.ReadRequest{Desired: webInputs(t, ns, "both", 2, "1"), Prior: deployPrior})
+	if err != nil || len(rr.Drift) != 0 || len(rr.Diff) != 0 {
+		t.Errorf("read after k8s_scale: %v, drift %+v, diff %+v", err, rr.Drift, rr.Diff)
+	}
+	_, l, err := c.apply(t, t.Context(), "k8s_deploy", webInputs(t, ns, "both", 2, "1"), &deployPrior)
+	if err != nil || !strings.Contains(l.String(), `leaving spec.replicas to "ansflow-scale"`) {
+		t.Errorf("re-apply: %v, log:\n%s", err, l)
+	}
+	if d, _ := c.cs.AppsV1().Deployments(ns).Get(t.Context(), "both", metav1.GetOptions{}); *d.Spec.Replicas != 4 {
+		t.Errorf("replicas = %d, want 4 (k8s_scale's)", *d.Spec.Replicas)
+	}
+}
