@@ -142,3 +142,30 @@ func TestLiveRegionIsBounded(t *testing.T) {
 		t.Errorf("Close left %q on the screen", got)
 	}
 }
+
+func TestProgressStillRunningAndRepeats(t *testing.T) {
+	var buf bytes.Buffer
+	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	p := NewProgress(&buf, Style{}, 10*time.Second)
+	p.Close() // no ticker: the test drives stillRunning itself
+	p.now = func() time.Time { return clock }
+	p.Event(engine.Event{Type: engine.EventStepStart, Addr: "docker_build.app", Action: engine.Create})
+	for _, after := range []time.Duration{4 * time.Second, 10200 * time.Millisecond, 13 * time.Second, 41 * time.Second} {
+		p.stillRunning(clock.Add(after))
+	}
+	for range 3 {
+		p.Event(engine.Event{Type: engine.EventStepProgress, Addr: "docker_build.app", Action: engine.Create, Message: "2/5 replicas ready"})
+	}
+	p.Event(engine.Event{Type: engine.EventStepProgress, Addr: "docker_build.app", Action: engine.Create, Message: "5/5 replicas ready"})
+	p.Event(engine.Event{Type: engine.EventStepEnd, Addr: "docker_build.app", Action: engine.Create, Result: engine.ResultOK, Duration: 42 * time.Second, ID: "sha256:1a2b"})
+	want := `docker_build.app: Building...
+docker_build.app: Still building... [10s elapsed]
+docker_build.app: Still building... [40s elapsed]
+docker_build.app: 2/5 replicas ready
+docker_build.app: 5/5 replicas ready
+docker_build.app: Built after 42s [id=sha256:1a2b]
+`
+	if diff := cmp.Diff(want, buf.String()); diff != "" {
+		t.Errorf("plain progress (-want +got):\n%s", diff)
+	}
+}

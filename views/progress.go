@@ -32,10 +32,11 @@ type Progress struct {
 }
 
 type runningStep struct {
-	started time.Time
-	action  engine.Action
-	typ     string
-	last    time.Time
+	started  time.Time
+	action   engine.Action
+	typ      string
+	next     time.Time // when the next "Still ..." line is due
+	progress string    // the last progress message, not repeated
 }
 
 // NewProgress writes progress lines to w, repeating a "Still ..." line for
@@ -54,8 +55,10 @@ func (p *Progress) Close() {
 	p.ticking.Wait()
 }
 
+// tick checks several times per interval, so that "Still ..." lines come
+// close to whole multiples of the interval: [10s elapsed], [20s elapsed].
 func (p *Progress) tick() {
-	t := time.NewTicker(p.every / 2)
+	t := time.NewTicker(min(p.every/5, time.Second))
 	defer t.Stop()
 	for {
 		select {
@@ -63,22 +66,32 @@ func (p *Progress) tick() {
 			return
 		case <-t.C:
 			p.mu.Lock()
-			now := p.now()
-			addrs := make([]string, 0, len(p.running))
-			for a, r := range p.running {
-				if now.Sub(r.last) >= p.every {
-					addrs = append(addrs, a)
-				}
-			}
-			sort.Strings(addrs)
-			for _, a := range addrs {
-				r := p.running[a]
-				r.last = now
-				p.running[a] = r
-				fmt.Fprintf(p.w, "%s: Still %s... [%s elapsed]\n", a, strings.ToLower(verbs(r.typ, r.action).doing), roundDuration(now.Sub(r.started)))
-			}
+			p.stillRunning(p.now())
 			p.mu.Unlock()
 		}
+	}
+}
+
+// stillRunning writes a "Still ..." line for every step whose line is due.
+func (p *Progress) stillRunning(now time.Time) {
+	addrs := make([]string, 0, len(p.running))
+	for a, r := range p.running {
+		if !now.Before(r.next) {
+			addrs = append(addrs, a)
+		}
+	}
+	sort.Strings(addrs)
+	for _, a := range addrs {
+		r := p.running[a]
+		for !now.Before(r.next) {
+			r.next = r.next.Add(p.every) // a busy machine may have skipped some
+		}
+		p.running[a] = r
+		elapsed := now.Sub(r.started)
+		if p.every >= time.Second {
+			elapsed = elapsed.Truncate(p.every)
+		}
+		fmt.Fprintf(p.w, "%s: Still %s... [%s elapsed]\n", a, strings.ToLower(verbs(r.typ, r.action).doing), roundDuration(elapsed))
 	}
 }
 
@@ -91,9 +104,16 @@ func (p *Progress) Event(ev engine.Event) {
 	switch ev.Type {
 	case engine.EventStepStart:
 		now := p.now()
-		p.running[ev.Addr] = runningStep{started: now, action: ev.Action, typ: typ, last: now}
+		p.running[ev.Addr] = runningStep{started: now, action: ev.Action, typ: typ, next: now.Add(p.every)}
 		fmt.Fprintf(p.w, "%s: %s...\n", p.Bold(ev.Addr), v.doing)
 	case engine.EventStepProgress:
+		if r, ok := p.running[ev.Addr]; ok {
+			if r.progress == ev.Message {
+				return // "2/5 replicas ready" once, not at every poll
+			}
+			r.progress = ev.Message
+			p.running[ev.Addr] = r
+		}
 		fmt.Fprintf(p.w, "%s: %s\n", ev.Addr, ev.Message)
 	case engine.EventStepRetry:
 		fmt.Fprintln(p.w, retryLine(ev, p.Style))
