@@ -1,10 +1,12 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
@@ -41,6 +43,9 @@ output "o" {
 }
 `
 
+// evalWatchdog bounds the time one FuzzEvalStep input may take.
+const evalWatchdog = 20 * time.Second
+
 // FuzzEvalStep evaluates a fuzzed expression in every place a step can hold
 // one, with fuzzed values for a variable and an upstream step's stdout: the
 // evaluator must never panic and must point every diagnostic at the file.
@@ -66,6 +71,18 @@ func FuzzEvalStep(f *testing.F) {
 		f.Add(s[0], s[1], s[2])
 	}
 	f.Fuzz(func(t *testing.T, expr, v, stdout string) {
+		// A tiny pipeline must evaluate quickly whatever it says: report an
+		// input that takes longer than the watchdog as a failure, so the
+		// fuzzer keeps it.
+		done := make(chan struct{})
+		defer close(done)
+		go func() {
+			select {
+			case <-done:
+			case <-time.After(evalWatchdog):
+				panic(fmt.Sprintf("evaluating expression %q (v=%q, stdout=%q) took more than %s", expr, v, stdout, evalWatchdog))
+			}
+		}()
 		dir := t.TempDir()
 		src := strings.ReplaceAll(evalFuzzPipeline, "%EXPR%", expr)
 		if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
