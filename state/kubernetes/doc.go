@@ -35,8 +35,10 @@
 // segment's resourceVersion), or creates a new segment when the last one
 // holds 128 KiB of records. Once it returns, the record is in etcd. Cost:
 // one request carrying the compressed segment, a few KiB to a few tens of
-// KiB. Read replays the segments on top of the snapshot; the next Write
-// compacts them away.
+// KiB; in practice one etcd write, so its latency is etcd's fsync (17 to
+// 21 ms per Append on the 2-core test control plane, against microseconds
+// for the local store). Read replays the segments on top of the snapshot;
+// the next Write compacts them away.
 //
 // Only the holder of the lock may Write or Append: the store detects
 // concurrent writers through resourceVersions and fails, but it does not
