@@ -11,10 +11,10 @@ import (
 	"github.com/ansflow/ansflow/engine"
 )
 
-// Live renders apply events for a terminal: finished steps scroll up as
-// plain lines (the same ones Progress writes), and below them a region
-// that is redrawn in place lists the running steps with their elapsed time
-// and the last line of their output:
+// Live renders apply events for a terminal: finished steps (and retries)
+// scroll up as plain lines (the same ones Progress writes), and below them
+// a region that is redrawn in place lists the running steps with their
+// elapsed time and their last line of output or progress:
 //
 //	docker_build.app: Built after 31s [id=sha256:1a2b3c4d5e6f]
 //	  ⠹ docker_run.unit_tests   Running... 4.2s   ok  app/handlers  0.31s
@@ -111,18 +111,14 @@ func (l *Live) Event(ev engine.Event) {
 	switch ev.Type {
 	case engine.EventStepStart:
 		l.running = append(l.running, &liveStep{addr: ev.Addr, action: ev.Action, started: l.now()})
-	case engine.EventStepLog:
-		// Output can come thousands of lines a second: remember the
-		// last one and let the next tick show it.
+	case engine.EventStepLog, engine.EventStepProgress:
+		// Output and progress take the running step's line in the
+		// region rather than scrolling past: they can come thousands of
+		// lines a second, so the next tick shows the latest one.
 		if st := l.step(ev.Addr); st != nil && strings.TrimSpace(ev.Message) != "" {
 			st.last = ev.Message
 		}
 		return
-	case engine.EventStepProgress:
-		if st := l.step(ev.Addr); st != nil {
-			st.last = ev.Message
-		}
-		scroll = fmt.Sprintf("%s: %s", ev.Addr, ev.Message)
 	case engine.EventStepRetry:
 		scroll = retryLine(ev, l.Style)
 	case engine.EventStepEnd:

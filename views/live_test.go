@@ -61,13 +61,14 @@ func TestLive(t *testing.T) {
 	l.Event(engine.Event{Type: engine.EventStepStart, Addr: "exec.test", Action: engine.Run})
 	clock = clock.Add(2500 * time.Millisecond)
 	l.Event(engine.Event{Type: engine.EventStepLog, Addr: "exec.test", Stream: "stdout", Message: "\x1b[32mok\x1b[0m  pkg/a\t0.3s"})
+	l.Event(engine.Event{Type: engine.EventStepProgress, Addr: "docker_build.app", Action: engine.Create, Message: "Step 2/4 : COPY . ."})
 	l.Event(engine.Event{Type: engine.EventStepLog, Addr: "exec.test", Stream: "stdout", Message: "ok  pkg/b with a line far too long for the sixty columns of this terminal"})
 	l.mu.Lock()
 	l.redraw("") // what a tick does
 	l.mu.Unlock()
 
 	want := []string{
-		"  ⠋ docker_build.app  Building... 2.5s",
+		"  ⠋ docker_build.app  Building... 2.5s   Step 2/4 : COPY…",
 		"  ⠋ exec.test         Running... 2.5s   ok  pkg/b with a l…",
 	}
 	if diff := cmp.Diff(want, screen(t, buf.String())); diff != "" {
