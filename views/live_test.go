@@ -68,7 +68,7 @@ func TestLive(t *testing.T) {
 	l.mu.Unlock()
 
 	want := []string{
-		"  ⠋ docker_build.app  Building... 2.5s   Step 2/4 : COPY…",
+		"  ⠋ docker_build.app  Building... 2.5s   Step 2/4 : COPY .…",
 		"  ⠋ exec.test         Running... 2.5s   ok  pkg/b with a l…",
 	}
 	if diff := cmp.Diff(want, screen(t, buf.String())); diff != "" {
