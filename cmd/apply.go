@@ -114,6 +114,13 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 	if progress != nil {
 		progress.Close()
 	}
+	if planFile != "" {
+		for _, d := range diags {
+			if d.Summary == "Saved plan is stale" {
+				d.Summary = "Saved plan " + planFile + " is stale"
+			}
+		}
+	}
 	if res == nil {
 		if jsonView != nil {
 			jsonView.Diagnostics(diags)
@@ -205,7 +212,7 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 	if len(o.vars.args) > 0 || len(o.targets) > 0 || len(o.replace) > 0 {
 		return nil, &exitError{code: 1, msg: "Error: a saved plan already fixes variables, -target and -replace; make a new plan to change them."}
 	}
-	plan, err := readPlanFile(planFile)
+	plan, err := readPlanFile(g.path(planFile))
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +221,7 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 		return nil, err
 	}
 	if err := plan.CheckSources(p); err != nil {
-		return nil, &exitError{code: 1, msg: "Error: the saved plan is stale: " + err.Error()}
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the saved plan %s is stale: %v", planFile, err)}
 	}
 	fresh, vdiags := p.ResolveVariables(config.VarInputs{Environ: app.Environ})
 	_ = vdiags // sensitive values may legitimately be missing here; checked below
@@ -223,7 +230,12 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 		return v != nil && v.Sensitive
 	})
 	if err != nil {
-		return nil, &exitError{code: 1, msg: "Error: " + err.Error()}
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: %s: %v", planFile, err)}
+	}
+	for name := range p.Variables {
+		if _, ok := vars[name]; !ok {
+			return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: %s has no value for variable %q although the pipeline declares it; the file was changed or damaged. Make a new plan.", planFile, name)}
+		}
 	}
 	store, ws, err := openStore(g.dir())
 	if err != nil {
@@ -231,7 +243,7 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 	}
 	if ws != plan.Workspace {
 		closeStore(store)
-		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the plan was made for workspace %q but %q is selected; run `ansflow workspace select %s` first.", plan.Workspace, ws, plan.Workspace)}
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: %s was made for workspace %q but %q is selected; run `ansflow workspace select %s` first.", planFile, plan.Workspace, ws, plan.Workspace)}
 	}
 	lock, err := o.lock.lock(ctx, store, "apply")
 	if err != nil {
@@ -250,7 +262,7 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 	}
 	if err := plan.CheckState(st); err != nil {
 		pl.closer()
-		return nil, &exitError{code: 1, msg: "Error: the saved plan is stale: " + err.Error()}
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the saved plan %s is stale: %v", planFile, err)}
 	}
 	pl.st = st
 	pl.eng, err = newEngine(app, g.dir(), ws, store)

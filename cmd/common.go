@@ -209,7 +209,10 @@ func load(app *App, g *globalOptions, vf *varFlags) (*config.Pipeline, map[strin
 	}
 	var args []config.VarArg
 	if vf != nil {
-		args = vf.args
+		for _, a := range vf.args {
+			a.File = g.path(a.File)
+			args = append(args, a)
+		}
 	}
 	vars, vdiags := p.ResolveVariables(config.VarInputs{Args: args, Environ: app.Environ})
 	diags = append(diags, vdiags...)

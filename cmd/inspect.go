@@ -41,10 +41,10 @@ func newShowCommand(app *App, g *globalOptions) *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if markdown {
-				return showMarkdown(app, args, asJSON)
+				return showMarkdown(app, g, args, asJSON)
 			}
 			if len(args) == 1 {
-				plan, err := readPlanFile(args[0])
+				plan, err := readPlanFile(g.path(args[0]))
 				if err != nil {
 					return err
 				}

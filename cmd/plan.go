@@ -139,7 +139,7 @@ func runPlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, ou
 		views.RenderPlan(app.Stdout, pl.plan, views.PlanOptions{Style: views.Style{Color: g.color(app)}, Verbose: o.verbose})
 	}
 	if out != "" {
-		if err := writePlanFile(out, pl.plan); err != nil {
+		if err := writePlanFile(g.path(out), pl.plan); err != nil {
 			return err
 		}
 		if !o.json {

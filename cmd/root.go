@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ansflow/ansflow/providers"
@@ -154,6 +155,16 @@ func (g *globalOptions) dir() string {
 		return "."
 	}
 	return g.chdir
+}
+
+// path resolves a path given on the command line: like Terraform, -chdir
+// changes directory first, so relative paths (-var-file, -out, PLANFILE) are
+// relative to the pipeline directory.
+func (g *globalOptions) path(p string) string {
+	if g.chdir == "" || p == "" || p == "-" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(g.chdir, p)
 }
 
 // color reports whether to use colour on w.

@@ -400,7 +400,35 @@ func evalInput(step *Step, in AttrSchema, a *hcl.Attribute, ctx *hcl.EvalContext
 	if err != nil {
 		return cty.UnknownVal(valType), append(diags, typeMismatch(in.Name, in.Type, err, a.Expr.Range()))
 	}
+	if d := infiniteDiag("argument "+in.Name, cv, a.Expr.Range()); d != nil {
+		return cty.UnknownVal(valType), append(diags, d)
+	}
 	return cv, diags
+}
+
+// infiniteDiag reports an infinite number inside v (1/0 evaluates to one):
+// no step or output can use it, and JSON cannot hold it.
+func infiniteDiag(what string, v cty.Value, rng hcl.Range) *hcl.Diagnostic {
+	found := false
+	v, _ = v.UnmarkDeep()
+	_ = cty.Walk(v, func(_ cty.Path, v cty.Value) (bool, error) {
+		if found {
+			return false, nil
+		}
+		if v.Type() == cty.Number && v.IsKnown() && !v.IsNull() && v.AsBigFloat().IsInf() {
+			found = true
+		}
+		return !found, nil
+	})
+	if !found {
+		return nil
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Infinite number",
+		Detail:   fmt.Sprintf("The %s evaluates to an infinite number (a division by zero?); use a finite value.", what),
+		Subject:  rng.Ptr(),
+	}
 }
 
 // evalMeta evaluates the meta-arguments of a step instance.
@@ -469,6 +497,9 @@ func (s *Scope) EvalOutputs(steps StepValues) (map[string]cty.Value, hcl.Diagnos
 		v, d := o.Expr.Value(ctx)
 		diags = append(diags, d...)
 		if d.HasErrors() {
+			v = cty.DynamicVal
+		} else if inf := infiniteDiag("output "+name, v, o.Expr.Range()); inf != nil {
+			diags = append(diags, inf)
 			v = cty.DynamicVal
 		}
 		if o.Sensitive {

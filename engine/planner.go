@@ -92,6 +92,13 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 	if diags.HasErrors() || !res.OK() {
 		return nil, diags
 	}
+	// Outputs are evaluated with what the plan knows, so a broken output
+	// stops the plan instead of failing after the steps ran.
+	if !o.Destroy && len(p.Outputs) > 0 {
+		if _, odiags := w.scope.EvalOutputs(w.outputValues()); odiags.HasErrors() {
+			return nil, append(diags, odiags...)
+		}
+	}
 	order, err := w.g.TopoOrder()
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Dependency cycle", Detail: err.Error()})
@@ -161,6 +168,12 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		p, err := w.provider(s.Type)
 		if err != nil {
 			return err
+		}
+		if v, ok := p.(providers.Validator); ok {
+			if err := v.Validate(unmarked(inputs)); err != nil {
+				return &diagError{hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid " + in.addr,
+					Detail: err.Error() + ".", Subject: s.DeclRange.Ptr()}}}
+			}
 		}
 		files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: unmarked(inputs)})
 		if err != nil {

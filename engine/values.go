@@ -59,7 +59,12 @@ func generic(v cty.Value, secrets *[]string) any {
 	case t == cty.String:
 		return v.AsString()
 	case t == cty.Number:
-		return json.Number(v.AsBigFloat().Text('f', -1))
+		f := v.AsBigFloat()
+		if f.IsInf() {
+			// JSON has no infinity; keep it distinct from any real number.
+			return "(infinite number)"
+		}
+		return json.Number(f.Text('f', -1))
 	case t == cty.Bool:
 		return v.True()
 	case t.IsObjectType() || t.IsMapType():

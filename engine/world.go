@@ -388,6 +388,36 @@ func (w *world) refValues(s *config.Step) config.StepValues {
 	return sv
 }
 
+// outputValues are the values of the steps the outputs refer to.
+func (w *world) outputValues() config.StepValues {
+	sv := config.StepValues{}
+	for _, o := range w.p.Outputs {
+		if o.Expr == nil {
+			continue
+		}
+		for _, t := range o.Expr.Variables() {
+			if len(t) < 2 {
+				continue
+			}
+			attr, ok := t[1].(hcl.TraverseAttr)
+			if !ok {
+				continue
+			}
+			si := w.steps[t.RootName()+"."+attr.Name]
+			if si == nil {
+				continue
+			}
+			if sv[si.step.Type] == nil {
+				sv[si.step.Type] = map[string]cty.Value{}
+			}
+			if v := si.value(); v != cty.NilVal {
+				sv[si.step.Type][si.step.Name] = v
+			}
+		}
+	}
+	return sv
+}
+
 // allValues are the values of every step, for outputs.
 func (w *world) allValues() config.StepValues {
 	sv := config.StepValues{}

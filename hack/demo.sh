@@ -12,7 +12,7 @@ if [[ -z "${KUBECONFIG:-}" ]]; then
 	echo "demo: the test control plane keeps running; stop it with hack/testenv/down.sh" >&2
 fi
 export KUBECONFIG
-bin/ansflow -chdir=examples/seed apply -auto-approve -var-file=examples/seed/testenv.vars.hcl
+bin/ansflow -chdir=examples/seed apply -auto-approve -var-file=testenv.vars.hcl
 echo
 echo "== second apply: nothing changed, so nothing runs =="
-bin/ansflow -chdir=examples/seed apply -auto-approve -var-file=examples/seed/testenv.vars.hcl
+bin/ansflow -chdir=examples/seed apply -auto-approve -var-file=testenv.vars.hcl

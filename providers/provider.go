@@ -39,6 +39,14 @@ type Step interface {
 	Delete(ctx context.Context, req DeleteRequest) error
 }
 
+// Validator is implemented by step types that check their inputs beyond
+// their types (a number that must be a whole exit code, one of two
+// attributes that must be set). It is called at plan time, when the inputs
+// are wholly known; its error is shown as a problem with the step.
+type Validator interface {
+	Validate(inputs cty.Value) error
+}
+
 // Declarativer is implemented by step types whose kind depends on their inputs
 // (docker_run is run-to-completion unless detach = true).
 type Declarativer interface {

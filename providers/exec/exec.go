@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/big"
 
 	"os"
 	osexec "os/exec"
@@ -35,6 +36,31 @@ var _ providers.Step = (*Step)(nil)
 
 // New returns the exec step type.
 func New() *Step { return &Step{WaitDelay: 5 * time.Second} }
+
+// Validate checks what types cannot: a non-empty command and a whole exit
+// code from 0 to 255.
+func (s *Step) Validate(in cty.Value) error {
+	argv := stringList(in.GetAttr("command"))
+	if len(argv) == 0 || argv[0] == "" {
+		return errors.New("command is empty; give the program and its arguments, e.g. [\"make\", \"test\"]")
+	}
+	if v := in.GetAttr("expect_exit_code"); !v.IsNull() {
+		if _, err := ExitCode(v); err != nil {
+			return fmt.Errorf("expect_exit_code: %v", err)
+		}
+	}
+	return nil
+}
+
+// ExitCode reads a number that must be a process exit code (0 to 255).
+func ExitCode(v cty.Value) (int, error) {
+	f := v.AsBigFloat()
+	if !f.IsInt() || f.Sign() < 0 || f.Cmp(big.NewFloat(255)) > 0 {
+		return 0, fmt.Errorf("%s is not an exit code; use a whole number from 0 to 255", f.Text('g', 10))
+	}
+	n, _ := f.Int64()
+	return int(n), nil
+}
 
 // Fingerprint hashes the files listed in sources, so editing one of them
 // makes the step run again.
@@ -75,8 +101,11 @@ func (s *Step) Apply(ctx context.Context, req providers.ApplyRequest) (providers
 	}
 	want := 0
 	if v := in.GetAttr("expect_exit_code"); !v.IsNull() {
-		n, _ := v.AsBigFloat().Int64()
-		want = int(n)
+		n, err := ExitCode(v)
+		if err != nil {
+			return providers.ApplyResponse{}, fmt.Errorf("expect_exit_code: %v", err)
+		}
+		want = n
 	}
 
 	cmd := osexec.CommandContext(ctx, argv[0], argv[1:]...)
