@@ -394,7 +394,9 @@ func stepValue(schema *config.StepSchema, inputs, outputs cty.Value, outputsUnkn
 	}
 	for _, o := range schema.Outputs {
 		if outputsUnknown {
-			if _, isInput := attrs[o.Name]; !isInput || schema.Input(o.Name) == nil {
+			// An input of the same name (k8s_deploy.name) stays known; an
+			// unset one (namespace) is decided by the apply.
+			if in, isInput := attrs[o.Name]; !isInput || in.IsNull() {
 				attrs[o.Name] = cty.UnknownVal(o.Type)
 			}
 			continue
