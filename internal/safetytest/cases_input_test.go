@@ -93,15 +93,6 @@ func variableCases() []hostile {
 	}
 }
 
-// Known defects of saved-plan handling (cmd/apply.go), see the report of
-// issue 7.
-const (
-	planNameBug = "apply PLANFILE: errors about a plan that is stale or does not fit the pipeline " +
-		"(\"the saved plan is stale\", \"plan file: variable ...\", \"Saved plan is stale\") do not name the plan file"
-	planVarsBug = "apply PLANFILE whose recorded variables lack a declared variable runs the step with an unknown " +
-		"value (\"this is a bug in ansflow\") and records a failed run, instead of refusing the plan"
-)
-
 // planCases are damaged or foreign saved plans given to apply and show.
 func planCases() []hostile {
 	edit := func(f func(m map[string]any)) func(*testing.T, *workspace) {
@@ -135,24 +126,24 @@ func planCases() []hostile {
 		})),
 		c("sources missing", edit(func(m map[string]any) { delete(m, "sources") })),
 		c("serial a string", edit(func(m map[string]any) { m["serial"] = "five" }), "line "),
-		bug(c("made for another lineage", edit(func(m map[string]any) { m["lineage"] = "another-lineage" })), planNameBug),
-		bug(c("made for an older serial", edit(func(m map[string]any) { m["serial"] = 1 })), planNameBug),
-		bug(c("pipeline changed since", edit(func(m map[string]any) {
+		c("made for another lineage", edit(func(m map[string]any) { m["lineage"] = "another-lineage" })),
+		c("made for an older serial", edit(func(m map[string]any) { m["serial"] = 1 })),
+		c("pipeline changed since", edit(func(m map[string]any) {
 			m["sources"] = map[string]any{"main.hcl": "0000000000000000000000000000000000000000000000000000000000000000"}
-		})), planNameBug),
-		bug(c("variable of the wrong type", edit(func(m map[string]any) {
+		})),
+		c("variable of the wrong type", edit(func(m map[string]any) {
 			m["variables"] = map[string]any{"n": map[string]any{"value": "abc", "type": "number"}}
-		})), planNameBug),
-		bug(c("variable type garbage", edit(func(m map[string]any) {
+		})),
+		c("variable type garbage", edit(func(m map[string]any) {
 			m["variables"] = map[string]any{"n": map[string]any{"value": 1, "type": []any{"weird", 1}}}
-		})), planNameBug),
-		bug(c("variables missing a declared one", edit(func(m map[string]any) {
+		})),
+		c("variables missing a declared one", edit(func(m map[string]any) {
 			m["variables"] = map[string]any{"nope": map[string]any{"value": 1, "type": "number"}}
-		})), planVarsBug),
-		bug(c("change for a step not in the pipeline", edit(func(m map[string]any) {
+		})),
+		c("change for a step not in the pipeline", edit(func(m map[string]any) {
 			ch := m["changes"].([]any)[0].(map[string]any)
 			ch["addr"], ch["step"] = "exec.ghost", "exec.ghost"
-		})), planNameBug),
+		})),
 		c("is a directory", func(t *testing.T, w *workspace) {
 			if err := os.Remove(w.path(planFile)); err != nil {
 				t.Fatal(err)

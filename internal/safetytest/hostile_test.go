@@ -28,9 +28,6 @@ type hostile struct {
 	want  []string // each must appear in the output
 	// never must not appear in the output (e.g. a secret).
 	never []string
-	// bug names a known, reported defect that makes this case fail; it is
-	// printed with the failure so the reader knows where to look.
-	bug string
 }
 
 // workspace is a copy of the baseline pipeline directory.
@@ -199,9 +196,6 @@ func runHostile(t *testing.T, base string, c hostile) {
 	args := c.args
 	if args == nil {
 		args = []string{"apply", "-auto-approve"}
-	}
-	if c.bug != "" {
-		t.Logf("known bug: %s", c.bug)
 	}
 	r := run(t, w.dir, c.env, args...)
 	out := r.output()

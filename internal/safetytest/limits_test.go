@@ -33,8 +33,8 @@ func TestDeepNesting(t *testing.T) {
 }
 
 // TestVarFileRelativeToChdir: with -chdir=DIR, a relative -var-file is
-// read from DIR, as terraform does. Known bug: ansflow reads it from the
-// directory it was started in.
+// read from DIR, as terraform does (it used to be read from the directory
+// ansflow was started in).
 func TestVarFileRelativeToChdir(t *testing.T) {
 	dir := pipelineDir(t, map[string]string{
 		"main.hcl":   "variable \"n\" {\n  type = number\n}\n\nexec \"a\" {\n  command = [\"echo\", var.n]\n}\n",
