@@ -183,6 +183,10 @@ func (l *loader) parseFile(filename string) {
 		l.diags = append(l.diags, dirError(filename, "Cannot read pipeline file", fmt.Sprintf("The file %q cannot be read; check its permissions.", filename)))
 		return
 	}
+	if d := checkNesting(src, filename); d != nil {
+		l.diags = append(l.diags, d)
+		return
+	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
 	l.diags = append(l.diags, diags...)
 	if f == nil {
@@ -190,6 +194,54 @@ func (l *loader) parseFile(filename string) {
 	}
 	l.p.Files[filename] = f
 	l.files = append(l.files, f)
+}
+
+// maxNesting bounds how deeply brackets may nest. HCL's parser recurses once
+// per level, so a hostile file nested tens of thousands deep would exhaust
+// the stack; no real pipeline comes near this.
+const maxNesting = 1000
+
+// checkNesting reports brackets nested deeper than maxNesting, skipping
+// quoted strings and comments, before the parser sees the file.
+func checkNesting(src []byte, filename string) *hcl.Diagnostic {
+	depth, line, col := 0, 1, 0
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		col++
+		switch {
+		case c == '\n':
+			line, col = line+1, 0
+		case c == '"':
+			for i++; i < len(src) && src[i] != '"' && src[i] != '\n'; i++ {
+				col++
+				if src[i] == '\\' {
+					i++
+					col++
+				}
+			}
+		case c == '#' || c == '/' && i+1 < len(src) && src[i+1] == '/':
+			for i < len(src) && src[i] != '\n' {
+				i++
+			}
+			i--
+		case c == '[' || c == '{' || c == '(':
+			depth++
+			if depth > maxNesting {
+				pos := hcl.Pos{Line: line, Column: col, Byte: i}
+				return &hcl.Diagnostic{
+					Severity: hcl.DiagError,
+					Summary:  "Too deeply nested",
+					Detail:   fmt.Sprintf("Brackets are nested more than %d levels deep here; flatten the expression.", maxNesting),
+					Subject:  &hcl.Range{Filename: filename, Start: pos, End: hcl.Pos{Line: line, Column: col + 1, Byte: i + 1}},
+				}
+			}
+		case c == ']' || c == '}' || c == ')':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return nil
 }
 
 // topLevelNames are the block types allowed at the top level of a file.
