@@ -38,9 +38,8 @@ var exampleSpecs = map[string]exampleSpec{
 	"kubernetes": {needs: []service{kubernetes}},
 	"seed": {
 		needs: []service{docker, registry, kubernetes},
-		args: func(dir string) []string {
-			return []string{"-var-file=" + filepath.Join(dir, "testenv.vars.hcl")}
-		},
+		// -var-file is relative to -chdir, as in Terraform.
+		args: func(string) []string { return []string{"-var-file=testenv.vars.hcl"} },
 	},
 }
 
