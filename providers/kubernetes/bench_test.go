@@ -11,6 +11,7 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/sync/errgroup"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // TestApplyHundredDeployments compares applying 100 independent Deployments
@@ -31,7 +32,7 @@ func TestApplyHundredDeployments(t *testing.T) {
 		g.SetLimit(parallel)
 		for i := range n {
 			g.Go(func() error {
-				in := webInputs(t, ns, fmt.Sprintf("app-%03d", i), 2, "1")
+				in := webInputs(t, ns, fmt.Sprintf("app-%03d", i), 1, "1")
 				in = cty.ObjectVal(withAttr(in, "wait", cty.BoolVal(wait)))
 				_, l, err := c.apply(t, ctx, "k8s_deploy", in, nil)
 				if err != nil {
@@ -44,6 +45,7 @@ func TestApplyHundredDeployments(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("provider, %d at a time, wait=%v: %d deployments in %v", parallel, wait, n, time.Since(start).Round(time.Millisecond))
+		c.removeNamespace(t, ns)
 	}
 
 	kubectl := "kubectl"
@@ -58,7 +60,7 @@ func TestApplyHundredDeployments(t *testing.T) {
 kind: Deployment
 metadata: {name: %[1]s, namespace: %[2]s, labels: {app: %[1]s}}
 spec:
-  replicas: 2
+  replicas: 1
   selector: {matchLabels: {app: %[1]s}}
   template:
     metadata: {labels: {app: %[1]s}}
@@ -81,4 +83,14 @@ spec:
 		}
 	}
 	t.Logf("sequential kubectl apply -f (no wait): %d deployments in %v", n, time.Since(start).Round(time.Millisecond))
+}
+
+// removeNamespace deletes ns and waits (with k8s_wait) until it is gone.
+func (c *cluster) removeNamespace(t *testing.T, ns string) {
+	t.Helper()
+	if err := c.cs.CoreV1().Namespaces().Delete(t.Context(), ns, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	in := inputs(t, "k8s_wait", map[string]cty.Value{"kind": cty.StringVal("namespace"), "name": cty.StringVal(ns), "condition": cty.StringVal("deleted")})
+	c.mustApply(t, "k8s_wait", in, nil)
 }
