@@ -3,7 +3,6 @@ package kubernetes
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -357,8 +356,6 @@ func friendlyPath(path string, obj *unstructured.Unstructured) string {
 	}
 	return path
 }
-
-var errNoTarget = errors.New("either name or selector is required")
 
 // ownsField reports whether manager holds the field at path in obj's
 // managedFields (e.g. a k8s_scale step, "ansflow-scale", owning spec.replicas).

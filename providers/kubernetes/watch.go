@@ -92,14 +92,14 @@ func (c *client) watchUntil(ctx context.Context, s selection, check checkFunc) e
 	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
 		return cause
 	}
-	if errors.Is(err, watchtools.ErrWatchClosed) || wait(err) {
+	if errors.Is(err, watchtools.ErrWatchClosed) || endedByContext(err) {
 		return ctx.Err()
 	}
 	return c.apiError(err)
 }
 
-// wait reports whether err is how UntilWithSync says the context ended.
-func wait(err error) bool {
+// endedByContext reports whether err is how UntilWithSync says ctx ended.
+func endedByContext(err error) bool {
 	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) ||
 		strings.Contains(err.Error(), "timed out waiting for the condition")
 }
