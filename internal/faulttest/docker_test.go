@@ -2,6 +2,7 @@ package faulttest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -153,16 +154,35 @@ func slowBuildPipeline(t *testing.T, dir string) {
 	must(t, os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644))
 }
 
-// removeImages removes the images the test built.
-func removeImages(t *testing.T) {
-	out, err := exec.Command("docker", "images", "-q", "--filter", "reference="+buildImage+"*").Output()
-	if err != nil {
-		t.Logf("listing test images: %v", err)
+// builtImages collects the IDs of the images the applies built, so that
+// they can be removed before the base image they all derive from.
+type builtImages struct{ ids []string }
+
+// record adds the image_id docker_build.slow has in st, if any.
+func (b *builtImages) record(st *state.State) {
+	in, ok := st.Instances["docker_build.slow"]
+	if !ok {
 		return
 	}
-	ids := strings.Fields(string(out))
-	if len(ids) > 0 {
-		_ = exec.Command("docker", append([]string{"rmi", "-f"}, ids...)...).Run()
+	var out struct {
+		ImageID string `json:"image_id"`
+	}
+	if json.Unmarshal(in.Outputs, &out) == nil && out.ImageID != "" {
+		b.ids = append(b.ids, out.ImageID)
+	}
+}
+
+// remove removes the built images (newest first; their untagged parents go
+// with them), then the base image.
+func (b *builtImages) remove(t *testing.T) {
+	refs := []string{buildImage}
+	for i := len(b.ids) - 1; i >= 0; i-- {
+		refs = append(refs, b.ids[i])
+	}
+	for _, ref := range append(refs, baseImage) {
+		if out, err := exec.Command("docker", "rmi", ref).CombinedOutput(); err != nil && !strings.Contains(string(out), "No such image") {
+			t.Logf("docker rmi %s: %v: %s", ref, err, strings.TrimSpace(string(out)))
+		}
 	}
 }
 
@@ -172,7 +192,8 @@ func removeImages(t *testing.T) {
 func TestDockerdStopsDuringBuild(t *testing.T) {
 	requireFaults(t)
 	e := requireOwnDockerd(t)
-	t.Cleanup(func() { removeImages(t) })
+	var built builtImages
+	t.Cleanup(func() { built.remove(t) })
 	buildBaseImage(t)
 
 	dir := t.TempDir()
@@ -198,6 +219,7 @@ func TestDockerdStopsDuringBuild(t *testing.T) {
 		t.Errorf("the first attempt's failure names neither unix:///var/run/docker.sock nor the Docker daemon: %q", retry)
 	}
 	st := readState(t, dir)
+	built.record(st)
 	switch got := stepStatus(st, "docker_build.slow"); {
 	case code == 0 && got != state.StatusOK:
 		t.Errorf("apply succeeded but docker_build.slow is recorded as %q", got)
@@ -211,8 +233,10 @@ func TestDockerdStopsDuringBuild(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("the next apply exited %d with dockerd back:\n%s", code, out)
 	}
-	t.Logf("the next apply completed in %s", time.Since(start).Round(time.Millisecond))
-	if got := stepStatus(readState(t, dir), "docker_build.slow"); got != state.StatusOK {
+	t.Logf("the next apply completed in %s: %s", time.Since(start).Round(time.Millisecond), lineWith(out, "docker_build.slow: Built"))
+	st = readState(t, dir)
+	built.record(st)
+	if got := stepStatus(st, "docker_build.slow"); got != state.StatusOK {
 		t.Errorf("docker_build.slow recorded as %q after the next apply, want ok", got)
 	}
 }
