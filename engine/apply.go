@@ -335,7 +335,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 		}
 		resp, err = p.Apply(actx, providers.ApplyRequest{Addr: in.addr, Env: w.env, Action: action, Inputs: raw, Prior: priorP, Logs: logs})
 		if err != nil && actx.Err() != nil {
-			err = ctxErr(actx, meta.Timeout)
+			err = withCtxErr(actx, meta.Timeout, err)
 		}
 		cancel()
 		if err == nil || ctx.Err() != nil || attempt >= meta.Retry.Attempts {
@@ -591,6 +591,18 @@ func convertOutputs(v cty.Value, t cty.Type) (cty.Value, error) {
 		return cty.ObjectVal(attrs), nil
 	}
 	return v, fmt.Errorf("outputs are not an object")
+}
+
+// withCtxErr explains why a step's context ended, keeping what the provider
+// said about it (e.g. the last thing a wait saw, or an unreachable endpoint)
+// unless that is only the bare context error.
+func withCtxErr(ctx context.Context, timeout time.Duration, err error) error {
+	why := ctxErr(ctx, timeout)
+	msg := err.Error()
+	if msg == context.DeadlineExceeded.Error() || msg == context.Canceled.Error() {
+		return why
+	}
+	return fmt.Errorf("%v: %s", why, msg)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

@@ -26,3 +26,9 @@ if ((${#args[@]} == 0)); then
 	args=(./...)
 fi
 go test -count=1 -timeout=25m "${args[@]}"
+# Fault injection stops dockerd and a kube-apiserver, so it runs alone, after
+# the suite: always in CI, elsewhere with ANSFLOW_FAULTS=1 (it only stops a
+# dockerd that hack/docker-up.sh started).
+if (($# == 0)) && [[ "${CI:-}" == true || "${ANSFLOW_FAULTS:-}" == 1 ]]; then
+	ANSFLOW_FAULTS=1 go test -count=1 -timeout=10m ./internal/faulttest
+fi

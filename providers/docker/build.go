@@ -143,7 +143,7 @@ func runBuild(ctx context.Context, api dockerAPI, bc *buildcontext.Context, opts
 
 	res, err := api.ImageBuild(ctx, pr, opts)
 	if err != nil {
-		return "", fmt.Errorf("docker build: %w", err)
+		return "", fmt.Errorf("docker build on the engine at %s: %w", api.DaemonHost(), err)
 	}
 	defer res.Body.Close()
 	stdout := orDiscard(logs.Stdout)
@@ -166,7 +166,9 @@ func runBuild(ctx context.Context, api dockerAPI, bc *buildcontext.Context, opts
 		}
 	})
 	if err != nil {
-		return "", fmt.Errorf("docker build failed: %s", strings.TrimSpace(err.Error()))
+		// Name the engine: a daemon that stopped mid-build reports only
+		// that the running instruction failed.
+		return "", fmt.Errorf("docker build failed on the engine at %s: %s", api.DaemonHost(), strings.TrimSpace(err.Error()))
 	}
 	if id == "" { // engines that do not send the aux message
 		img, err := api.ImageInspect(ctx, opts.Tags[0])

@@ -30,6 +30,9 @@ type dockerAPI interface {
 	ContainerInspect(ctx context.Context, id string, options client.ContainerInspectOptions) (client.ContainerInspectResult, error)
 	ContainerStop(ctx context.Context, id string, options client.ContainerStopOptions) (client.ContainerStopResult, error)
 	ContainerRemove(ctx context.Context, id string, options client.ContainerRemoveOptions) (client.ContainerRemoveResult, error)
+
+	// DaemonHost is the engine's address, for messages.
+	DaemonHost() string
 }
 
 var _ dockerAPI = (*client.Client)(nil)

@@ -285,7 +285,11 @@ func (c *client) waitFor(ctx context.Context, s selection, o waitOptions) (strin
 		if last == "" {
 			last = "nothing observed"
 		}
-		return "", fmt.Errorf("timed out waiting for %s to be %s; last seen: %s", s, what, last)
+		msg := fmt.Sprintf("timed out waiting for %s to be %s; last seen: %s", s, what, last)
+		if i := strings.Index(err.Error(), " (the last request failed: "); i >= 0 {
+			msg += err.Error()[i:]
+		}
+		return "", errors.New(msg)
 	}
 	return "", err
 }

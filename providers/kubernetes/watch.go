@@ -34,7 +34,7 @@ func (s selection) String() string {
 }
 
 // listWatch lists and watches the selection through the dynamic client.
-func (c *client) listWatch(s selection) cache.ListerWatcher {
+func (c *client) listWatch(s selection, failed *lastError) cache.ListerWatcher {
 	ri := c.resource(s.target, s.namespace)
 	narrow := func(o *metav1.ListOptions) {
 		if s.name != "" {
@@ -47,11 +47,15 @@ func (c *client) listWatch(s selection) cache.ListerWatcher {
 	return &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 			narrow(&o)
-			return ri.List(ctx, o)
+			obj, err := ri.List(ctx, o)
+			failed.set(err)
+			return obj, err
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
 			narrow(&o)
-			return ri.Watch(ctx, o)
+			w, err := ri.Watch(ctx, o)
+			failed.set(err)
+			return w, err
 		},
 	}
 }
@@ -85,7 +89,8 @@ func (c *client) watchUntil(ctx context.Context, s selection, check checkFunc) e
 		return evaluate()
 	}
 	cond := func(watch.Event) (bool, error) { return evaluate() }
-	_, err := watchtools.UntilWithSync(ctx, c.listWatch(s), &unstructured.Unstructured{}, pre, cond)
+	var failed lastError
+	_, err := watchtools.UntilWithSync(ctx, c.listWatch(s, &failed), &unstructured.Unstructured{}, pre, cond)
 	if err == nil {
 		return nil
 	}
@@ -93,9 +98,36 @@ func (c *client) watchUntil(ctx context.Context, s selection, check checkFunc) e
 		return cause
 	}
 	if errors.Is(err, watchtools.ErrWatchClosed) || endedByContext(err) {
+		// The reflector retries failed lists and watches on its own and
+		// never returns their errors: say why the wait saw nothing.
+		if last := failed.get(); last != nil && ctx.Err() != nil {
+			return fmt.Errorf("%w (the last request failed: %v)", ctx.Err(), c.apiError(last))
+		}
 		return ctx.Err()
 	}
 	return c.apiError(err)
+}
+
+// lastError keeps the most recent error of a list or watch call; a
+// successful call clears it.
+type lastError struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (l *lastError) set(err error) {
+	if err != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		return
+	}
+	l.mu.Lock()
+	l.err = err
+	l.mu.Unlock()
+}
+
+func (l *lastError) get() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
 }
 
 // endedByContext reports whether err is how UntilWithSync says ctx ended.
