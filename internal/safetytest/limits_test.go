@@ -11,15 +11,10 @@ import (
 )
 
 // TestDeepNesting feeds a pipeline of 100 000 nested brackets (200 kB). It
-// must get a diagnostic, not a crash. Known bug: the HCL parser recurses
-// once per level and the process dies with "fatal error: stack overflow"
-// after using over 1 GB of stack (about 60 000 levels are enough); ansflow
-// should refuse such nesting before parsing. Long (about 20 s and 1 GB of
-// memory), so it runs with ANSFLOW_LONG=1.
+// must get a diagnostic, not a crash: HCL's parser recurses once per level
+// and used to die with "fatal error: stack overflow" (about 60 000 levels
+// were enough); config.Load now refuses deep nesting before parsing.
 func TestDeepNesting(t *testing.T) {
-	if !longRun() {
-		t.Skip("known bug (stack overflow in the HCL parser on 60 000+ nested brackets); costs 1 GB and 20 s: run with ANSFLOW_LONG=1")
-	}
 	const depth = 100000
 	src := "locals {\n  a = " + strings.Repeat("[", depth) + strings.Repeat("]", depth) + "\n}\n"
 	dir := pipelineDir(t, map[string]string{"main.hcl": src})
