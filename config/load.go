@@ -187,7 +187,7 @@ func (l *loader) parseFile(filename string) {
 		l.diags = append(l.diags, d)
 		return
 	}
-	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
+	f, diags := parseConfig(src, filename)
 	l.diags = append(l.diags, diags...)
 	if f == nil {
 		return
