@@ -16,8 +16,8 @@ import (
 // heredocs; whenever it is unsure, the file is parsed whole.
 
 const (
-	splitMinSize   = 256 << 10 // smaller files are parsed whole
-	splitPieceSize = 128 << 10 // aim for pieces about this large
+	splitMinSize   = 64 << 10 // smaller files are parsed whole
+	splitPieceSize = 64 << 10 // aim for pieces about this large
 )
 
 // parseConfig parses src like hclsyntax.ParseConfig, in parallel pieces
