@@ -2,11 +2,7 @@ package state
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 )
 
 // Importer is a Store that can take a whole state as it is, lineage and
@@ -38,24 +34,6 @@ func (l *Local) Import(ctx context.Context, s *State) error {
 	if err != nil {
 		return err
 	}
-	out := *s
-	out.FormatVersion = FormatVersion
-	out.Serial = max(s.Serial, t.serial+1)
-	if out.Workspace == "" {
-		out.Workspace = l.workspace
-	}
-	data, err := json.Marshal(&out)
-	if err != nil {
-		return fmt.Errorf("encoding the state: %w", err)
-	}
-	if err := l.commitSnapshot(append(data, '\n')); err != nil {
-		return fmt.Errorf("writing state %s: %w", l.Path(), err)
-	}
-	s.FormatVersion, s.Serial, s.Workspace = out.FormatVersion, out.Serial, out.Workspace
-	l.closeJournal()
 	l.known = nil
-	if err := os.Remove(l.journalPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("removing the state journal: %w", err)
-	}
-	return nil
+	return l.replaceSnapshot(s, max(s.Serial, t.serial+1))
 }

@@ -152,9 +152,25 @@ func (l *Local) Write(ctx context.Context, s *State) error {
 			l.Path(), t.lineage, s.Lineage)
 	}
 
+	if err := l.replaceSnapshot(s, t.serial+1); err != nil {
+		return err
+	}
+	snap, err := os.Stat(l.Path())
+	if err != nil {
+		return err
+	}
+	l.known = &tail{lineage: s.Lineage, serial: s.Serial, stored: true, empty: s.isEmpty(), snap: snap}
+	return nil
+}
+
+// replaceSnapshot writes s as the snapshot with the given serial (setting
+// s.FormatVersion, s.Serial and an empty s.Workspace) and drops the journal,
+// whose records the snapshot now holds. Were the journal to survive a crash
+// here, it would be ignored: its base serial is older. l.mu must be held.
+func (l *Local) replaceSnapshot(s *State, serial uint64) error {
 	out := *s
 	out.FormatVersion = FormatVersion
-	out.Serial = t.serial + 1
+	out.Serial = serial
 	if out.Workspace == "" {
 		out.Workspace = l.workspace
 	}
@@ -162,23 +178,14 @@ func (l *Local) Write(ctx context.Context, s *State) error {
 	if err != nil {
 		return fmt.Errorf("encoding the state: %w", err)
 	}
-	data = append(data, '\n')
-	if err := l.commitSnapshot(data); err != nil {
+	if err := l.commitSnapshot(append(data, '\n')); err != nil {
 		return fmt.Errorf("writing state %s: %w", l.Path(), err)
 	}
 	s.FormatVersion, s.Serial, s.Workspace = out.FormatVersion, out.Serial, out.Workspace
-
-	// The journal's records are in the snapshot now. Were the journal to
-	// survive a crash here, it would be ignored: its base serial is older.
 	l.closeJournal()
 	if err := os.Remove(l.journalPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("removing the state journal: %w", err)
 	}
-	snap, err := os.Stat(l.Path())
-	if err != nil {
-		return err
-	}
-	l.known = &tail{lineage: s.Lineage, serial: s.Serial, stored: true, empty: s.isEmpty(), snap: snap}
 	return nil
 }
 
