@@ -103,12 +103,18 @@ type buildkitJob struct {
 	sent   atomic.Int64
 }
 
-// solveOpt turns the step's inputs into a dockerfile.v0 solve.
-func (j *buildkitJob) solveOpt(ctx context.Context, p *Provider) (bkclient.SolveOpt, error) {
+// dockerfile is the Dockerfile's slash-separated path in the context.
+func (j *buildkitJob) dockerfile() string {
 	df := path.Clean(filepath.ToSlash(attrString(j.inputs, "dockerfile")))
 	if df == "." || df == "" {
 		df = "Dockerfile"
 	}
+	return df
+}
+
+// solveOpt turns the step's inputs into a dockerfile.v0 solve.
+func (j *buildkitJob) solveOpt(ctx context.Context, p *Provider) (bkclient.SolveOpt, error) {
+	df := j.dockerfile()
 	ctxFS, err := localMount(j.bc.Dir, j.bc.Excludes(), &j.sent)
 	if err != nil {
 		return bkclient.SolveOpt{}, err
@@ -246,7 +252,8 @@ func (p *Provider) runBuildKit(ctx context.Context, j *buildkitJob, logs provide
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		return "", tracker.buildError(j.api.DaemonHost(), solveErr)
+		df := filepath.Join(j.bc.Dir, filepath.FromSlash(j.dockerfile()))
+		return "", tracker.buildError(j.api.DaemonHost(), df, solveErr)
 	}
 	if renderErr != nil {
 		p.log.Warn("rendering build progress", "err", renderErr)

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	bkclient "github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/frontend/dockerfile/parser"
 	"github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/buildkit/util/progress/progressui"
 	digest "github.com/opencontainers/go-digest"
@@ -99,17 +102,26 @@ func (t *vertexTracker) render(ctx context.Context, ch chan *bkclient.SolveStatu
 
 // buildError explains a failed solve: the failing instruction, where it is
 // in the Dockerfile, and the last lines of its output.
-func (t *vertexTracker) buildError(host string, err error) error {
+// dockerfile is the Dockerfile's path, to find the instruction's line when
+// the engine's BuildKit sends no source information.
+func (t *vertexTracker) buildError(host, dockerfile string, err error) error {
 	var b strings.Builder
 	name := t.names[t.failed]
 	if name == "" {
 		name = "the build"
 	}
 	fmt.Fprintf(&b, "docker build failed on the engine at %s: %s", host, name)
+	located := false
 	for _, src := range errdefs.Sources(err) {
 		if src.Info != nil && len(src.Ranges) > 0 {
 			fmt.Fprintf(&b, " (%s:%d)", src.Info.Filename, src.Ranges[0].Start.Line)
+			located = true
 			break
+		}
+	}
+	if !located {
+		if line := instructionLine(dockerfile, name); line > 0 {
+			fmt.Fprintf(&b, " (%s:%d)", filepath.Base(dockerfile), line)
 		}
 	}
 	fmt.Fprintf(&b, ": %s", rootMessage(err))
@@ -134,8 +146,33 @@ func rootMessage(err error) string {
 	if i := strings.LastIndex(msg, "rpc error: code = "); i >= 0 {
 		rest := msg[i:]
 		if j := strings.Index(rest, " desc = "); j >= 0 {
-			return rest[j+len(" desc = "):]
+			msg = rest[j+len(" desc = "):]
 		}
 	}
-	return msg
+	return strings.TrimPrefix(msg, "failed to solve: ")
+}
+
+// instructionLine finds the line of the Dockerfile instruction a vertex
+// is named after ("[stage 2/5] RUN make"); 0 when it cannot tell.
+func instructionLine(dockerfile, vertex string) int {
+	_, instr, ok := strings.Cut(vertex, "] ")
+	if !ok || !strings.HasPrefix(vertex, "[") {
+		return 0
+	}
+	f, err := os.Open(dockerfile)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	res, err := parser.Parse(f)
+	if err != nil {
+		return 0
+	}
+	want := strings.Join(strings.Fields(instr), " ")
+	for _, n := range res.AST.Children {
+		if strings.Join(strings.Fields(n.Original), " ") == want {
+			return n.StartLine
+		}
+	}
+	return 0
 }

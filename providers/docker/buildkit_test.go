@@ -3,8 +3,11 @@ package docker
 import (
 	"archive/tar"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,12 +64,173 @@ func tryBuild(p *Provider, dir string, vals map[string]cty.Value) (providers.App
 	return resp, &l, err
 }
 
-func TestBuildKitSmoke(t *testing.T) {
+// runOutput runs cmd in image and returns its stdout.
+func runOutput(t *testing.T, p *Provider, dir, image string, cmd ...string) string {
+	t.Helper()
+	var l testLogs
+	resp, err := p.Steps()["docker_run"].Apply(context.Background(), providers.ApplyRequest{
+		Addr: "docker_run.check", Env: env(dir), Action: providers.Run,
+		Inputs: runInputs(image, map[string]cty.Value{"entrypoint": strs(cmd...), "network": cty.StringVal("none")}), Logs: l.logs(),
+	})
+	if err != nil {
+		t.Fatalf("running %v in %s: %v\n%s", cmd, image, err, l.stderr.String())
+	}
+	return attrString(resp.Outputs, "stdout")
+}
+
+const featuresDockerfile = `FROM BASE AS build
+COPY --chmod=0755 run.sh /usr/local/bin/run.sh
+COPY src.txt /src.txt
+RUN --mount=type=cache,target=/cache cat /src.txt >> /cache/log && wc -l < /cache/log | tr -d " " > /count
+RUN --mount=type=secret,id=token sha256sum /run/secrets/token | cut -d" " -f1 > /secret-sum
+
+FROM build AS broken
+RUN exit 9
+
+FROM build AS final
+CMD ["/usr/local/bin/run.sh"]
+`
+
+func TestBuildKitFeatures(t *testing.T) {
+	raw := requireEngine(t)
+	p := New(WithDockerConfig(filepath.Join(t.TempDir(), "config.json")))
+	defer p.Close()
+	base := busyboxBase(t, p)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(strings.Replace(featuresDockerfile, "BASE", base, 1)), 0o644)
+	os.WriteFile(filepath.Join(dir, "run.sh"), []byte("#!/bin/sh\ncat /count\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "src.txt"), []byte("one\n"), 0o644)
+	const canary = "bk-canary-5f1e0c2a"
+	image := randName("bk-features-")
+	vals := map[string]cty.Value{
+		"image":   cty.StringVal(image),
+		"target":  cty.StringVal("final"), // the broken stage is never built
+		"secrets": cty.MapVal(map[string]cty.Value{"token": cty.StringVal(canary)}),
+	}
+	resp, l, err := tryBuild(p, dir, vals)
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, l.stdout.String())
+	}
+	ref := attrString(resp.Outputs, "ref")
+	t.Cleanup(func() { removeImage(context.Background(), raw, ref, providers.Logs{}) })
+	sum := sha256.Sum256([]byte(canary))
+	got := runOutput(t, p, dir, ref, "sh", "-c", "cat /count /secret-sum; stat -c %a /usr/local/bin/run.sh")
+	if want := "1\n" + hex.EncodeToString(sum[:]) + "\n755\n"; got != want {
+		t.Errorf("count, secret checksum, run.sh mode = %q, want %q", got, want)
+	}
+	if !strings.Contains(l.stdout.String(), "[build 2/5] COPY --chmod=0755 run.sh") || !strings.Contains(l.stdout.String(), "DONE") {
+		t.Errorf("step log is not BuildKit's plain progress:\n%s", l.stdout.String())
+	}
+	if !hasPrefixed(l.progress, "[build ") {
+		t.Errorf("status lines %q, want Dockerfile instructions", l.progress)
+	}
+
+	// A changed source reruns the RUN with the cache mount kept; the
+	// unchanged COPY above it is CACHED.
+	os.WriteFile(filepath.Join(dir, "src.txt"), []byte("two\n"), 0o644)
+	resp2, l2, err := tryBuild(p, dir, vals)
+	if err != nil {
+		t.Fatalf("rebuild: %v\n%s", err, l2.stdout.String())
+	}
+	if got := runOutput(t, p, dir, attrString(resp2.Outputs, "ref"), "cat", "/count"); got != "2\n" {
+		t.Errorf("cache mount lines after the second build = %q, want 2", got)
+	}
+	if !strings.Contains(l2.stdout.String(), "CACHED") {
+		t.Errorf("rebuild log has no CACHED step:\n%s", l2.stdout.String())
+	}
+
+	layers := savedLayers(t, raw, ref)
+	for what, s := range map[string]string{
+		"image layers": layers, "stdout": l.stdout.String() + l2.stdout.String(), "stderr": l.stderr.String(),
+		"status": strings.Join(l.progress, "\n"), "outputs": resp.Outputs.GoString(), "private": string(resp.Private),
+	} {
+		if strings.Contains(s, canary) {
+			t.Errorf("the secret appears in the %s", what)
+		}
+	}
+	if !strings.Contains(layers, "usr/local/bin/run.sh") {
+		t.Error("docker save output lacks the image's files; the canary check saw nothing")
+	}
+}
+
+func hasPrefixed(list []string, prefix string) bool {
+	for _, s := range list {
+		if strings.HasPrefix(s, prefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestBuildKitFailureQuotesInstruction(t *testing.T) {
 	requireEngine(t)
 	p := New(WithDockerConfig(filepath.Join(t.TempDir(), "config.json")))
 	defer p.Close()
 	base := busyboxBase(t, p)
-	t.Log(base)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nRUN echo preparing && echo boom-output-line && exit 3\n"), 0o644)
+	_, l, err := tryBuild(p, dir, map[string]cty.Value{"image": cty.StringVal(randName("bk-fail-"))})
+	if err == nil {
+		t.Fatal("a failing RUN built")
+	}
+	for _, want := range []string{"RUN echo preparing", "Dockerfile:2", "boom-output-line", "exit code: 3"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v\nlog:\n%s", want, err, l.stdout.String())
+		}
+	}
+}
+
+func TestBuildKitInlineCacheThroughRegistry(t *testing.T) {
+	raw := requireEngine(t)
+	requireRegistry(t, testRegistry)
+	p := New(WithDockerConfig(filepath.Join(t.TempDir(), "config.json")))
+	defer p.Close()
+	ctx := context.Background()
+	base := busyboxBase(t, p)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nCOPY in.txt /in.txt\nRUN cat /in.txt > /out.txt && echo ran-$((40+2))\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "in.txt"), []byte(randName("content-")), 0o644)
+	image := testRegistry + "/" + randName("bk-cache-")
+	vals := map[string]cty.Value{"image": cty.StringVal(image), "cache_to": strs("type=inline")}
+	built := buildIn(t, p, dir, vals)
+	pushIn := inputs("docker_push", map[string]cty.Value{"image": attr(built.Outputs, "ref")})
+	var pl testLogs
+	pushed, err := p.Steps()["docker_push"].Apply(ctx, providers.ApplyRequest{Env: env(dir), Inputs: pushIn, Logs: pl.logs()})
+	if err != nil {
+		t.Fatalf("push: %v\n%s", err, pl.stdout.String())
+	}
+	defer p.Steps()["docker_push"].Delete(ctx, providers.DeleteRequest{Env: env(dir), Prior: providers.Prior{Inputs: pushIn, Outputs: pushed.Outputs, Private: pushed.Private}})
+
+	// Forget everything local but the base image.
+	removeImage(ctx, raw, attrString(built.Outputs, "ref"), providers.Logs{})
+	if _, err := raw.BuildCachePrune(ctx, client.BuildCachePruneOptions{All: true}); err != nil {
+		t.Fatal(err)
+	}
+	vals["cache_from"] = strs(attrString(built.Outputs, "ref"))
+	delete(vals, "cache_to")
+	_, l, err := tryBuild(p, dir, vals)
+	if err != nil {
+		t.Fatalf("build from the registry cache: %v\n%s", err, l.stdout.String())
+	}
+	if !strings.Contains(l.stdout.String(), "CACHED") || strings.Contains(l.stdout.String(), "ran-42") {
+		t.Errorf("the RUN step did not come from the pushed image's inline cache:\n%s", l.stdout.String())
+	}
+	removeImage(ctx, raw, attrString(built.Outputs, "ref"), providers.Logs{})
+}
+
+func TestBuildKitRegistryCacheExportExplains(t *testing.T) {
+	requireEngine(t)
+	p := New(WithDockerConfig(filepath.Join(t.TempDir(), "config.json")))
+	defer p.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY Dockerfile /\n"), 0o644)
+	_, _, err := tryBuild(p, dir, map[string]cty.Value{"image": cty.StringVal(randName("bk-cacheto-")), "cache_to": strs("type=registry,ref=127.0.0.1:5000/bk-cache:buildcache")})
+	if err == nil {
+		t.Skip("this engine exports registry caches (containerd image store)")
+	}
+	if !strings.Contains(err.Error(), "type=inline") {
+		t.Errorf("error = %v, want advice to use the inline cache", err)
+	}
 }
 
 // savedLayers returns the concatenated file contents of an image's layers.
@@ -92,4 +256,57 @@ func savedLayers(t *testing.T, raw *client.Client, image string) string {
 		b.Write(data)
 	}
 	return b.String()
+}
+
+// credentialHelper compiles testdata/credhelper as docker-credential-test,
+// puts it first on PATH and makes it answer with secret.
+func credentialHelper(t *testing.T, secret string) {
+	t.Helper()
+	dir := t.TempDir()
+	src, _ := filepath.Abs("testdata/credhelper/main.go")
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "docker-credential-test"), src)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("compiling the credential helper: %v\n%s", err, out)
+	}
+	t.Setenv("PATH", dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("ANSFLOW_TEST_CRED_SECRET", secret)
+}
+
+func TestCredentialHelperSuppliesPushPassword(t *testing.T) {
+	requireEngine(t)
+	requireRegistry(t, testAuthRegistry)
+	ctx := context.Background()
+	credentialHelper(t, "ci-secret")
+	cfgDir := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", cfgDir)
+	os.WriteFile(filepath.Join(cfgDir, "config.json"), []byte(`{"credHelpers":{"`+testAuthRegistry+`":"test"}}`), 0o600)
+	p := New() // reads $DOCKER_CONFIG/config.json
+	defer p.Close()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY Dockerfile /\n"), 0o644)
+	built := buildIn(t, p, dir, map[string]cty.Value{"image": cty.StringVal(randName("bk-cred-")), "tag": cty.StringVal("v1")})
+	push := p.Steps()["docker_push"]
+	in := inputs("docker_push", map[string]cty.Value{"image": attr(built.Outputs, "ref"), "registry": cty.StringVal(testAuthRegistry)})
+	var l testLogs
+	resp, err := push.Apply(ctx, providers.ApplyRequest{Env: env(dir), Inputs: in, Logs: l.logs()})
+	if err != nil {
+		t.Fatalf("push with the helper's password: %v\n%s", err, l.stdout.String())
+	}
+	prior := providers.Prior{Inputs: in, Outputs: resp.Outputs, Private: resp.Private}
+	defer push.Delete(ctx, providers.DeleteRequest{Env: env(dir), Prior: prior})
+	if r, err := push.Read(ctx, providers.ReadRequest{Env: env(dir), Desired: in, Prior: prior}); err != nil || r.Gone {
+		t.Errorf("Read through the helper's credentials = %+v, %v", r, err)
+	}
+	for what, s := range map[string]string{"stdout": l.stdout.String(), "private": string(resp.Private), "outputs": resp.Outputs.GoString()} {
+		if strings.Contains(s, "ci-secret") {
+			t.Errorf("the password appears in %s", what)
+		}
+	}
+
+	// A wrong password from the helper is refused: the helper was asked.
+	t.Setenv("ANSFLOW_TEST_CRED_SECRET", "wrong")
+	if _, err := push.Apply(ctx, providers.ApplyRequest{Env: env(dir), Inputs: in}); err == nil {
+		t.Error("push succeeded with the helper's wrong password")
+	}
 }
