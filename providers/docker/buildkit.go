@@ -30,6 +30,11 @@ import (
 // /session endpoints.
 const minBuildKitAPI = "1.39"
 
+// minNamedContextsAPI is the Engine API of Docker 23.0, the first whose
+// built-in Dockerfile frontend reads named contexts (build_contexts);
+// older ones silently ignore them.
+const minNamedContextsAPI = "1.42"
+
 // hasBuildKit reports whether the engine embeds a BuildKit daemon.
 func hasBuildKit(ctx context.Context, api dockerAPI) (bool, error) {
 	ping, err := api.Ping(ctx, client.PingOptions{})
@@ -159,6 +164,11 @@ func (j *buildkitJob) solveOpt(ctx context.Context, p *Provider) (bkclient.Solve
 	if err != nil {
 		return bkclient.SolveOpt{}, err
 	}
+	if len(attrs) > 0 {
+		if err := j.checkNamedContexts(ctx); err != nil {
+			return bkclient.SolveOpt{}, err
+		}
+	}
 	for name, dir := range local {
 		fs, err := localMount(dir, nil, &j.sent)
 		if err != nil {
@@ -173,6 +183,20 @@ func (j *buildkitJob) solveOpt(ctx context.Context, p *Provider) (bkclient.Solve
 		return bkclient.SolveOpt{}, err
 	}
 	return so, nil
+}
+
+// checkNamedContexts refuses build_contexts on an engine whose Dockerfile
+// frontend would ignore them (and then look for the names in a registry).
+func (j *buildkitJob) checkNamedContexts(ctx context.Context) error {
+	ping, err := j.api.Ping(ctx, client.PingOptions{})
+	if err != nil {
+		return fmt.Errorf("reaching the engine at %s: %w", j.api.DaemonHost(), err)
+	}
+	if versions.LessThan(ping.APIVersion, minNamedContextsAPI) {
+		return fmt.Errorf("build_contexts needs Docker Engine 23.0 or newer (Engine API %s); the engine at %s speaks API %s, whose Dockerfile frontend ignores named contexts: "+
+			"pass base images as build_args (ARG BASE + FROM ${BASE}) and copy extra files into the context instead", minNamedContextsAPI, j.api.DaemonHost(), ping.APIVersion)
+	}
+	return nil
 }
 
 // network sets the RUN network. "default" is the engine's bridge; an

@@ -310,3 +310,26 @@ func TestCredentialHelperSuppliesPushPassword(t *testing.T) {
 		t.Error("push succeeded with the helper's wrong password")
 	}
 }
+
+func TestBuildKitNamedContext(t *testing.T) {
+	requireEngine(t)
+	p := New(WithDockerConfig(filepath.Join(t.TempDir(), "config.json")))
+	defer p.Close()
+	extra := t.TempDir()
+	os.WriteFile(filepath.Join(extra, "extra.txt"), []byte("from a named context"), 0o644)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY --from=assets extra.txt /extra.txt\n"), 0o644)
+	vals := map[string]cty.Value{"image": cty.StringVal(randName("bk-named-")), "build_contexts": cty.MapVal(map[string]cty.Value{"assets": cty.StringVal(extra)})}
+	resp, l, err := tryBuild(p, dir, vals)
+	if err != nil && strings.Contains(err.Error(), "build_contexts needs Docker Engine 23.0") {
+		t.Skipf("this engine's Dockerfile frontend has no named contexts; the step says so: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("build: %v\n%s", err, l.stdout.String())
+	}
+	ref := attrString(resp.Outputs, "ref")
+	t.Cleanup(func() { removeImage(context.Background(), requireEngine(t), ref, providers.Logs{}) })
+	if layers := savedLayers(t, requireEngine(t), ref); !strings.Contains(layers, "from a named context") {
+		t.Error("the named context's file is not in the image")
+	}
+}
