@@ -79,6 +79,7 @@ func (p *Provider) configAuth(addr string) (types.AuthConfig, error) {
 func registryBlocks(blocks map[string]cty.Value) map[string]registryTarget {
 	out := map[string]registryTarget{}
 	for _, b := range blocks {
+		b, _ = b.UnmarkDeep() // passwords from sensitive variables
 		t := registryFromInput(b)
 		if t.Address == "" {
 			continue
