@@ -175,7 +175,7 @@ var stepSchemas = map[string]*StepSchema{
 	},
 	"docker_build": {
 		Type: "docker_build", Kind: Declarative,
-		Description: "Builds an image from a context directory. An unchanged context (paths, contents and executable bits, honouring `.dockerignore`) and unchanged inputs mean no build at all.",
+		Description: "Builds an image from a context directory, on the engine's BuildKit by default (see docs/docker-build.md). An unchanged context (paths, contents and executable bits, honouring `.dockerignore`, or `<Dockerfile>.dockerignore` with BuildKit) and unchanged inputs mean no build at all.",
 		Inputs: []AttrSchema{
 			req(in("image", cty.String, "Repository name of the image, e.g. `my-app`.")),
 			def(in("tag", cty.String, "Tag of the image."), cty.StringVal("latest")),
