@@ -333,3 +333,49 @@ func TestBuildKitNamedContext(t *testing.T) {
 		t.Error("the named context's file is not in the image")
 	}
 }
+
+// TestBuildKitFromAuthenticatedRegistry: FROM an image in the registry that
+// needs a password, given by the pipeline's registry block through
+// BuildKit's auth session.
+func TestBuildKitFromAuthenticatedRegistry(t *testing.T) {
+	raw := requireEngine(t)
+	requireRegistry(t, testAuthRegistry)
+	ctx := context.Background()
+	p := New(WithDockerConfig(filepath.Join(t.TempDir(), "config.json")))
+	defer p.Close()
+	block := cty.ObjectVal(map[string]cty.Value{
+		"name": cty.StringVal("auth"), "address": cty.StringVal(testAuthRegistry),
+		"username": cty.StringVal("ci"), "password": cty.StringVal("ci-secret"),
+	})
+	base := busyboxBase(t, p)
+	pushIn := inputs("docker_push", map[string]cty.Value{"image": cty.StringVal(base), "registry": block})
+	pushed, err := p.Steps()["docker_push"].Apply(ctx, providers.ApplyRequest{Env: env(t.TempDir()), Inputs: pushIn})
+	if err != nil {
+		t.Fatalf("push: %v", err)
+	}
+	remote := testAuthRegistry + "/" + strings.TrimSuffix(base, ":latest") + ":latest"
+	removeImage(ctx, raw, remote, providers.Logs{}) // only the registry has it now under that name
+	defer p.Steps()["docker_push"].Delete(ctx, providers.DeleteRequest{Env: env(t.TempDir()), Prior: providers.Prior{Inputs: pushIn, Outputs: pushed.Outputs, Private: pushed.Private}})
+
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+remote+"\nRUN echo ok > /ok\n"), 0o644)
+	in := inputs("docker_build", map[string]cty.Value{"image": cty.StringVal(randName("bk-authfrom-"))})
+	build := func(e providers.Env) (providers.ApplyResponse, *testLogs, error) {
+		var l testLogs
+		resp, err := p.Steps()["docker_build"].Apply(ctx, providers.ApplyRequest{Env: e, Inputs: in, Logs: l.logs()})
+		return resp, &l, err
+	}
+	if _, _, err := build(env(dir)); err == nil {
+		t.Fatal("FROM the authenticated registry built without credentials")
+	}
+	e := env(dir)
+	e.Registries = map[string]cty.Value{"auth": block}
+	resp, l, err := build(e)
+	if err != nil {
+		t.Fatalf("build with the registry block: %v\n%s", err, l.stdout.String())
+	}
+	removeImage(ctx, raw, attrString(resp.Outputs, "ref"), providers.Logs{})
+	if strings.Contains(l.stdout.String(), "ci-secret") {
+		t.Error("the password appears in the build log")
+	}
+}

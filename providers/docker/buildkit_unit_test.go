@@ -8,6 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	bkclient "github.com/moby/buildkit/client"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ansflow/ansflow/config"
 )
 
 func TestParseCacheEntry(t *testing.T) {
@@ -100,3 +102,32 @@ func TestInstructionLineAndRootMessage(t *testing.T) {
 type errString string
 
 func (e errString) Error() string { return string(e) }
+
+func TestWithPipelineCredentials(t *testing.T) {
+	block := cty.ObjectVal(map[string]cty.Value{
+		"name": cty.StringVal("auth"), "address": cty.StringVal("https://127.0.0.1:5001/"),
+		"username": cty.StringVal("ci"), "password": cty.StringVal("pw").Mark(config.Sensitive),
+	})
+	blocks := map[string]cty.Value{"auth": block}
+	tests := []struct {
+		name     string
+		in       registryTarget
+		wantUser string
+		wantPass string
+	}{
+		{"address string gets the block's", registryTarget{Address: "127.0.0.1:5001"}, "ci", "pw"},
+		{"own credentials win", registryTarget{Address: "127.0.0.1:5001", Username: "me", password: "mine"}, "me", "mine"},
+		{"other registry: none", registryTarget{Address: "127.0.0.1:5000"}, "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := withPipelineCredentials(tt.in, blocks)
+			if got.Username != tt.wantUser || got.password != tt.wantPass {
+				t.Errorf("credentials = %q/%q, want %q/%q", got.Username, got.password, tt.wantUser, tt.wantPass)
+			}
+		})
+	}
+	if got := normalizeRegistryHost("index.docker.io"); got != dockerHubDomain {
+		t.Errorf("normalizeRegistryHost(index.docker.io) = %q", got)
+	}
+}

@@ -89,6 +89,19 @@ func registryBlocks(blocks map[string]cty.Value) map[string]registryTarget {
 	return out
 }
 
+// withPipelineCredentials gives t the credentials of the pipeline's registry
+// block for its address when t has none of its own (a registry given as an
+// address string, or the image's own registry).
+func withPipelineCredentials(t registryTarget, blocks map[string]cty.Value) registryTarget {
+	if t.Username != "" || t.password != "" {
+		return t
+	}
+	if b, ok := registryBlocks(blocks)[normalizeRegistryHost(t.Address)]; ok {
+		t.Username, t.password = b.Username, b.password
+	}
+	return t
+}
+
 // normalizeRegistryHost strips a scheme and path from a registry address and
 // maps Docker Hub's aliases to docker.io.
 func normalizeRegistryHost(addr string) string {

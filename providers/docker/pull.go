@@ -72,7 +72,7 @@ func (s *pullStep) Apply(ctx context.Context, req providers.ApplyRequest) (provi
 		if reg.Address == "" {
 			reg.Address = domain
 		}
-		if err := s.pull(ctx, api, image, reg, platform, req.Logs); err != nil {
+		if err := s.pull(ctx, api, image, withPipelineCredentials(reg, req.Env.Registries), platform, req.Logs); err != nil {
 			return providers.ApplyResponse{}, err
 		}
 	} else {

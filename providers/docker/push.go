@@ -83,7 +83,7 @@ func (s *pushStep) Apply(ctx context.Context, req providers.ApplyRequest) (provi
 	if err != nil {
 		return providers.ApplyResponse{}, err
 	}
-	auth, err := s.p.encodedAuth(pp.registry)
+	auth, err := s.p.encodedAuth(withPipelineCredentials(pp.registry, req.Env.Registries))
 	if err != nil {
 		return providers.ApplyResponse{}, err
 	}
