@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/moby/moby/client"
 	"github.com/zclconf/go-cty/cty"
@@ -378,4 +379,41 @@ func TestBuildKitFromAuthenticatedRegistry(t *testing.T) {
 	if strings.Contains(l.stdout.String(), "ci-secret") {
 		t.Error("the password appears in the build log")
 	}
+}
+
+// TestBuildKitSSHForwarding forwards a real ssh-agent into RUN
+// --mount=type=ssh.
+func TestBuildKitSSHForwarding(t *testing.T) {
+	requireEngine(t)
+	agent, err := exec.LookPath("ssh-agent")
+	if err != nil {
+		t.Skip("ssh-agent is not installed (openssh-client)")
+	}
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	cmd := exec.Command(agent, "-D", "-a", sock)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	p := New(WithDockerConfig(filepath.Join(t.TempDir(), "config.json")))
+	defer p.Close()
+	base := busyboxBase(t, p)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM "+base+"\nRUN --mount=type=ssh test -S \"$SSH_AUTH_SOCK\" && echo agent-at-$((6*7))\n"), 0o644)
+	vals := map[string]cty.Value{"image": cty.StringVal(randName("bk-ssh-")), "ssh": strs("default")}
+	_, l, err := tryBuild(p, dir, vals)
+	if err != nil {
+		t.Fatalf("build with the agent forwarded: %v\n%s", err, l.stdout.String())
+	}
+	if !strings.Contains(l.stdout.String(), "agent-at-42") {
+		t.Errorf("the RUN did not see the agent socket:\n%s", l.stdout.String())
+	}
+	removeImage(context.Background(), requireEngine(t), attrString(inputs("docker_build", vals), "image")+":latest", providers.Logs{})
 }
