@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -21,9 +22,17 @@ const dockerHubConfigKey = "https://index.docker.io/v1/"
 // docker CLI does: auths, credsStore and credHelpers. A missing file is an
 // empty configuration.
 func (p *Provider) configFile() (*configfile.ConfigFile, error) {
-	dir := config.Dir() // $DOCKER_CONFIG, else ~/.docker
-	if p.dockerConfig != "" {
+	// Not config.Dir(): it reads DOCKER_CONFIG once per process.
+	dir := os.Getenv("DOCKER_CONFIG")
+	switch {
+	case p.dockerConfig != "":
 		dir = filepath.Dir(p.dockerConfig)
+	case dir == "":
+		home, err := os.UserHomeDir()
+		if err != nil {
+			return nil, fmt.Errorf("finding the docker configuration: %w (set DOCKER_CONFIG)", err)
+		}
+		dir = filepath.Join(home, ".docker")
 	}
 	cf, err := config.Load(dir)
 	if err != nil {
