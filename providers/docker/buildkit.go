@@ -263,11 +263,12 @@ func (p *Provider) runBuildKit(ctx context.Context, j *buildkitJob, logs provide
 	stdout := orDiscard(logs.Stdout)
 	tracker := newVertexTracker(logs)
 	ch := make(chan *bkclient.SolveStatus)
-	eg, ectx := errgroup.WithContext(ctx)
-	eg.Go(func() error { return tracker.render(ectx, ch, stdout) })
+	// A failing display must not cancel the build: no shared context.
+	var eg errgroup.Group
+	eg.Go(func() error { return tracker.render(ctx, ch, stdout) })
 	var solveErr error
 	eg.Go(func() error {
-		_, solveErr = c.Solve(ectx, nil, so, ch)
+		_, solveErr = c.Solve(ctx, nil, so, ch)
 		return nil
 	})
 	renderErr := eg.Wait()

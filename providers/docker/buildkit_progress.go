@@ -84,6 +84,9 @@ func (t *vertexTracker) lastLines(n int) []string {
 func (t *vertexTracker) render(ctx context.Context, ch chan *bkclient.SolveStatus, out io.Writer) error {
 	display, err := progressui.NewDisplay(out, progressui.PlainMode)
 	if err != nil {
+		for s := range ch { // the solve must never block on its status
+			t.update(s)
+		}
 		return err
 	}
 	fwd := make(chan *bkclient.SolveStatus)
@@ -92,9 +95,20 @@ func (t *vertexTracker) render(ctx context.Context, ch chan *bkclient.SolveStatu
 		_, err := display.UpdateFrom(context.WithoutCancel(ctx), fwd)
 		done <- err
 	}()
+	var displayErr error
 	for s := range ch {
 		t.update(s)
-		fwd <- s
+		if fwd == nil {
+			continue
+		}
+		select {
+		case fwd <- s:
+		case displayErr = <-done: // the display gave up; keep draining
+			fwd = nil
+		}
+	}
+	if fwd == nil {
+		return displayErr
 	}
 	close(fwd)
 	return <-done
