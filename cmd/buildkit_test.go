@@ -51,60 +51,7 @@ func TestBuildKitPipeline(t *testing.T) {
 	id := hex.EncodeToString(b[:])
 	canary := "bk-canary-" + id
 	dir := t.TempDir()
-	files := map[string]string{
-		"base/busybox":    string(busybox),
-		"base/Dockerfile": "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
-		"app/Dockerfile":  issueDockerfile,
-		"app/run.sh":      "#!/bin/sh\ncat /built\n",
-		"app/src/a.txt":   "built-from-source\n",
-		"main.hcl": fmt.Sprintf(`
-variable "token" {
-  type      = string
-  sensitive = true
-}
-variable "registry_password" {
-  type      = string
-  sensitive = true
-}
-registry "auth" {
-  address  = "127.0.0.1:5001"
-  username = "ci"
-  password = var.registry_password
-}
-docker_build "base" {
-  image   = "bk-issue-base-%[1]s"
-  context = "base"
-}
-docker_build "app" {
-  image      = "bk-issue-app-%[1]s"
-  context    = "app"
-  build_args = { BASE = docker_build.base.ref }
-  target     = "build"
-  secrets    = { token = var.token }
-}
-docker_run "app" {
-  image = docker_build.app.ref
-}
-docker_push "app" {
-  image      = docker_build.app.ref
-  registry   = registry.auth
-  repository = "bk-issue-%[1]s"
-  depends_on = [docker_run.app]
-}
-output "ref" { value = docker_push.app.ref }
-`, id),
-	}
-	for name, content := range files {
-		p := filepath.Join(dir, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		mode := os.FileMode(0o644)
-		if name == "base/busybox" {
-			mode = 0o755
-		}
-		if err := os.WriteFile(p, []byte(content), mode); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeIssuePipeline(t, dir, id, busybox)
 	run := func(args ...string) (string, int) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -162,5 +109,66 @@ output "ref" { value = docker_push.app.ref }
 	}
 	if !strings.Contains(output.String(), "docker_build.app") {
 		t.Errorf("output does not mention the build:\n%s", output.String())
+	}
+}
+
+// writeIssuePipeline writes the pipeline of TestBuildKitPipeline into dir:
+// a busybox base image, the issue's Dockerfile built FROM it with a secret,
+// a run of the result and a push to the authenticated registry.
+func writeIssuePipeline(t *testing.T, dir, id string, busybox []byte) {
+	t.Helper()
+	files := map[string]string{
+		"base/busybox":    string(busybox),
+		"base/Dockerfile": "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n",
+		"app/Dockerfile":  issueDockerfile,
+		"app/run.sh":      "#!/bin/sh\ncat /built\n",
+		"app/src/a.txt":   "built-from-source\n",
+		"main.hcl": fmt.Sprintf(`
+variable "token" {
+  type      = string
+  sensitive = true
+}
+variable "registry_password" {
+  type      = string
+  sensitive = true
+}
+registry "auth" {
+  address  = "127.0.0.1:5001"
+  username = "ci"
+  password = var.registry_password
+}
+docker_build "base" {
+  image   = "bk-issue-base-%[1]s"
+  context = "base"
+}
+docker_build "app" {
+  image      = "bk-issue-app-%[1]s"
+  context    = "app"
+  build_args = { BASE = docker_build.base.ref }
+  target     = "build"
+  secrets    = { token = var.token }
+}
+docker_run "app" {
+  image = docker_build.app.ref
+}
+docker_push "app" {
+  image      = docker_build.app.ref
+  registry   = registry.auth
+  repository = "bk-issue-%[1]s"
+  depends_on = [docker_run.app]
+}
+output "ref" { value = docker_push.app.ref }
+`, id),
+	}
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		mode := os.FileMode(0o644)
+		if name == "base/busybox" {
+			mode = 0o755
+		}
+		if err := os.WriteFile(p, []byte(content), mode); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
