@@ -158,6 +158,15 @@ func buildOptions(inputs cty.Value, tags []string) client.ImageBuildOptions {
 		ForceRemove: true,
 		Version:     build.BuilderV1,
 	}
+	opts.PullParent = attrBool(inputs, "pull")
+	if n := attrString(inputs, "network"); n != "" && n != "default" {
+		opts.NetworkMode = n
+	}
+	for _, e := range cacheEntries(inputs, "cache_from") {
+		if e.Type == "registry" {
+			opts.CacheFrom = append(opts.CacheFrom, e.Attrs["ref"])
+		}
+	}
 	if args := attrMap(inputs, "build_args"); len(args) > 0 {
 		opts.BuildArgs = make(map[string]*string, len(args))
 		for k, v := range args {

@@ -219,18 +219,26 @@ func TestBuildKitInlineCacheThroughRegistry(t *testing.T) {
 	removeImage(ctx, raw, attrString(built.Outputs, "ref"), providers.Logs{})
 }
 
-func TestBuildKitRegistryCacheExportExplains(t *testing.T) {
+func TestBuildKitUnsupportedFeaturesExplain(t *testing.T) {
 	requireEngine(t)
 	p := New(WithDockerConfig(filepath.Join(t.TempDir(), "config.json")))
 	defer p.Close()
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM scratch\nCOPY Dockerfile /\n"), 0o644)
-	_, _, err := tryBuild(p, dir, map[string]cty.Value{"image": cty.StringVal(randName("bk-cacheto-")), "cache_to": strs("type=registry,ref=127.0.0.1:5000/bk-cache:buildcache")})
-	if err == nil {
-		t.Skip("this engine exports registry caches (containerd image store)")
-	}
-	if !strings.Contains(err.Error(), "type=inline") {
-		t.Errorf("error = %v, want advice to use the inline cache", err)
+	for name, v := range map[string]map[string]cty.Value{
+		"registry cache export": {"cache_to": strs("type=registry,ref=127.0.0.1:5000/bk-cache:buildcache")},
+		"two platforms":         {"platforms": strs("linux/amd64", "linux/arm64")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			v["image"] = cty.StringVal(randName("bk-unsupported-"))
+			_, _, err := tryBuild(p, dir, v)
+			if err == nil {
+				t.Skip("this engine has the containerd image store")
+			}
+			if !strings.Contains(err.Error(), "containerd image store") || !strings.Contains(err.Error(), "type=inline") {
+				t.Errorf("error = %v, want the reason and the inline-cache advice", err)
+			}
+		})
 	}
 }
 
