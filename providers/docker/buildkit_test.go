@@ -395,7 +395,7 @@ func TestBuildKitSSHForwarding(t *testing.T) {
 	requireEngine(t)
 	agent, err := exec.LookPath("ssh-agent")
 	if err != nil {
-		t.Skip("ssh-agent is not installed (openssh-client)")
+		unavailable(t, "ssh-agent (openssh-client; hack/deps.sh installs it)", err)
 	}
 	sock := filepath.Join(t.TempDir(), "agent.sock")
 	cmd := exec.Command(agent, "-D", "-a", sock)
