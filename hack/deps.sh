@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # deps.sh installs the system packages the integration tests need, when they
 # are missing: Docker Engine (docker.io), Debian's registry (docker-registry),
-# openssl and curl (test control plane), busybox-static (a shell for test images built FROM scratch), openssh-client (ssh-agent). Needs root for apt-get.
+# openssl and curl (test control plane), busybox-static (a shell for test
+# images built FROM scratch), openssh-client (ssh-agent). Needs root for
+# apt-get.
 set -euo pipefail
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
