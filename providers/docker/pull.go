@@ -158,6 +158,7 @@ func (s *pullStep) Read(ctx context.Context, req providers.ReadRequest) (provide
 	before := attrString(req.Prior.Outputs, "digest")
 	reg := credentialedRegistry(req.Desired, req.Prior.Inputs)
 	reg.Address = domain
+	reg = withPipelineCredentials(reg, req.Env.Registries)
 	if tag == "" {
 		tag = "latest"
 	}

@@ -177,6 +177,7 @@ func (s *pushStep) Read(ctx context.Context, req providers.ReadRequest) (provide
 	}
 	reg := credentialedRegistry(req.Desired, req.Prior.Inputs)
 	reg.Address = priv.Address
+	reg = withPipelineCredentials(reg, req.Env.Registries)
 	_, err := s.p.manifestDigest(ctx, reg, registryRepoPath(priv.Address, priv.Repository), digest)
 	if errors.Is(err, errManifestNotFound) {
 		return providers.ReadResponse{Gone: true}, nil
