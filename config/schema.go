@@ -137,6 +137,10 @@ func in(name string, t cty.Type, desc string) AttrSchema {
 
 func req(a AttrSchema) AttrSchema      { a.Required = true; return a }
 func forceNew(a AttrSchema) AttrSchema { a.ForceNew = true; return a }
+
+// sensitive marks an input whose value is always handled as a secret,
+// whatever it was computed from.
+func sensitive(a AttrSchema) AttrSchema { a.Sensitive = true; return a }
 func def(a AttrSchema, v cty.Value) AttrSchema {
 	a.Default = v
 	return a
@@ -171,7 +175,7 @@ var stepSchemas = map[string]*StepSchema{
 	},
 	"docker_build": {
 		Type: "docker_build", Kind: Declarative,
-		Description: "Builds an image from a context directory. An unchanged context (paths, contents and executable bits, honouring `.dockerignore`) and unchanged inputs mean no build at all.",
+		Description: "Builds an image from a context directory, on the engine's BuildKit by default (see docs/docker-build.md). An unchanged context (paths, contents and executable bits, honouring `.dockerignore`, or `<Dockerfile>.dockerignore` with BuildKit) and unchanged inputs mean no build at all.",
 		Inputs: []AttrSchema{
 			req(in("image", cty.String, "Repository name of the image, e.g. `my-app`.")),
 			def(in("tag", cty.String, "Tag of the image."), cty.StringVal("latest")),
@@ -182,6 +186,15 @@ var stepSchemas = map[string]*StepSchema{
 			in("target", cty.String, "Target stage of a multi-stage build."),
 			in("labels", strMap, "Labels to set on the image."),
 			def(in("no_cache", cty.Bool, "Do not use the build cache."), cty.False),
+			def(in("builder", cty.String, "`buildkit` (the engine's BuildKit: `RUN --mount`, `COPY --chmod`, secrets, incremental context sync) or `legacy` (the classic builder, which re-sends the whole context). An engine without BuildKit (Engine API before 1.39) uses the legacy builder."), cty.StringVal("buildkit")),
+			sensitive(in("secrets", strMap, "Build secrets by id, for `RUN --mount=type=secret,id=ID`; values come from sensitive variables or `file(...)`. They are never stored in the image, the state, plan files or logs.")),
+			in("ssh", strList, "SSH agents to forward for `RUN --mount=type=ssh`: `default` (the agent at `SSH_AUTH_SOCK`) or `ID=PATH` (an agent socket or key file)."),
+			in("cache_from", strList, "External caches to use: image references (registry cache, including inline cache in pushed images) or buildx's `type=registry,ref=IMAGE` form."),
+			in("cache_to", strList, "Caches to export: `type=inline` (cache metadata in the image, pushed with it by docker_push); other types (`type=registry,ref=...`) need an engine with the containerd image store and fail with an explanation otherwise."),
+			in("platforms", strList, "Target platforms (`linux/amd64`); more than one needs an engine with the containerd image store."),
+			in("build_contexts", strMap, "Named contexts for `FROM`/`COPY --from=NAME`: a directory (relative to the pipeline directory), `docker-image://IMAGE`, `target:STAGE` or a URL."),
+			in("network", cty.String, "Network for `RUN` instructions: `default` (the engine's bridge, or `none` when the engine has no bridge network), `none` or `host`."),
+			def(in("pull", cty.Bool, "Always ask the registry for newer base images."), cty.False),
 		},
 		Outputs: []AttrSchema{
 			in("image_id", cty.String, "Image ID (`sha256:...`)."),

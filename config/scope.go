@@ -403,6 +403,9 @@ func evalInput(step *Step, in AttrSchema, a *hcl.Attribute, ctx *hcl.EvalContext
 	if d := infiniteDiag("argument "+in.Name, cv, a.Expr.Range()); d != nil {
 		return cty.UnknownVal(valType), append(diags, d)
 	}
+	if in.Sensitive && !cv.IsNull() {
+		cv = cv.Mark(Sensitive)
+	}
 	return cv, diags
 }
 

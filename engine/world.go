@@ -195,10 +195,13 @@ func (e *Engine) buildWorld(p *config.Pipeline, st *state.State, o buildOptions)
 		Dir: e.Dir, Workspace: e.Workspace, RunNumber: o.run.Number,
 		LogDir:   LogDir(e.Dir, e.Workspace, o.run.Number),
 		Docker:   scope.Docker(),
-		Clusters: map[string]cty.Value{},
+		Clusters: map[string]cty.Value{}, Registries: map[string]cty.Value{},
 	}
 	for name := range p.Clusters {
 		w.env.Clusters[name] = scope.Cluster(name)
+	}
+	for name := range p.Registries {
+		w.env.Registries[name] = scope.Registry(name)
 	}
 	// Secrets known up front: sensitive variables and registry passwords.
 	var secrets []string

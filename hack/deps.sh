@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # deps.sh installs the system packages the integration tests need, when they
 # are missing: Docker Engine (docker.io), Debian's registry (docker-registry),
-# openssl and curl (test control plane). Needs root for apt-get.
+# openssl and curl (test control plane), busybox-static (a shell for test
+# images built FROM scratch), openssh-client (ssh-agent). Needs root for
+# apt-get.
 set -euo pipefail
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
@@ -10,6 +12,8 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v git >/dev/null 2>&1 || need+=(git)
+[[ -x /bin/busybox ]] || need+=(busybox-static) # a shell for FROM scratch test images
+command -v ssh-agent >/dev/null 2>&1 || need+=(openssh-client) # docker_build ssh forwarding test
 if ((${#need[@]} == 0)); then
 	exit 0
 fi

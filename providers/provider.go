@@ -79,6 +79,10 @@ type Env struct {
 	// "cluster" input is one of these objects (the engine fills in the
 	// default), or null to use the kubeconfig's current context.
 	Clusters map[string]cty.Value
+	// Registries are the evaluated registry blocks by name (address,
+	// username, password), for credentials a step needs without naming a
+	// registry itself (a build's FROM images and caches).
+	Registries map[string]cty.Value
 }
 
 // Prior is what the state recorded for an instance after its last apply.

@@ -7,6 +7,13 @@ variable "build_number" {
   default = "dev"
 }
 
+# A build secret, mounted by RUN --mount=type=secret,id=build_token.
+variable "build_token" {
+  type      = string
+  sensitive = true
+  default   = "example-token"
+}
+
 locals {
   app = "ansflow-example"
 }
@@ -27,6 +34,9 @@ docker_build "app" {
   context    = "."
   build_args = { VERSION = var.build_number }
   labels     = { "org.opencontainers.image.source" = "examples/docker" }
+  target     = "app"
+  secrets    = { build_token = var.build_token }
+  cache_to   = ["type=inline"] # the pushed image carries its build cache
   depends_on = [exec.compile]
 }
 

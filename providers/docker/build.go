@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/build"
@@ -39,7 +40,7 @@ func loadContext(env providers.Env, inputs cty.Value) (*buildcontext.Context, er
 		dir = filepath.Join(env.Dir, dir)
 	}
 	dockerfile := attrString(inputs, "dockerfile")
-	opts := buildcontext.Options{Dockerfile: dockerfile}
+	opts := buildcontext.Options{Dockerfile: dockerfile, DockerfileIgnore: builderOf(inputs) == builderBuildKit}
 	if env.Dir != "" {
 		work := filepath.Join(env.Dir, ".ansflow")
 		if rel, err := filepath.Rel(dir, work); err == nil && !strings.HasPrefix(rel, "..") {
@@ -52,7 +53,11 @@ func loadContext(env providers.Env, inputs cty.Value) (*buildcontext.Context, er
 	return buildcontext.Load(dir, opts)
 }
 
-// Fingerprint returns {"context": hash of the build context}.
+// Validate checks the inputs only the provider understands.
+func (s *buildStep) Validate(inputs cty.Value) error { return validateBuild(inputs) }
+
+// Fingerprint returns {"context": hash of the build context}, plus
+// "context:NAME" for each local named context (build_contexts).
 func (s *buildStep) Fingerprint(ctx context.Context, req providers.FingerprintRequest) (map[string]string, error) {
 	bc, err := loadContext(req.Env, req.Inputs)
 	if err != nil {
@@ -62,7 +67,21 @@ func (s *buildStep) Fingerprint(ctx context.Context, req providers.FingerprintRe
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{"context": h}, nil
+	out := map[string]string{"context": h}
+	local, _, err := namedContexts(req.Env.Dir, req.Inputs)
+	if err != nil {
+		return nil, err
+	}
+	for name, dir := range local {
+		nc, err := buildcontext.Load(dir, buildcontext.Options{Dockerfile: "."})
+		if err != nil {
+			return nil, fmt.Errorf("build_contexts[%q]: %w", name, err)
+		}
+		if out["context:"+name], err = nc.Hash(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // imageTags returns "image:tag" followed by the extra tags, where a bare tag
@@ -97,7 +116,7 @@ func (s *buildStep) Apply(ctx context.Context, req providers.ApplyRequest) (prov
 		return providers.ApplyResponse{}, err
 	}
 	tags := imageTags(req.Inputs)
-	id, err := runBuild(ctx, api, bc, buildOptions(req.Inputs, tags), req.Logs)
+	id, err := s.build(ctx, req, api, bc, tags)
 	if err != nil {
 		return providers.ApplyResponse{}, err
 	}
@@ -112,6 +131,22 @@ func (s *buildStep) Apply(ctx context.Context, req providers.ApplyRequest) (prov
 	}, nil
 }
 
+// build runs the build on BuildKit or, when asked for or when the engine
+// has no BuildKit, on the legacy builder.
+func (s *buildStep) build(ctx context.Context, req providers.ApplyRequest, api dockerAPI, bc *buildcontext.Context, tags []string) (string, error) {
+	if builderOf(req.Inputs) == builderBuildKit {
+		ok, err := hasBuildKit(ctx, api)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return s.p.runBuildKit(ctx, &buildkitJob{api: api, bc: bc, env: req.Env, inputs: req.Inputs, tags: tags}, req.Logs)
+		}
+		fmt.Fprintf(orDiscard(req.Logs.Stdout), "the engine at %s has no BuildKit (Engine API < %s): using the legacy builder\n", api.DaemonHost(), minBuildKitAPI)
+	}
+	return runBuild(ctx, api, bc, buildOptions(req.Inputs, tags), req.Logs)
+}
+
 func buildOptions(inputs cty.Value, tags []string) client.ImageBuildOptions {
 	opts := client.ImageBuildOptions{
 		Tags:        tags,
@@ -122,6 +157,15 @@ func buildOptions(inputs cty.Value, tags []string) client.ImageBuildOptions {
 		Remove:      true,
 		ForceRemove: true,
 		Version:     build.BuilderV1,
+	}
+	opts.PullParent = attrBool(inputs, "pull")
+	if n := attrString(inputs, "network"); n != "" && n != "default" {
+		opts.NetworkMode = n
+	}
+	for _, e := range cacheEntries(inputs, "cache_from") {
+		if e.Type == "registry" {
+			opts.CacheFrom = append(opts.CacheFrom, e.Attrs["ref"])
+		}
 	}
 	if args := attrMap(inputs, "build_args"); len(args) > 0 {
 		opts.BuildArgs = make(map[string]*string, len(args))
@@ -140,8 +184,13 @@ func runBuild(ctx context.Context, api dockerAPI, bc *buildcontext.Context, opts
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(bc.WriteTar(ctx, pw)) }()
 	defer pr.Close()
+	var sent atomic.Int64
+	body := countingReader{pr, &sent}
+	defer func() {
+		fmt.Fprintf(orDiscard(logs.Stdout), "context: %s sent to the engine (legacy builder: the whole context)\n", humanBytes(sent.Load()))
+	}()
 
-	res, err := api.ImageBuild(ctx, pr, opts)
+	res, err := api.ImageBuild(ctx, body, opts)
 	if err != nil {
 		return "", fmt.Errorf("docker build on the engine at %s: %w", api.DaemonHost(), err)
 	}

@@ -198,6 +198,7 @@ func TestBuildLifecycle(t *testing.T) {
 		"tags":       strs("extra"),
 		"build_args": cty.MapVal(map[string]cty.Value{"VERSION": cty.StringVal("1.2.3")}),
 		"labels":     cty.MapVal(map[string]cty.Value{"team": cty.StringVal("ci")}),
+		"builder":    cty.StringVal("legacy"),
 	})
 	e := env(dir)
 	fingerprint := func() string {

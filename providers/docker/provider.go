@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 
@@ -30,6 +31,11 @@ type dockerAPI interface {
 	ContainerInspect(ctx context.Context, id string, options client.ContainerInspectOptions) (client.ContainerInspectResult, error)
 	ContainerStop(ctx context.Context, id string, options client.ContainerStopOptions) (client.ContainerStopResult, error)
 	ContainerRemove(ctx context.Context, id string, options client.ContainerRemoveOptions) (client.ContainerRemoveResult, error)
+
+	Ping(ctx context.Context, options client.PingOptions) (client.PingResult, error)
+	NetworkInspect(ctx context.Context, network string, options client.NetworkInspectOptions) (client.NetworkInspectResult, error)
+	// DialHijack reaches the engine's BuildKit (/grpc, /session).
+	DialHijack(ctx context.Context, url, proto string, meta map[string][]string) (net.Conn, error)
 
 	// DaemonHost is the engine's address, for messages.
 	DaemonHost() string

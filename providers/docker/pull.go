@@ -72,7 +72,7 @@ func (s *pullStep) Apply(ctx context.Context, req providers.ApplyRequest) (provi
 		if reg.Address == "" {
 			reg.Address = domain
 		}
-		if err := s.pull(ctx, api, image, reg, platform, req.Logs); err != nil {
+		if err := s.pull(ctx, api, image, withPipelineCredentials(reg, req.Env.Registries), platform, req.Logs); err != nil {
 			return providers.ApplyResponse{}, err
 		}
 	} else {
@@ -158,6 +158,7 @@ func (s *pullStep) Read(ctx context.Context, req providers.ReadRequest) (provide
 	before := attrString(req.Prior.Outputs, "digest")
 	reg := credentialedRegistry(req.Desired, req.Prior.Inputs)
 	reg.Address = domain
+	reg = withPipelineCredentials(reg, req.Env.Registries)
 	if tag == "" {
 		tag = "latest"
 	}

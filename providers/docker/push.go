@@ -83,7 +83,7 @@ func (s *pushStep) Apply(ctx context.Context, req providers.ApplyRequest) (provi
 	if err != nil {
 		return providers.ApplyResponse{}, err
 	}
-	auth, err := s.p.encodedAuth(pp.registry)
+	auth, err := s.p.encodedAuth(withPipelineCredentials(pp.registry, req.Env.Registries))
 	if err != nil {
 		return providers.ApplyResponse{}, err
 	}
@@ -177,6 +177,7 @@ func (s *pushStep) Read(ctx context.Context, req providers.ReadRequest) (provide
 	}
 	reg := credentialedRegistry(req.Desired, req.Prior.Inputs)
 	reg.Address = priv.Address
+	reg = withPipelineCredentials(reg, req.Env.Registries)
 	_, err := s.p.manifestDigest(ctx, reg, registryRepoPath(priv.Address, priv.Repository), digest)
 	if errors.Is(err, errManifestNotFound) {
 		return providers.ReadResponse{Gone: true}, nil

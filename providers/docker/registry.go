@@ -2,7 +2,6 @@ package docker
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,8 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/distribution/reference"
@@ -44,67 +41,6 @@ func registryFromInput(v cty.Value) registryTarget {
 		Username: attrString(v, "username"),
 		password: attrString(v, "password"),
 	}
-}
-
-// dockerConfigFile is the subset of ~/.docker/config.json ansflow reads.
-type dockerConfigFile struct {
-	Auths map[string]struct {
-		Auth     string `json:"auth"`
-		Username string `json:"username"`
-		Password string `json:"password"`
-	} `json:"auths"`
-}
-
-// credentials returns the user and password for addr: the registry block's,
-// else the docker CLI config's. Credential helpers are not consulted.
-func (p *Provider) credentials(t registryTarget) (user, pass string) {
-	if t.Username != "" || t.password != "" {
-		return t.Username, t.password
-	}
-	path := p.dockerConfig
-	if path == "" {
-		dir := os.Getenv("DOCKER_CONFIG")
-		if dir == "" {
-			home, err := os.UserHomeDir()
-			if err != nil {
-				return "", ""
-			}
-			dir = filepath.Join(home, ".docker")
-		}
-		path = filepath.Join(dir, "config.json")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return "", ""
-	}
-	var cfg dockerConfigFile
-	if json.Unmarshal(data, &cfg) != nil {
-		return "", ""
-	}
-	for _, key := range configKeys(t.Address) {
-		a, ok := cfg.Auths[key]
-		if !ok {
-			continue
-		}
-		if a.Auth != "" {
-			raw, err := base64.StdEncoding.DecodeString(a.Auth)
-			if err == nil {
-				if u, pw, ok := strings.Cut(string(raw), ":"); ok {
-					return u, pw
-				}
-			}
-		}
-		return a.Username, a.Password
-	}
-	return "", ""
-}
-
-// configKeys are the keys config.json may use for addr.
-func configKeys(addr string) []string {
-	if addr == dockerHubDomain || addr == "" {
-		return []string{"https://index.docker.io/v1/", "index.docker.io", "docker.io"}
-	}
-	return []string{addr, "https://" + addr, "http://" + addr}
 }
 
 // encodedAuth is the X-Registry-Auth header value for t; without

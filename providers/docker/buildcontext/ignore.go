@@ -25,35 +25,47 @@ type Matcher struct {
 // excludes the .dockerignore file itself or dockerfile (a slash-separated
 // path relative to the context), as the docker CLI does.
 func ParseIgnore(r io.Reader, dockerfile string) (*Matcher, error) {
+	return parseIgnore(r, IgnoreFile, dockerfile)
+}
+
+// parseIgnore reads the ignore file called name (slash-separated, relative
+// to the context).
+func parseIgnore(r io.Reader, name, dockerfile string) (*Matcher, error) {
 	patterns, err := ignorefile.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", IgnoreFile, err)
+		return nil, fmt.Errorf("reading %s: %w", name, err)
 	}
-	patterns = keepBuildFiles(patterns, dockerfile)
+	patterns = keepBuildFiles(patterns, name, dockerfile)
 	pm, err := patternmatcher.New(patterns)
 	if err != nil {
-		return nil, fmt.Errorf("invalid pattern in %s: %w", IgnoreFile, err)
+		return nil, fmt.Errorf("invalid pattern in %s: %w", name, err)
 	}
 	return &Matcher{pm: pm}, nil
 }
 
 // LoadIgnore reads dir/.dockerignore; a missing file excludes nothing.
 func LoadIgnore(dir, dockerfile string) (*Matcher, error) {
-	f, err := os.Open(filepath.Join(dir, IgnoreFile))
+	return loadIgnoreFile(dir, IgnoreFile, dockerfile)
+}
+
+// loadIgnoreFile reads the ignore file name (relative to dir); a missing
+// file excludes nothing.
+func loadIgnoreFile(dir, name, dockerfile string) (*Matcher, error) {
+	f, err := os.Open(filepath.Join(dir, filepath.FromSlash(name)))
 	if errors.Is(err, os.ErrNotExist) {
-		return ParseIgnore(strings.NewReader(""), dockerfile)
+		return parseIgnore(strings.NewReader(""), name, dockerfile)
 	}
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ParseIgnore(f, dockerfile)
+	return parseIgnore(f, name, dockerfile)
 }
 
-// keepBuildFiles appends negations for .dockerignore and the Dockerfile when
-// a pattern would exclude them (the CLI's TrimBuildFilesFromExcludes).
-func keepBuildFiles(patterns []string, dockerfile string) []string {
-	for _, keep := range []string{IgnoreFile, path.Clean(filepath.ToSlash(dockerfile))} {
+// keepBuildFiles appends negations for the ignore file and the Dockerfile
+// when a pattern would exclude them (the CLI's TrimBuildFilesFromExcludes).
+func keepBuildFiles(patterns []string, ignoreFile, dockerfile string) []string {
+	for _, keep := range []string{ignoreFile, path.Clean(filepath.ToSlash(dockerfile))} {
 		if keep == "" || keep == "." {
 			continue
 		}

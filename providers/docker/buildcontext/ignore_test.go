@@ -224,3 +224,37 @@ func isPlainName(s string) bool {
 	}
 	return s[0] != '.' || len(s) > 2
 }
+
+func TestLoadDockerfileIgnore(t *testing.T) {
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{
+		"build/app.Dockerfile": "FROM scratch", "build/app.Dockerfile.dockerignore": "*.log\n",
+		".dockerignore": "src\n", "src/main.go": "package main", "x.log": "noise",
+	})
+	tests := []struct {
+		name string
+		opts Options
+		want []string
+	}{
+		{"BuildKit: the Dockerfile's own ignore file wins",
+			Options{Dockerfile: "build/app.Dockerfile", DockerfileIgnore: true},
+			[]string{".dockerignore", "build/", "build/app.Dockerfile", "build/app.Dockerfile.dockerignore", "src/", "src/main.go"}},
+		{"legacy: .dockerignore only",
+			Options{Dockerfile: "build/app.Dockerfile"},
+			[]string{".dockerignore", "build/", "build/app.Dockerfile", "build/app.Dockerfile.dockerignore", "x.log"}},
+		{"BuildKit without a per-Dockerfile file: .dockerignore",
+			Options{DockerfileIgnore: true, Dockerfile: "src/main.go"},
+			[]string{".dockerignore", "build/", "build/app.Dockerfile", "build/app.Dockerfile.dockerignore", "src/main.go", "x.log"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := Load(dir, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(tt.want, entryPaths(c)); diff != "" {
+				t.Errorf("entries (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -54,6 +54,9 @@ type Options struct {
 	Exclude []string
 	// CacheFile is where Hash keeps its stat cache; empty disables it.
 	CacheFile string
+	// DockerfileIgnore makes <Dockerfile>.dockerignore, when it exists,
+	// replace .dockerignore, as BuildKit does.
+	DockerfileIgnore bool
 }
 
 // Context is a selected build context: the directory and, in walk order,
@@ -84,7 +87,13 @@ func Load(dir string, opts Options) (*Context, error) {
 	if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(df))); err != nil {
 		return nil, fmt.Errorf("dockerfile %q not found in the build context %s: %w", opts.Dockerfile, dir, err)
 	}
-	m, err := LoadIgnore(dir, df)
+	ignore := IgnoreFile
+	if opts.DockerfileIgnore {
+		if _, err := os.Stat(filepath.Join(dir, filepath.FromSlash(df+IgnoreFile))); err == nil {
+			ignore = df + IgnoreFile
+		}
+	}
+	m, err := loadIgnoreFile(dir, ignore, df)
 	if err != nil {
 		return nil, err
 	}
@@ -231,3 +240,7 @@ func (w *walker) entry(p string, de fs.DirEntry) (Entry, bool, error) {
 	}
 	return e, true, nil
 }
+
+// Excludes are the extra excluded paths (Options.Exclude), for a transfer
+// that applies .dockerignore itself.
+func (c *Context) Excludes() []string { return append([]string(nil), c.opts.Exclude...) }
