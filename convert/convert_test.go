@@ -45,19 +45,7 @@ func TestConvertSeed(t *testing.T) {
 	for _, w := range warnings {
 		t.Errorf("unexpected warning: %s", w)
 	}
-	golden := filepath.Join("testdata", "seed.hcl")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./convert -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("converted seed differs from %s (-want +got; run go test ./convert -update to accept):\n%s", golden, diff)
-	}
+	checkGolden(t, filepath.Join("testdata", "seed.hcl"), got)
 
 	p := mustLoad(t, got)
 	// The seed's implicit context passing must have become real edges.
@@ -251,11 +239,11 @@ steps:
 			name: "unknown step types are reported and dropped",
 			yaml: `
 steps:
-  - {name: Play, type: ansible, playbook: site.yml}
+  - {name: Play, type: ftp_upload, host: example.com}
   - {name: Echo, type: exec, command: [echo, hi]}
 `,
 			contains: []string{`exec "echo" {`},
-			warnings: []string{`t.yaml:3: step "Play": type "ansible" has no ansflow equivalent`},
+			warnings: []string{`t.yaml:3: step "Play": step type "ftp_upload" has no ansflow equivalent`},
 		},
 		{
 			name: "docker_config given as a JSON string",
@@ -312,9 +300,11 @@ func TestConvertErrors(t *testing.T) {
 	}{
 		{"invalid YAML", "steps:\n  - name: a\n    type: 'exec\n", "t.yaml:3: invalid YAML: found unexpected end of stream"},
 		{"empty", "", "t.yaml: the file is empty"},
-		{"not a mapping", "- a\n- b\n", "t.yaml:1: expected a mapping with a pipeline: key"},
+		{"not a pipeline", "just text\n", "t.yaml:1: expected a pipeline mapping (with steps), a {pipeline: ...} wrapper or a list of steps"},
+		{"list of non-steps", "- a\n- b\n", "t.yaml:1: step 1 is not a mapping"},
+		{"invalid JSON", "{\n  \"steps\": [\n    {\"name\": \"a\",}\n  ]\n}\n", "t.yaml:3: invalid JSON at column 18: invalid character '}'"},
 		{"no steps", "pipeline:\n  name: x\n", "t.yaml:1: expected steps: a list of steps"},
-		{"step without type", "steps:\n  - name: a\n", `t.yaml:2: step "a" has no type; set it to one of docker_build`},
+		{"step without type", "steps:\n  - name: a\n", `t.yaml:2: step "a" has no type; set step_type (or type) to one of ansible, build`},
 		{"step not a mapping", "steps:\n  - a\n", "t.yaml:2: step 1 is not a mapping"},
 	}
 	for _, tt := range tests {
