@@ -144,6 +144,8 @@ type loader struct {
 type stepSource struct {
 	attrs []*hclsyntax.Attribute // meta-arguments and inputs, in source order
 	retry *hclsyntax.Block
+
+	approval *hclsyntax.Block
 }
 
 func newLoader(abs, dirArg string) *loader {

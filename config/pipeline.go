@@ -111,6 +111,7 @@ type Step struct {
 	Timeout         hcl.Expression
 	ContinueOnError hcl.Expression
 	Retry           *Retry
+	Approval        *Approval // nil: no approval needed
 
 	Config hcl.Body // the rest of the block, decoded with Schema
 
@@ -176,6 +177,7 @@ type Meta struct {
 	Timeout         time.Duration // 0: none
 	ContinueOnError bool
 	Retry           RetryPolicy
+	Approval        *ApprovalPolicy // nil: no approval needed
 }
 
 // RetryPolicy is an evaluated retry block. Attempts is at least 1.

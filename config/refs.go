@@ -130,6 +130,11 @@ func (l *loader) checkStepRefs(s *Step) {
 			sites = append(sites, refSite{start: a.SrcRange.Start.Byte, expr: a.Expr, rc: rc})
 		}
 	}
+	if src.approval != nil {
+		for _, a := range sortedAttrs(src.approval.Body) {
+			sites = append(sites, refSite{start: a.SrcRange.Start.Byte, expr: a.Expr, rc: approvalRefs})
+		}
+	}
 	for _, t := range s.DependsOn {
 		sites = append(sites, refSite{start: t.SourceRange().Start.Byte, dependsOn: t})
 	}

@@ -162,6 +162,7 @@ type step struct {
 	group       string       // parallel_group; "" for none
 	deps        []*yaml.Node // dependencies: ids or names of steps
 	retry       *retryBlock
+	approval    *approvalSpec
 	continueOn  bool // continue_on_error
 	explicitDep bool // dependencies given: order adds no edges
 

@@ -89,4 +89,8 @@ exec "deploy_production" {
     repository = "registry.example.com/web"
   })), "--set-json", format("%s=%s", "dbPassword", jsonencode(var.deploy_production_db_password))]
   depends_on = [docker_push.push_image, exec.unit_tests]
+
+  approval {
+    approvers = ["alice", "bob"]
+  }
 }

@@ -100,4 +100,8 @@ helm_release "deploy_production" {
   atomic       = true
   timeout      = "300s"
   depends_on   = [docker_push.push_image, exec.unit_tests]
+
+  approval {
+    approvers = ["alice", "bob"]
+  }
 }

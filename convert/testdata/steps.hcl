@@ -38,6 +38,9 @@ exec "test" {
 exec "deploy" {
   command    = ["./deploy.sh", "--env", "staging"]
   depends_on = [exec.test]
+
+  approval {
+  }
 }
 
 # Pull Redis (order 3)
