@@ -141,6 +141,7 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 			writeOutputs(app.Stdout, pl.p, res.Outputs)
 		}
 	}
+	sendNotifications(ctx, app, g, pl, res, app.Stderr)
 	out := app.Stdout
 	if jsonView != nil {
 		out = app.Stderr

@@ -25,6 +25,8 @@ type Pipeline struct {
 	Steps     map[string]*Step // by address "type.name"
 	StepOrder []*Step          // in file order, then source order
 
+	Notifies map[string]*Notify // notify blocks by name; nil when none
+
 	dirArg string // the directory as given to Load, for file names in diagnostics
 }
 

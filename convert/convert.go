@@ -117,6 +117,9 @@ type converter struct {
 	steps                           []*step // converted so far, in order
 	lastBuild, lastPush, lastDeploy *step
 	lastRegistry                    *connection // of the step being converted
+
+	notifies    []*notifyBlock
+	notifyNames map[string]bool
 }
 
 // variable is a variable block the conversion declares; sensitive ones
@@ -384,6 +387,10 @@ func (c *converter) conditions(s *step) {
 
 // convertStep fills in the step's block.
 func (c *converter) convertStep(s *step) {
+	if s.srcType == "notify" {
+		c.notifyStep(s)
+		return
+	}
 	c.conditions(s)
 	stepConverters[s.srcType](c, s)
 	c.commonFields(s)
@@ -457,6 +464,9 @@ func (c *converter) render(p *pipeline) []byte {
 	}
 	for _, cl := range c.clusters {
 		renderConnection(body, "cluster", cl)
+	}
+	for _, nb := range c.notifies {
+		renderNotify(body, nb)
 	}
 	for _, s := range c.steps {
 		body.AppendNewline()

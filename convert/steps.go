@@ -27,6 +27,7 @@ var stepConverters = map[string]func(*converter, *step){
 	"deploy": (*converter).shellStep, "custom": (*converter).shellStep,
 	"script": (*converter).shellStep, "shell_command": (*converter).shellStep,
 	"ansible": (*converter).shellStep,
+	"notify":  nil, // becomes a notify block: see notifyStep
 }
 
 // Field names AnsFlow knows, so that a field a step type does not use is
@@ -34,7 +35,7 @@ var stepConverters = map[string]func(*converter, *step){
 var (
 	knownStepFields = setOf("docker_image", "docker_tag", "docker_registry", "docker_config",
 		"k8s_cluster", "k8s_namespace", "k8s_resource_name", "k8s_config", "command", "conditions",
-		"parameters", "environment_vars")
+		"parameters", "environment_vars", "notification_config")
 	knownDockerConfig = setOf("dockerfile", "context", "build_args", "target", "labels", "no_cache", "tags",
 		"command", "entrypoint", "environment", "env", "working_dir", "workdir", "volumes", "network",
 		"user", "remove", "detach", "name", "registry_url", "repository", "platform", "policy", "timeout",

@@ -29,10 +29,21 @@ variable "deploy_production_db_password" {
   sensitive = true
 }
 
+variable "deploy_production_notify_url" {
+  type      = string
+  sensitive = true
+}
+
 registry "main" {
   address  = "registry.example.com"
   username = var.registry_username
   password = var.registry_password
+}
+
+notify "deploy_production" {
+  # Converted from the notification_config of step Deploy Production.
+  url = var.deploy_production_notify_url
+  on  = ["success"]
 }
 
 # Checkout (order 1, AnsFlow step_type fetch_code)

@@ -1,5 +1,10 @@
 # Converted by `ansflow convert` from wrapped.yaml (pipeline "Microservice CI").
 
+variable "default_notify_url" {
+  type      = string
+  sensitive = true
+}
+
 variable "repo_url" {
   type = string
 }
@@ -11,6 +16,25 @@ variable "build_number" {
 variable "smoke_db_password" {
   type      = string
   sensitive = true
+}
+
+variable "notify_team_notify_url" {
+  type      = string
+  sensitive = true
+}
+
+notify "default" {
+  # Converted from the pipeline's notification_config.
+  url    = var.default_notify_url
+  on     = ["failure"]
+  format = "teams"
+}
+
+notify "notify_team" {
+  # Converted from the notify step "Notify Team" (order 6).
+  url    = var.notify_team_notify_url
+  on     = ["success"]
+  format = "slack"
 }
 
 # Clone (order 1, AnsFlow step_type git_clone)
