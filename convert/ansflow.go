@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ansflow/ansflow/config"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 	"go.yaml.in/yaml/v3"
@@ -229,6 +230,15 @@ func (c *converter) commonFields(s *step) {
 			c.warnf(deps.Line, s.name, "dependencies must be a list of step ids or names; dropped")
 		}
 	}
+	if schema := config.LookupStepSchema(s.typ); schema != nil && schema.Input("env") != nil {
+		if env := s.f.take("environment_vars"); env != nil {
+			if _, set := s.attrs["env"]; set {
+				c.warnf(env.Line, s.name, "environment_vars is ignored because the step's own environment is set")
+			} else {
+				s.set("env", c.value(s, env))
+			}
+		}
+	}
 	if v := s.f.take("timeout_seconds"); v != nil && s.timeout == nil {
 		s.timeout = c.duration(s, v)
 	}
@@ -308,16 +318,12 @@ func (c *converter) shellStep(s *step) {
 
 // execCommon sets env and workdir of an exec step.
 func (c *converter) execCommon(s *step, params *fields) {
-	env := s.f.take("environment_vars")
 	if pe := params.takeFirst("environment", "env"); pe != nil {
-		if env != nil {
+		if s.f.has("environment_vars") {
 			c.warnf(pe.Line, s.name, "parameters.environment is ignored because environment_vars is set")
 		} else {
-			env = pe
+			s.set("env", c.value(s, pe))
 		}
-	}
-	if env != nil {
-		s.set("env", c.value(s, env))
 	}
 	c.copyField(s, params, "workdir", "working_dir", "workdir", "directory")
 	params.unused("", nil)

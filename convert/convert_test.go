@@ -373,3 +373,21 @@ func TestLabelFor(t *testing.T) {
 		}
 	}
 }
+
+func TestConvertEnvironmentVars(t *testing.T) {
+	got, warnings, err := Convert([]byte(`[
+  {"name": "Unit", "step_type": "exec", "command": "make test", "environment_vars": {"CI": "true"}},
+  {"name": "Run", "step_type": "docker_run", "docker_image": "alpine", "environment_vars": {"A": "1"},
+   "docker_config": {"environment": {"B": "2"}}}
+]`), "t.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustLoad(t, got)
+	if !strings.Contains(string(got), "CI = \"true\"") || !strings.Contains(string(got), "B = \"2\"") || strings.Contains(string(got), "A = \"1\"") {
+		t.Errorf("env not converted as expected:\n%s", got)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0].String(), `t.json:3: step "Run": environment_vars is ignored because the step's own environment is set`) {
+		t.Errorf("warnings = %v", warnings)
+	}
+}
