@@ -374,9 +374,10 @@ func (c *converter) k8sDeploy(s *step) {
 		c.helm(s, kc)
 		return
 	}
+	hasManifest := kc.has("manifest") || kc.has("manifest_content") || kc.has("manifest_path")
 	if n := s.f.take("k8s_resource_name"); n != nil {
 		s.set("name", c.value(s, n))
-	} else {
+	} else if !hasManifest {
 		s.set("name", c.missing(s, "name", "string", "no k8s_resource_name given"))
 	}
 	c.k8sTarget(s, nil)
@@ -392,7 +393,7 @@ func (c *converter) k8sDeploy(s *step) {
 		s.set("image", c.image(s, nil, false))
 	case c.imageSource() != nil:
 		s.set("image", refTokens(c.ref(s, c.imageSource(), "ref")))
-	case !kc.has("manifest") && !kc.has("manifest_content") && !kc.has("manifest_path"):
+	case !hasManifest:
 		s.set("image", c.missing(s, "image", "string", "no deployment_spec.image given and no earlier docker_push or docker_build"))
 	}
 	if v := spec.take("ports"); v != nil {
