@@ -48,6 +48,7 @@ func TestConvertSeed(t *testing.T) {
 	checkGolden(t, filepath.Join("testdata", "seed.hcl"), got)
 
 	p := mustLoad(t, got)
+	mustPlan(t, p)
 	// The seed's implicit context passing must have become real edges.
 	wantRefs := map[string][]string{
 		"docker_run.run_unit_tests":            {"docker_build.build_application_image"},
@@ -264,7 +265,7 @@ steps:
 			if err != nil {
 				t.Fatalf("Convert: %v", err)
 			}
-			mustLoad(t, got)
+			mustPlan(t, mustLoad(t, got))
 			lines := map[string]bool{}
 			for _, l := range strings.Split(string(got), "\n") {
 				lines[strings.TrimSpace(l)] = true
@@ -383,7 +384,7 @@ func TestConvertEnvironmentVars(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mustLoad(t, got)
+	mustPlan(t, mustLoad(t, got))
 	if !strings.Contains(string(got), "CI = \"true\"") || !strings.Contains(string(got), "B = \"2\"") || strings.Contains(string(got), "A = \"1\"") {
 		t.Errorf("env not converted as expected:\n%s", got)
 	}
