@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/user"
+	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -145,16 +146,42 @@ func reportWaiting(w io.Writer, res *engine.ApplyResult, failed bool) error {
 	return exitCode(exitWaitingApproval)
 }
 
-// writeApprovalLog lists the approval decisions for history, newest first.
-func writeApprovalLog(w io.Writer, log []state.Approval) error {
-	if len(log) == 0 {
+// writeApprovals lists, for history, the requests waiting for a decision
+// and the decisions taken, newest first.
+func writeApprovals(w io.Writer, st *state.State) error {
+	var pending []*state.Approval
+	for _, a := range st.Approvals {
+		if a.Status == state.ApprovalPending {
+			pending = append(pending, a)
+		}
+	}
+	sort.Slice(pending, func(i, j int) bool { return pending[i].Addr < pending[j].Addr })
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(pending) > 0 {
+		fmt.Fprintln(w, "\nWaiting for approval:")
+		fmt.Fprintln(tw, "STEP\tASKED\tEXPIRES\tAPPROVERS\tASKED BY RUN")
+		for _, a := range pending {
+			expires := "never"
+			if !a.Expires.IsZero() {
+				expires = a.Expires.Local().Format(time.DateTime)
+			}
+			approvers := "anyone"
+			if len(a.Approvers) > 0 {
+				approvers = strings.Join(a.Approvers, ", ")
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", a.Addr, a.Requested.Local().Format(time.DateTime), expires, approvers, a.Run)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if len(st.ApprovalLog) == 0 {
 		return nil
 	}
 	fmt.Fprintln(w, "\nApprovals:")
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tDECISION\tBY\tDECIDED\tASKED BY RUN")
-	for i := len(log) - 1; i >= 0; i-- {
-		a := log[i]
+	for i := len(st.ApprovalLog) - 1; i >= 0; i-- {
+		a := st.ApprovalLog[i]
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", a.Addr, a.Status, a.By, a.Decided.Local().Format(time.DateTime), a.Run)
 	}
 	return tw.Flush()

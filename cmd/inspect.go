@@ -450,7 +450,7 @@ func newHistoryCommand(app *App, g *globalOptions) *cobra.Command {
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			return writeApprovalLog(app.Stdout, st.ApprovalLog)
+			return writeApprovals(app.Stdout, st)
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
