@@ -204,6 +204,8 @@ func (c *converter) explicitDependencies() {
 				c.warnf(d.Line, s.name, "dependencies names %q, which is no step of this pipeline (or one that was dropped); dropped", key)
 			case to == s:
 				c.warnf(d.Line, s.name, "dependencies names the step itself; dropped")
+			case reaches(to, s, map[*step]bool{}):
+				c.warnf(d.Line, s.name, "dependencies names %q, which already depends on this step; dropped, since it would make a cycle", key)
 			case !reaches(s, to, map[*step]bool{}):
 				s.dependsOn = append(s.dependsOn, to)
 			}

@@ -414,7 +414,7 @@ func (c *converter) orderDependencies() {
 			continue // its dependencies say what it waits for
 		}
 		for _, p := range prev {
-			if !reaches(s, p, map[*step]bool{}) {
+			if !reaches(s, p, map[*step]bool{}) && !reaches(p, s, map[*step]bool{}) {
 				s.dependsOn = append(s.dependsOn, p)
 			}
 		}

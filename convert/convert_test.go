@@ -392,3 +392,27 @@ func TestConvertEnvironmentVars(t *testing.T) {
 		t.Errorf("warnings = %v", warnings)
 	}
 }
+
+func TestConvertDependencyCycles(t *testing.T) {
+	got, warnings, err := Convert([]byte(`[
+  {"id": 1, "name": "A", "step_type": "script", "order": 1, "command": "a", "dependencies": [2]},
+  {"id": 2, "name": "B", "step_type": "script", "order": 2, "command": "b", "dependencies": ["A"]},
+  {"id": 3, "name": "C", "step_type": "script", "order": 3, "command": "c", "dependencies": [9]}
+]`), "t.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPlan(t, mustLoad(t, got))
+	want := []string{
+		`t.json:3: step "B": dependencies names "A", which already depends on this step; dropped, since it would make a cycle`,
+		`t.json:4: step "C": dependencies names "9", which is no step of this pipeline`,
+	}
+	if len(warnings) != len(want) {
+		t.Fatalf("warnings:\n%s", warningText(warnings))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(warnings[i].String(), w) {
+			t.Errorf("warning %d = %q, want %q", i, warnings[i], w)
+		}
+	}
+}
