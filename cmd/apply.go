@@ -85,6 +85,7 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		jsonView.Plan(pl.plan)
 	} else if planFile == "" {
 		views.RenderPlan(app.Stdout, pl.plan, views.PlanOptions{Style: style, Verbose: o.verbose})
+		writeApprovalNotes(app.Stdout, pl)
 	}
 	if !pl.plan.HasChanges() {
 		if !o.json {

@@ -186,3 +186,24 @@ func writeApprovals(w io.Writer, st *state.State) error {
 	}
 	return tw.Flush()
 }
+
+// writeApprovalNotes says, after a plan, which steps it runs have an
+// approval block: approved for exactly the planned inputs, or not yet, so
+// that apply will stop before them.
+func writeApprovalNotes(w io.Writer, pl *planned) {
+	var notes []string
+	for _, c := range pl.plan.Changes {
+		step := pl.p.Steps[c.Step]
+		if step == nil || step.Approval == nil || !c.Action.Changes() || c.Action == engine.Delete {
+			continue
+		}
+		if a := pl.st.Approvals[c.Addr]; a != nil && a.Status == state.ApprovalApproved && c.Fingerprint != "" && a.Fingerprint == c.Fingerprint {
+			notes = append(notes, fmt.Sprintf("  %s is approved (by %s) for these inputs.", c.Addr, a.By))
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("  %s needs approval: apply stops before it until `ansflow approve %s`.", c.Addr, c.Addr))
+	}
+	if len(notes) > 0 {
+		fmt.Fprintf(w, "\nApprovals:\n%s\n", strings.Join(notes, "\n"))
+	}
+}
