@@ -1,6 +1,8 @@
 package convert
 
 import (
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/ansflow/ansflow/config"
@@ -134,7 +136,7 @@ func (c *converter) helmRelease(s *step, h *helmDeploy) {
 		s.timeout = c.duration(s, h.timeout)
 	}
 	if schema := config.LookupStepSchema("helm_release"); schema != nil {
-		for attr := range s.attrs {
+		for _, attr := range slices.Sorted(maps.Keys(s.attrs)) {
 			if schema.Input(attr) == nil {
 				c.warnf(s.line, s.name, "this build's helm_release has no %s input; dropped", attr)
 			}
