@@ -416,3 +416,18 @@ func TestConvertDependencyCycles(t *testing.T) {
 		}
 	}
 }
+
+func TestConvertCredentialsInURL(t *testing.T) {
+	got, warnings, err := Convert([]byte(`[{"name": "Migrate", "step_type": "script", "command": "make migrate",
+  "environment_vars": {"DATABASE_URL": "postgres://app:pa55@db:5432/app", "HOME_URL": "https://example.com/x"}}]`), "t.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPlan(t, mustLoad(t, got))
+	if strings.Contains(string(got), "pa55") || !strings.Contains(string(got), "DATABASE_URL = var.migrate_database_url") || !strings.Contains(string(got), `"https://example.com/x"`) {
+		t.Errorf("credentials in a URL must become a sensitive variable, other URLs stay:\n%s", got)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0].String(), "DATABASE_URL is a secret") {
+		t.Errorf("warnings = %v", warnings)
+	}
+}

@@ -12,6 +12,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// credentialsURLRE matches a URL with a password in it
+// (postgres://user:secret@host/db).
+var credentialsURLRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`)
+
 // placeholderRE matches an AnsFlow {{name}} placeholder.
 var placeholderRE = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
 
@@ -73,7 +77,7 @@ func (c *converter) objectAttrs(s *step, n *yaml.Node) []hclwrite.ObjectAttrToke
 // sensitive variable instead.
 func (c *converter) entryValue(s *step, key string, v *yaml.Node) hclwrite.Tokens {
 	v = resolve(v)
-	if isSecretKey(key) && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" && v.Value != "" && !placeholderRE.MatchString(v.Value) {
+	if (isSecretKey(key) || credentialsURLRE.MatchString(v.Value)) && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" && v.Value != "" && !placeholderRE.MatchString(v.Value) {
 		name := varName(key)
 		if s != nil {
 			name = s.label + "_" + name
