@@ -378,6 +378,10 @@ func (c *converter) conditions(s *step) {
 	}
 	var exprs []hclwrite.Tokens
 	for _, item := range items {
+		if item = resolve(item); item.Kind == yaml.MappingNode && lookup(item, "type") == nil {
+			exprs = append(exprs, c.conditionMap(s, item)...)
+			continue
+		}
 		if e := c.condition(s, item); e != nil {
 			exprs = append(exprs, e)
 		}

@@ -247,6 +247,20 @@ steps:
 			warnings: []string{`t.yaml:3: step "Play": step type "ftp_upload" has no ansflow equivalent`},
 		},
 		{
+			name: "a list of object conditions",
+			yaml: `
+steps:
+  - name: Deploy
+    step_type: script
+    command: ./deploy.sh
+    conditions:
+      - {branch: main}
+      - {environment: {region: eu}}
+`,
+			contains: []string{`when    = git.branch == "main" && var.region == "eu"`, `command = ["sh", "-c", "./deploy.sh"]`},
+			warnings: []string{`t.yaml:8: step "Deploy": condition on environment region`},
+		},
+		{
 			name: "docker_config given as a JSON string",
 			yaml: `
 steps:
