@@ -37,6 +37,8 @@ last line of output. Elsewhere (CI logs, pipes) each step gets plain lines:
 -json writes one JSON event per line instead (docs/json-events.md).
 
 Without a terminal, apply needs -auto-approve or a saved plan file.
+A step with an approval block stops the apply: everything that does not
+depend on it runs, then apply exits with code 3 until ` + "`ansflow approve ADDR`" + `.
 Ctrl-C once: no new steps start, running ones finish and are recorded.
 Ctrl-C twice: running steps are cancelled.`,
 		Args: cobra.MaximumNArgs(1),
@@ -83,6 +85,7 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		jsonView.Plan(pl.plan)
 	} else if planFile == "" {
 		views.RenderPlan(app.Stdout, pl.plan, views.PlanOptions{Style: style, Verbose: o.verbose})
+		writeApprovalNotes(app.Stdout, pl)
 	}
 	if !pl.plan.HasChanges() {
 		if !o.json {
@@ -138,6 +141,14 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 			fmt.Fprintln(app.Stdout, "\nOutputs:")
 			writeOutputs(app.Stdout, pl.p, res.Outputs)
 		}
+	}
+	sendNotifications(ctx, app, g, pl, res, app.Stderr)
+	out := app.Stdout
+	if jsonView != nil {
+		out = app.Stderr
+	}
+	if err := reportWaiting(out, res, diags.HasErrors()); err != nil {
+		return err
 	}
 	if !res.OK() || diags.HasErrors() {
 		return exitCode(1)

@@ -18,22 +18,28 @@ type convertOptions struct {
 func newConvertCommand(app *App, g *globalOptions) *cobra.Command {
 	var o convertOptions
 	c := &cobra.Command{
-		Use:   "convert PIPELINE.yaml [-out=FILE]",
-		Short: "Convert an AnsFlow YAML pipeline into ansflow HCL",
-		Long: `Reads a pipeline in AnsFlow's YAML form (pipeline: name, steps with type,
-order, docker_* and k8s_* fields, conditions, {{placeholders}}) and writes the
-equivalent ansflow HCL to standard output, or to FILE with -out.
+		Use:   "convert PIPELINE.yaml|PIPELINE.json [-out=FILE]",
+		Short: "Convert an AnsFlow pipeline (YAML or JSON) into ansflow HCL",
+		Long: `Reads an AnsFlow pipeline, YAML or JSON, in any of its shapes: a pipeline
+object as AnsFlow's API sends it (name, steps with step_type, parameters,
+order, parallel_group, dependencies, retry_policy, conditions, ...), a
+{pipeline: ...} wrapper, or a bare list of steps. Writes the equivalent
+ansflow HCL to standard output, or to FILE with -out.
 
 Implicit context becomes explicit references: a docker_run or docker_push
 without an image uses the previous docker_build's ref, {{docker_image}} the
 latest pushed image, a k8s_wait or k8s_scale without a name the previous
-k8s_deploy's name. order becomes depends_on where no reference already orders
-the steps. {{name}} placeholders become variables (git_commit and git_branch
-become git.commit and git.branch).
+k8s_deploy's name. order and parallel groups become depends_on where no
+reference already orders the steps. Shell-like step types (build, test,
+script, ...) become exec steps run through sh -c; Helm deploys become
+helm_release steps. {{name}} placeholders become variables (git_commit and
+git_branch become git.commit and git.branch). Passwords, tokens and registry
+credentials become sensitive variables, never literals.
 
 Anything without an ansflow equivalent is reported as a warning on standard
-error, naming the step and the field. Exit code 0 (also with warnings); 1 when
-the file cannot be read or is not valid YAML. Use "-" to read standard input.`,
+error, with its file and line. Exit code 0 (also with warnings); 1 when the
+file cannot be read or is not valid YAML or JSON. Use "-" to read standard
+input. See docs/migrating-from-ansflow.md.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(_ *cobra.Command, args []string) error {
 			return runConvert(app, g, args[0], o)

@@ -447,7 +447,10 @@ func newHistoryCommand(app *App, g *globalOptions) *cobra.Command {
 				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\n", r.Number, r.Operation,
 					r.Started.Local().Format(time.DateTime), d, r.Created, r.Updated, r.Ran, r.Deleted, r.Failed, r.Result, r.User)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			return writeApprovals(app.Stdout, st)
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")

@@ -137,6 +137,7 @@ func runPlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, ou
 		views.NewJSON(app.Stdout).Plan(pl.plan)
 	} else {
 		views.RenderPlan(app.Stdout, pl.plan, views.PlanOptions{Style: views.Style{Color: g.color(app)}, Verbose: o.verbose})
+		writeApprovalNotes(app.Stdout, pl)
 	}
 	if out != "" {
 		if err := writePlanFile(g.path(out), pl.plan); err != nil {

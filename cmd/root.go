@@ -124,6 +124,7 @@ Flags are written Terraform style with one dash (-chdir=DIR); two dashes work to
 		newForceUnlockCommand(app, g),
 		newVersionCommand(app),
 		newConvertCommand(app, g),
+		newApproveCommand(app, g),
 		newCompletionCommand(app),
 	)
 	return root

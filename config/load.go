@@ -138,12 +138,17 @@ type loader struct {
 	staticKeys map[*Step][]string
 	// attrNames caches the referable attribute names of each step schema.
 	attrNames map[*StepSchema]map[string]bool
+
+	// notifyOrder are the notify blocks in source order.
+	notifyOrder []*Notify
 }
 
 // stepSource is the syntax of one step block.
 type stepSource struct {
 	attrs []*hclsyntax.Attribute // meta-arguments and inputs, in source order
 	retry *hclsyntax.Block
+
+	approval *hclsyntax.Block
 }
 
 func newLoader(abs, dirArg string) *loader {
@@ -246,7 +251,7 @@ func checkNesting(src []byte, filename string) *hcl.Diagnostic {
 
 // topLevelNames are the block types allowed at the top level of a file.
 func topLevelNames() []string {
-	return append([]string{blockAnsflow, blockVariable, blockLocals, blockOutput, blockDocker, blockRegistry, blockCluster}, StepTypeNames()...)
+	return append([]string{blockAnsflow, blockVariable, blockLocals, blockOutput, blockDocker, blockRegistry, blockCluster, blockNotify}, StepTypeNames()...)
 }
 
 // decodeFile dispatches the top-level blocks of one file.
@@ -276,6 +281,8 @@ func (l *loader) decodeFile(body *hclsyntax.Body) {
 			l.decodeRegistry(b)
 		case blockCluster:
 			l.decodeCluster(b)
+		case blockNotify:
+			l.decodeNotify(b)
 		default:
 			if schema := LookupStepSchema(b.Type); schema != nil {
 				l.decodeStep(b, schema)

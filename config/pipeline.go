@@ -25,6 +25,8 @@ type Pipeline struct {
 	Steps     map[string]*Step // by address "type.name"
 	StepOrder []*Step          // in file order, then source order
 
+	Notifies map[string]*Notify // notify blocks by name; nil when none
+
 	dirArg string // the directory as given to Load, for file names in diagnostics
 }
 
@@ -111,6 +113,7 @@ type Step struct {
 	Timeout         hcl.Expression
 	ContinueOnError hcl.Expression
 	Retry           *Retry
+	Approval        *Approval // nil: no approval needed
 
 	Config hcl.Body // the rest of the block, decoded with Schema
 
@@ -176,6 +179,7 @@ type Meta struct {
 	Timeout         time.Duration // 0: none
 	ContinueOnError bool
 	Retry           RetryPolicy
+	Approval        *ApprovalPolicy // nil: no approval needed
 }
 
 // RetryPolicy is an evaluated retry block. Attempts is at least 1.

@@ -75,6 +75,10 @@ func (l *loader) checkReferences() {
 	for _, name := range sortedKeys(l.p.Clusters) {
 		l.checkBodyRefs(l.p.Clusters[name].Config, blockRC("A cluster block"))
 	}
+	for _, n := range l.notifyOrder {
+		l.checkBodyRefs(n.Config, refContext{where: "a notify block", stepSumm: "Invalid reference to a step",
+			stepDetail: "A notify block is evaluated after the apply, from variables, locals and built-in values such as run.number; it cannot refer to steps."})
+	}
 	for _, s := range l.p.StepOrder {
 		l.checkStepRefs(s)
 	}
@@ -128,6 +132,11 @@ func (l *loader) checkStepRefs(s *Step) {
 	if src.retry != nil {
 		for _, a := range sortedAttrs(src.retry.Body) {
 			sites = append(sites, refSite{start: a.SrcRange.Start.Byte, expr: a.Expr, rc: rc})
+		}
+	}
+	if src.approval != nil {
+		for _, a := range sortedAttrs(src.approval.Body) {
+			sites = append(sites, refSite{start: a.SrcRange.Start.Byte, expr: a.Expr, rc: approvalRefs})
 		}
 	}
 	for _, t := range s.DependsOn {

@@ -341,7 +341,7 @@ func inputAttrs(step *Step) (map[string]*hcl.Attribute, hcl.Diagnostics) {
 	if step.attrs != nil || step.Config == nil {
 		return step.attrs, nil
 	}
-	schema := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: metaRetry}}}
+	schema := &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{{Type: metaRetry}, {Type: metaApproval}}}
 	for _, in := range step.Schema.Inputs {
 		schema.Attributes = append(schema.Attributes, hcl.AttributeSchema{Name: in.Name})
 	}
@@ -474,6 +474,9 @@ func evalMeta(step *Step, ctx *hcl.EvalContext) (Meta, hcl.Diagnostics) {
 			return d
 		})
 	}
+	approval, d := evalApproval(step.Approval, ctx)
+	m.Approval = approval
+	diags = append(diags, d...)
 	if diags.HasErrors() {
 		// Keep the policy usable even when a value was wrong.
 		if m.Retry.Attempts < 1 {

@@ -52,9 +52,20 @@ func (l *loader) decodeStep(b *hclsyntax.Block, schema *StepSchema) {
 		}
 	}
 	for _, nb := range b.Body.Blocks {
+		if nb.Type == metaApproval {
+			if src.approval != nil {
+				l.errorf(nb.DefRange(), "Duplicate approval block",
+					"An approval block was already declared at %s; keep only one per step.", src.approval.DefRange())
+				continue
+			}
+			if a := l.decodeApproval(nb); a != nil {
+				step.Approval, src.approval = a, nb
+			}
+			continue
+		}
 		if nb.Type != metaRetry {
 			l.errorf(nb.TypeRange, "Unsupported block type",
-				"Blocks of type %q are not expected in a %s block.%s", nb.Type, step.Type, hintOrList(nb.Type, []string{metaRetry}, "Block types"))
+				"Blocks of type %q are not expected in a %s block.%s", nb.Type, step.Type, hintOrList(nb.Type, []string{metaRetry, metaApproval}, "Block types"))
 			continue
 		}
 		if src.retry != nil {

@@ -9,6 +9,7 @@ import (
 	"github.com/ansflow/ansflow/config"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+	"github.com/zclconf/go-cty/cty"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -59,11 +60,33 @@ func (e *Error) Error() string {
 // not carry over exactly; the error, an *Error, is for input that cannot be
 // converted at all.
 func Convert(src []byte, filename string) (hcl []byte, warnings []Warning, err error) {
+	return ConvertWith(src, filename, DefaultOptions())
+}
+
+// Options change what the conversion may generate.
+type Options struct {
+	// HelmRelease generates helm_release steps for Helm deploys; without
+	// it they become exec steps running `helm upgrade --install`.
+	HelmRelease bool
+}
+
+// DefaultOptions uses every step type this build of ansflow has.
+func DefaultOptions() Options {
+	return Options{HelmRelease: config.LookupStepSchema("helm_release") != nil}
+}
+
+// ConvertWith is Convert with options. The input is YAML or JSON (AnsFlow's
+// API form); JSON errors are reported with their line and column.
+func ConvertWith(src []byte, filename string, o Options) (hcl []byte, warnings []Warning, err error) {
+	src, err = prepareJSON(src, filename)
+	if err != nil {
+		return nil, nil, err
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src, &doc); err != nil {
 		return nil, nil, yamlError(filename, err)
 	}
-	c := &converter{filename: filename, vars: map[string]*variable{}}
+	c := &converter{filename: filename, vars: map[string]*variable{}, opts: o}
 	p, err := c.readPipeline(&doc)
 	if err != nil {
 		return nil, c.warnings, err
@@ -72,13 +95,16 @@ func Convert(src []byte, filename string) (hcl []byte, warnings []Warning, err e
 	for _, s := range p.steps {
 		c.convertStep(s)
 	}
+	c.explicitDependencies()
 	c.orderDependencies()
+	c.groupPolicies(p)
 	return c.render(p), c.warnings, nil
 }
 
 // converter holds the state of one conversion.
 type converter struct {
 	filename string
+	opts     Options
 	warnings []Warning
 
 	vars       map[string]*variable
@@ -90,10 +116,18 @@ type converter struct {
 
 	steps                           []*step // converted so far, in order
 	lastBuild, lastPush, lastDeploy *step
+	lastRegistry                    *connection // of the step being converted
+
+	notifies    []*notifyBlock
+	notifyNames map[string]bool
 }
 
-// variable is a variable block the conversion declares.
-type variable struct{ name, typ string }
+// variable is a variable block the conversion declares; sensitive ones
+// stand for secrets that are never written into the HCL.
+type variable struct {
+	name, typ string
+	sensitive bool
+}
 
 // connection is a registry or cluster block.
 type connection struct {
@@ -112,16 +146,28 @@ type namedTokens struct {
 type pipeline struct {
 	name, description string
 	steps             []*step
+	groups            map[string]*group // parallel groups by key
+	memberOf          []groupRef        // steps that groups list
 }
 
 // step is one AnsFlow step and the HCL block it becomes.
 type step struct {
-	name  string // the AnsFlow display name
-	typ   string // the ansflow step type
-	label string
-	order int
-	line  int
-	f     *fields
+	name    string // the AnsFlow display name
+	typ     string // the ansflow step type
+	srcType string // the AnsFlow step type
+	label   string
+	order   int
+	line    int
+	f       *fields
+
+	id          string       // AnsFlow's id of the step, for dependencies
+	description string       // becomes a comment
+	group       string       // parallel_group; "" for none
+	deps        []*yaml.Node // dependencies: ids or names of steps
+	retry       *retryBlock
+	approval    *approvalSpec
+	continueOn  bool // continue_on_error
+	explicitDep bool // dependencies given: order adds no edges
 
 	attrs     map[string]hclwrite.Tokens
 	when      hclwrite.Tokens
@@ -143,53 +189,37 @@ func (c *converter) warnf(line int, step, format string, args ...any) {
 	c.warnings = append(c.warnings, Warning{File: c.filename, Line: line, Step: step, Message: fmt.Sprintf(format, args...)})
 }
 
-func (c *converter) declareVar(name, typ string) {
-	if _, ok := c.vars[name]; ok {
-		return
+func (c *converter) declareVar(name, typ string) *variable {
+	if v, ok := c.vars[name]; ok {
+		return v
 	}
 	v := &variable{name: name, typ: typ}
 	c.vars[name] = v
 	c.varOrder = append(c.varOrder, v)
+	return v
 }
 
-// readPipeline reads the pipeline mapping (under a top-level pipeline: key,
-// or the document itself) and its steps, sorted by order.
+// readPipeline reads the pipeline in any of AnsFlow's shapes: a mapping
+// under a top-level pipeline: key, the pipeline mapping itself (as its API
+// sends it), or a bare list of steps. Steps are sorted by order, the steps
+// of a parallel group moved to the group's first order.
 func (c *converter) readPipeline(doc *yaml.Node) (*pipeline, error) {
 	if len(doc.Content) == 0 {
-		return nil, &Error{File: c.filename, Message: "the file is empty; expected a pipeline: mapping with a list of steps"}
+		return nil, &Error{File: c.filename, Message: "the file is empty; expected a pipeline with a list of steps"}
 	}
 	root := resolve(doc.Content[0])
-	if root.Kind != yaml.MappingNode {
-		return nil, &Error{File: c.filename, Line: root.Line, Message: "expected a mapping with a pipeline: key at the top of the file"}
-	}
-	pf := c.fieldsOf(root, "", "")
-	if pf.has("pipeline") {
-		outer := pf
-		n := pf.take("pipeline")
-		if n == nil || n.Kind != yaml.MappingNode {
-			return nil, &Error{File: c.filename, Line: root.Line, Message: "pipeline: must be a mapping with a name and a list of steps"}
+	p := &pipeline{groups: map[string]*group{}}
+	var steps *yaml.Node
+	switch root.Kind {
+	case yaml.SequenceNode:
+		steps = root
+	case yaml.MappingNode:
+		var err error
+		if steps, err = c.readPipelineFields(root, p); err != nil {
+			return nil, err
 		}
-		pf = c.fieldsOf(n, "", "pipeline.")
-		outer.unused("", nil)
-	}
-	p := &pipeline{}
-	if name, ok := scalarString(pf.take("name")); ok {
-		p.name = name
-	}
-	if desc, ok := scalarString(pf.take("description")); ok {
-		p.description = desc
-	}
-	if mode, ok := scalarString(pf.take("execution_mode")); ok && mode != "local" {
-		c.warnf(0, "", "execution_mode %q has no equivalent: ansflow runs the steps itself; dropped", mode)
-	}
-	steps := pf.take("steps")
-	pf.unused("", nil)
-	if steps == nil || steps.Kind != yaml.SequenceNode {
-		line := root.Line
-		if steps != nil {
-			line = steps.Line
-		}
-		return nil, &Error{File: c.filename, Line: line, Message: "expected steps: a list of steps"}
+	default:
+		return nil, &Error{File: c.filename, Line: root.Line, Message: "expected a pipeline mapping (with steps), a {pipeline: ...} wrapper or a list of steps at the top of the file"}
 	}
 	labels := map[string]bool{}
 	for i, n := range steps.Content {
@@ -201,8 +231,49 @@ func (c *converter) readPipeline(doc *yaml.Node) (*pipeline, error) {
 			p.steps = append(p.steps, s)
 		}
 	}
+	c.groupOrders(p)
 	sort.SliceStable(p.steps, func(i, j int) bool { return p.steps[i].order < p.steps[j].order })
 	return p, nil
+}
+
+// readPipelineFields reads the pipeline-level fields of a mapping and
+// returns its steps list.
+func (c *converter) readPipelineFields(root *yaml.Node, p *pipeline) (*yaml.Node, error) {
+	pf := c.fieldsOf(root, "", "")
+	if pf.has("pipeline") {
+		outer := pf
+		n := pf.take("pipeline")
+		if n == nil || n.Kind != yaml.MappingNode {
+			return nil, &Error{File: c.filename, Line: root.Line, Message: "pipeline: must be a mapping with a name and a list of steps"}
+		}
+		pf = c.fieldsOf(n, "", "pipeline.")
+		outer.unused("", nil)
+	}
+	if name, ok := scalarString(pf.take("name")); ok {
+		p.name = name
+	}
+	if desc, ok := scalarString(pf.take("description")); ok {
+		p.description = desc
+	}
+	if mode := pf.take("execution_mode"); mode != nil && mode.Value != "local" {
+		c.warnf(mode.Line, "", "execution_mode %q has no equivalent: ansflow runs the steps itself, on the machine it runs on; dropped", mode.Value)
+	}
+	c.readGroups(p, pf.take("parallel_groups"))
+	if cfg := pf.sub("config"); cfg != nil {
+		c.readGroups(p, cfg.take("parallel_groups"))
+		cfg.unused("", nil)
+	}
+	c.pipelineExtras(p, pf)
+	steps := pf.take("steps")
+	pf.unused("", nil)
+	if steps == nil || steps.Kind != yaml.SequenceNode {
+		line := root.Line
+		if steps != nil {
+			line = steps.Line
+		}
+		return nil, &Error{File: c.filename, Line: line, Message: "expected steps: a list of steps"}
+	}
+	return steps, nil
 }
 
 // readStep reads a step's name, type and order. It returns nil for steps of
@@ -219,19 +290,32 @@ func (c *converter) readStep(n *yaml.Node, position int, labels map[string]bool)
 	}
 	s.f = c.fieldsOf(n, s.name, "")
 	s.f.take("name")
-	typ, _ := scalarString(s.f.take("type"))
+	typ, _ := scalarString(s.f.takeFirst("step_type", "type"))
 	if typ == "" {
-		return nil, &Error{File: c.filename, Line: n.Line, Message: fmt.Sprintf("step %q has no type; set it to one of %s", s.name, strings.Join(config.StepTypeNames(), ", "))}
+		return nil, &Error{File: c.filename, Line: n.Line, Message: fmt.Sprintf("step %q has no type; set step_type (or type) to one of %s", s.name, strings.Join(sourceTypeNames(), ", "))}
 	}
 	if _, ok := stepConverters[typ]; !ok {
-		c.warnf(n.Line, s.name, "type %q has no ansflow equivalent (ansflow has %s); the step is dropped", typ, strings.Join(config.StepTypeNames(), ", "))
+		c.warnf(n.Line, s.name, "step type %q has no ansflow equivalent (known: %s); the step is dropped", typ, strings.Join(sourceTypeNames(), ", "))
 		return nil, nil
 	}
-	s.typ = typ
+	s.typ, s.srcType = typ, typ
+	if t, ok := targetTypes[typ]; ok {
+		s.typ = t
+	}
 	if o := s.f.take("order"); o != nil {
 		if err := o.Decode(&s.order); err != nil {
 			c.warnf(o.Line, s.name, "order %q is not a whole number; the step keeps its position %d", o.Value, position)
 			s.order = position
+		}
+	}
+	if id, ok := scalarString(s.f.take("id")); ok {
+		s.id = id
+	}
+	if g := s.f.take("parallel_group"); g != nil {
+		if text, ok := scalarString(g); ok && text != "" {
+			s.group = text
+		} else if !ok {
+			c.warnf(g.Line, s.name, "parallel_group must be a group name or id; dropped")
 		}
 	}
 	s.label = labelFor(s.name, position, labels)
@@ -284,12 +368,20 @@ func (c *converter) conditions(s *step) {
 	if n == nil {
 		return
 	}
+	if n.Kind == yaml.MappingNode && lookup(n, "type") == nil {
+		s.when = and(c.conditionMap(s, n))
+		return
+	}
 	items := []*yaml.Node{n}
 	if n.Kind == yaml.SequenceNode {
 		items = n.Content
 	}
 	var exprs []hclwrite.Tokens
 	for _, item := range items {
+		if item = resolve(item); item.Kind == yaml.MappingNode && lookup(item, "type") == nil {
+			exprs = append(exprs, c.conditionMap(s, item)...)
+			continue
+		}
 		if e := c.condition(s, item); e != nil {
 			exprs = append(exprs, e)
 		}
@@ -299,8 +391,15 @@ func (c *converter) conditions(s *step) {
 
 // convertStep fills in the step's block.
 func (c *converter) convertStep(s *step) {
+	if s.srcType == "notify" {
+		c.notifyStep(s)
+		return
+	}
 	c.conditions(s)
-	stepConverters[s.typ](c, s)
+	stepConverters[s.srcType](c, s)
+	c.commonFields(s)
+	c.approval(s)
+	c.stepNotifications(s)
 	s.f.unused(s.typ, knownStepFields)
 	c.steps = append(c.steps, s)
 }
@@ -315,8 +414,11 @@ func (c *converter) orderDependencies() {
 			prev, cur = cur, nil
 		}
 		cur = append(cur, s)
+		if s.explicitDep {
+			continue // its dependencies say what it waits for
+		}
 		for _, p := range prev {
-			if !reaches(s, p, map[*step]bool{}) {
+			if !reaches(s, p, map[*step]bool{}) && !reaches(p, s, map[*step]bool{}) {
 				s.dependsOn = append(s.dependsOn, p)
 			}
 		}
@@ -357,6 +459,9 @@ func (c *converter) render(p *pipeline) []byte {
 		body.AppendNewline()
 		b := body.AppendNewBlock("variable", []string{v.name})
 		b.Body().SetAttributeRaw("type", typeTokens(v.typ))
+		if v.sensitive {
+			b.Body().SetAttributeValue("sensitive", cty.True)
+		}
 	}
 	for _, r := range c.registries {
 		renderConnection(body, "registry", r)
@@ -364,9 +469,17 @@ func (c *converter) render(p *pipeline) []byte {
 	for _, cl := range c.clusters {
 		renderConnection(body, "cluster", cl)
 	}
+	for _, nb := range c.notifies {
+		renderNotify(body, nb)
+	}
 	for _, s := range c.steps {
 		body.AppendNewline()
-		body.AppendUnstructuredTokens(comment(fmt.Sprintf("%s (order %d)", s.name, s.order)))
+		body.AppendUnstructuredTokens(comment(stepHeader(s)))
+		for _, line := range strings.Split(strings.TrimSpace(s.description), "\n") {
+			if line != "" {
+				body.AppendUnstructuredTokens(comment(line))
+			}
+		}
 		renderStep(body.AppendNewBlock(s.typ, []string{s.label}).Body(), s)
 	}
 	return hclwrite.Format(f.Bytes())
@@ -389,13 +502,16 @@ func renderStep(b *hclwrite.Body, s *step) {
 	if s.when != nil {
 		b.SetAttributeRaw("when", s.when)
 	}
-	for _, in := range config.LookupStepSchema(s.typ).Inputs {
-		if toks, ok := s.attrs[in.Name]; ok {
-			b.SetAttributeRaw(in.Name, toks)
+	for _, name := range inputOrder(s.typ) {
+		if toks, ok := s.attrs[name]; ok {
+			b.SetAttributeRaw(name, toks)
 		}
 	}
 	if s.timeout != nil {
 		b.SetAttributeRaw("timeout", s.timeout)
+	}
+	if s.continueOn {
+		b.SetAttributeValue("continue_on_error", cty.True)
 	}
 	if len(s.dependsOn) > 0 {
 		elems := make([]hclwrite.Tokens, len(s.dependsOn))
@@ -404,6 +520,28 @@ func renderStep(b *hclwrite.Body, s *step) {
 		}
 		b.SetAttributeRaw("depends_on", hclwrite.TokensForTuple(elems))
 	}
+	if s.retry != nil {
+		b.AppendNewline()
+		r := b.AppendNewBlock("retry", nil).Body()
+		r.SetAttributeRaw("attempts", number(s.retry.attempts))
+		if s.retry.delay != nil {
+			r.SetAttributeRaw("delay", s.retry.delay)
+		}
+	}
+	renderExtras(b, s)
+}
+
+// stepHeader is the comment above a step's block: its AnsFlow name, type
+// when it changed, order and parallel group.
+func stepHeader(s *step) string {
+	h := fmt.Sprintf("%s (order %d", s.name, s.order)
+	if s.srcType != s.typ {
+		h += ", AnsFlow step_type " + s.srcType
+	}
+	if s.group != "" {
+		h += ", parallel group " + s.group
+	}
+	return h + ")"
 }
 
 // comment is a # comment line.
@@ -417,4 +555,17 @@ func typeTokens(typ string) hclwrite.Tokens {
 		return hclwrite.TokensForFunctionCall("list", typeTokens(strings.TrimSuffix(elem, ")")))
 	}
 	return hclwrite.TokensForIdentifier(typ)
+}
+
+// inputOrder lists the inputs of step type typ in schema order.
+func inputOrder(typ string) []string {
+	schema := config.LookupStepSchema(typ)
+	if schema == nil {
+		return helmReleaseInputs
+	}
+	names := make([]string, len(schema.Inputs))
+	for i, in := range schema.Inputs {
+		names[i] = in.Name
+	}
+	return names
 }

@@ -45,21 +45,10 @@ func TestConvertSeed(t *testing.T) {
 	for _, w := range warnings {
 		t.Errorf("unexpected warning: %s", w)
 	}
-	golden := filepath.Join("testdata", "seed.hcl")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./convert -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), string(got)); diff != "" {
-		t.Errorf("converted seed differs from %s (-want +got; run go test ./convert -update to accept):\n%s", golden, diff)
-	}
+	checkGolden(t, filepath.Join("testdata", "seed.hcl"), got)
 
 	p := mustLoad(t, got)
+	mustPlan(t, p)
 	// The seed's implicit context passing must have become real edges.
 	wantRefs := map[string][]string{
 		"docker_run.run_unit_tests":            {"docker_build.build_application_image"},
@@ -251,11 +240,25 @@ steps:
 			name: "unknown step types are reported and dropped",
 			yaml: `
 steps:
-  - {name: Play, type: ansible, playbook: site.yml}
+  - {name: Play, type: ftp_upload, host: example.com}
   - {name: Echo, type: exec, command: [echo, hi]}
 `,
 			contains: []string{`exec "echo" {`},
-			warnings: []string{`t.yaml:3: step "Play": type "ansible" has no ansflow equivalent`},
+			warnings: []string{`t.yaml:3: step "Play": step type "ftp_upload" has no ansflow equivalent`},
+		},
+		{
+			name: "a list of object conditions",
+			yaml: `
+steps:
+  - name: Deploy
+    step_type: script
+    command: ./deploy.sh
+    conditions:
+      - {branch: main}
+      - {environment: {region: eu}}
+`,
+			contains: []string{`when    = git.branch == "main" && var.region == "eu"`, `command = ["sh", "-c", "./deploy.sh"]`},
+			warnings: []string{`t.yaml:8: step "Deploy": condition on environment region`},
 		},
 		{
 			name: "docker_config given as a JSON string",
@@ -276,7 +279,7 @@ steps:
 			if err != nil {
 				t.Fatalf("Convert: %v", err)
 			}
-			mustLoad(t, got)
+			mustPlan(t, mustLoad(t, got))
 			lines := map[string]bool{}
 			for _, l := range strings.Split(string(got), "\n") {
 				lines[strings.TrimSpace(l)] = true
@@ -312,9 +315,11 @@ func TestConvertErrors(t *testing.T) {
 	}{
 		{"invalid YAML", "steps:\n  - name: a\n    type: 'exec\n", "t.yaml:3: invalid YAML: found unexpected end of stream"},
 		{"empty", "", "t.yaml: the file is empty"},
-		{"not a mapping", "- a\n- b\n", "t.yaml:1: expected a mapping with a pipeline: key"},
+		{"not a pipeline", "just text\n", "t.yaml:1: expected a pipeline mapping (with steps), a {pipeline: ...} wrapper or a list of steps"},
+		{"list of non-steps", "- a\n- b\n", "t.yaml:1: step 1 is not a mapping"},
+		{"invalid JSON", "{\n  \"steps\": [\n    {\"name\": \"a\",}\n  ]\n}\n", "t.yaml:3: invalid JSON at column 18: invalid character '}'"},
 		{"no steps", "pipeline:\n  name: x\n", "t.yaml:1: expected steps: a list of steps"},
-		{"step without type", "steps:\n  - name: a\n", `t.yaml:2: step "a" has no type; set it to one of docker_build`},
+		{"step without type", "steps:\n  - name: a\n", `t.yaml:2: step "a" has no type; set step_type (or type) to one of ansible, build`},
 		{"step not a mapping", "steps:\n  - a\n", "t.yaml:2: step 1 is not a mapping"},
 	}
 	for _, tt := range tests {
@@ -381,5 +386,62 @@ func TestLabelFor(t *testing.T) {
 		if got := labelFor(tt.name, i+1, taken); got != tt.want {
 			t.Errorf("labelFor(%q) = %q, want %q", tt.name, got, tt.want)
 		}
+	}
+}
+
+func TestConvertEnvironmentVars(t *testing.T) {
+	got, warnings, err := Convert([]byte(`[
+  {"name": "Unit", "step_type": "exec", "command": "make test", "environment_vars": {"CI": "true"}},
+  {"name": "Run", "step_type": "docker_run", "docker_image": "alpine", "environment_vars": {"A": "1"},
+   "docker_config": {"environment": {"B": "2"}}}
+]`), "t.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPlan(t, mustLoad(t, got))
+	if !strings.Contains(string(got), "CI = \"true\"") || !strings.Contains(string(got), "B = \"2\"") || strings.Contains(string(got), "A = \"1\"") {
+		t.Errorf("env not converted as expected:\n%s", got)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0].String(), `t.json:3: step "Run": environment_vars is ignored because the step's own environment is set`) {
+		t.Errorf("warnings = %v", warnings)
+	}
+}
+
+func TestConvertDependencyCycles(t *testing.T) {
+	got, warnings, err := Convert([]byte(`[
+  {"id": 1, "name": "A", "step_type": "script", "order": 1, "command": "a", "dependencies": [2]},
+  {"id": 2, "name": "B", "step_type": "script", "order": 2, "command": "b", "dependencies": ["A"]},
+  {"id": 3, "name": "C", "step_type": "script", "order": 3, "command": "c", "dependencies": [9]}
+]`), "t.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPlan(t, mustLoad(t, got))
+	want := []string{
+		`t.json:3: step "B": dependencies names "A", which already depends on this step; dropped, since it would make a cycle`,
+		`t.json:4: step "C": dependencies names "9", which is no step of this pipeline`,
+	}
+	if len(warnings) != len(want) {
+		t.Fatalf("warnings:\n%s", warningText(warnings))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(warnings[i].String(), w) {
+			t.Errorf("warning %d = %q, want %q", i, warnings[i], w)
+		}
+	}
+}
+
+func TestConvertCredentialsInURL(t *testing.T) {
+	got, warnings, err := Convert([]byte(`[{"name": "Migrate", "step_type": "script", "command": "make migrate",
+  "environment_vars": {"DATABASE_URL": "postgres://app:pa55@db:5432/app", "HOME_URL": "https://example.com/x"}}]`), "t.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustPlan(t, mustLoad(t, got))
+	if strings.Contains(string(got), "pa55") || !strings.Contains(string(got), "DATABASE_URL = var.migrate_database_url") || !strings.Contains(string(got), `"https://example.com/x"`) {
+		t.Errorf("credentials in a URL must become a sensitive variable, other URLs stay:\n%s", got)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0].String(), "DATABASE_URL is a secret") {
+		t.Errorf("warnings = %v", warnings)
 	}
 }

@@ -3,6 +3,7 @@ package convert
 import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
+	"go.yaml.in/yaml/v3"
 )
 
 // stepConverters fill in the block of each step type. AnsFlow's step types
@@ -19,19 +20,31 @@ var stepConverters = map[string]func(*converter, *step){
 	"k8s_exec":     (*converter).k8sExec,
 	"k8s_logs":     (*converter).k8sLogs,
 	"exec":         (*converter).exec,
+
+	"fetch_code": (*converter).shellStep, "git_clone": (*converter).shellStep,
+	"build": (*converter).shellStep, "test": (*converter).shellStep,
+	"test_execution": (*converter).shellStep, "security_scan": (*converter).shellStep,
+	"deploy": (*converter).shellStep, "custom": (*converter).shellStep,
+	"script": (*converter).shellStep, "shell_command": (*converter).shellStep,
+	"ansible": (*converter).shellStep,
+	"notify":  nil, // becomes a notify block: see notifyStep
 }
 
 // Field names AnsFlow knows, so that a field a step type does not use is
 // reported as such rather than as unknown.
 var (
 	knownStepFields = setOf("docker_image", "docker_tag", "docker_registry", "docker_config",
-		"k8s_cluster", "k8s_namespace", "k8s_resource_name", "k8s_config", "command", "conditions")
+		"k8s_cluster", "k8s_namespace", "k8s_resource_name", "k8s_config", "command", "conditions",
+		"parameters", "environment_vars", "notification_config")
 	knownDockerConfig = setOf("dockerfile", "context", "build_args", "target", "labels", "no_cache", "tags",
 		"command", "entrypoint", "environment", "env", "working_dir", "workdir", "volumes", "network",
-		"user", "remove", "detach", "name", "registry_url", "repository", "platform", "policy", "timeout")
+		"user", "remove", "detach", "name", "registry_url", "repository", "platform", "policy", "timeout",
+		"username", "password", "image_name", "image", "tag", "ports")
 	knownK8sConfig = setOf("deployment_spec", "resource_type", "condition", "timeout", "pod_selector",
 		"pod", "container", "replicas", "command", "selector", "label_selector", "propagation",
-		"tail_lines", "since", "wait", "service", "manifest")
+		"tail_lines", "since", "wait", "service", "manifest", "manifest_content", "manifest_path",
+		"wait_for_rollout", "deploy_type", "chart_name", "chart_repo", "chart_version", "release_name",
+		"values_file", "custom_values", "helm_upgrade", "helm_wait", "helm_atomic", "helm_timeout")
 )
 
 func setOf(names ...string) map[string]bool {
@@ -69,7 +82,14 @@ func (c *converter) stepTimeout(s *step, f *fields) {
 func refTokens(t hcl.Traversal) hclwrite.Tokens { return hclwrite.TokensForTraversal(t) }
 
 func (c *converter) dockerBuild(s *step) {
+	dc := c.stepConfig(s, "docker_config")
 	img, tag := s.f.take("docker_image"), s.f.take("docker_tag")
+	if img == nil {
+		img = dc.takeFirst("image_name", "image")
+	}
+	if tag == nil {
+		tag = dc.take("tag")
+	}
 	if img != nil {
 		s.image, _ = scalarString(img)
 		s.set("image", c.value(s, img))
@@ -80,7 +100,6 @@ func (c *converter) dockerBuild(s *step) {
 		s.tag, _ = scalarString(tag)
 		s.set("tag", c.value(s, tag))
 	}
-	dc := s.f.sub("docker_config")
 	c.copyField(s, dc, "dockerfile", "dockerfile")
 	c.copyField(s, dc, "context", "context")
 	c.copyField(s, dc, "build_args", "build_args")
@@ -94,8 +113,8 @@ func (c *converter) dockerBuild(s *step) {
 }
 
 func (c *converter) dockerRun(s *step) {
-	s.set("image", c.image(s, true))
-	dc := s.f.sub("docker_config")
+	dc := c.stepConfig(s, "docker_config")
+	s.set("image", c.image(s, dc, true))
 	c.copyField(s, dc, "name", "name", "container_name")
 	if !c.copyArgv(s, dc, "command", "command", "cmd") {
 		c.copyArgv(s, s.f, "command", "command")
@@ -114,8 +133,8 @@ func (c *converter) dockerRun(s *step) {
 }
 
 func (c *converter) dockerPush(s *step) {
-	s.set("image", c.image(s, true))
-	dc := s.f.sub("docker_config")
+	dc := c.stepConfig(s, "docker_config")
+	s.set("image", c.image(s, dc, true))
 	c.registry(s, dc)
 	c.copyField(s, dc, "repository", "repository")
 	c.copyField(s, dc, "tags", "tags")
@@ -125,8 +144,8 @@ func (c *converter) dockerPush(s *step) {
 }
 
 func (c *converter) dockerPull(s *step) {
-	s.set("image", c.image(s, false))
-	dc := s.f.sub("docker_config")
+	dc := c.stepConfig(s, "docker_config")
+	s.set("image", c.image(s, dc, false))
 	c.registry(s, dc)
 	c.copyField(s, dc, "platform", "platform")
 	c.copyField(s, dc, "policy", "policy", "pull_policy")
@@ -137,8 +156,14 @@ func (c *converter) dockerPull(s *step) {
 // image is a docker step's image: docker_image[:docker_tag], as a reference
 // to the docker_build that builds it when there is one; without
 // docker_image, the latest docker_build's image when useBuilt is set.
-func (c *converter) image(s *step, useBuilt bool) hclwrite.Tokens {
+func (c *converter) image(s *step, dc *fields, useBuilt bool) hclwrite.Tokens {
 	img, tag := s.f.take("docker_image"), s.f.take("docker_tag")
+	if img == nil {
+		img = dc.takeFirst("image_name", "image")
+	}
+	if tag == nil {
+		tag = dc.take("tag")
+	}
 	if img == nil {
 		if tag != nil {
 			c.warnf(tag.Line, s.name, "docker_tag is set without docker_image; dropped")
@@ -183,7 +208,19 @@ func (c *converter) imageSource() *step {
 // registry) and docker_config.registry_url, declaring the registry block.
 func (c *converter) registry(s *step, dc *fields) {
 	id, url := s.f.take("docker_registry"), dc.take("registry_url")
+	creds := dc
+	if id != nil && id.Kind == yaml.MappingNode {
+		// A registry object: {id, url, username, password}.
+		rf := c.fieldsOf(id, s.name, "docker_registry.")
+		id = rf.take("id")
+		if u := rf.takeFirst("url", "registry_url", "address"); u != nil && url == nil {
+			url = u
+		}
+		defer func() { c.credentials(s, rf, c.lastRegistry); rf.unused("", nil) }()
+	}
+	defer func() { c.credentials(s, creds, c.lastRegistry) }()
 	if id == nil && url == nil {
+		c.lastRegistry = nil
 		return
 	}
 	idText, _ := scalarString(id)
@@ -215,7 +252,42 @@ func (c *converter) registry(s *step, dc *fields) {
 			r.attrs = append(r.attrs, namedTokens{"address", refTokens(traversal("var", name))})
 		}
 	}
+	c.lastRegistry = r
 	s.set("registry", refTokens(traversal("registry", r.name)))
+}
+
+// credentials moves username and password of f into the registry block r
+// as sensitive variables, so that they never appear in the HCL. With r nil
+// (no registry to attach them to), they are reported.
+func (c *converter) credentials(s *step, f *fields, r *connection) {
+	for _, key := range []string{"username", "password"} {
+		v := f.take(key)
+		if v == nil {
+			continue
+		}
+		if r == nil {
+			c.warnf(v.Line, s.name, "%s%s is given without a registry to use it for; dropped", f.prefix, key)
+			continue
+		}
+		if hasAttr(r.attrs, key) {
+			continue
+		}
+		name := r.name + "_registry_" + key
+		if r.name == "main" {
+			name = "registry_" + key
+		}
+		r.attrs = append(r.attrs, namedTokens{key, c.secret(s, name, v.Line, f.prefix+key)})
+		r.comment = ""
+	}
+}
+
+func hasAttr(attrs []namedTokens, name string) bool {
+	for _, a := range attrs {
+		if a.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 func findConnection(list []*connection, key string) *connection {
@@ -297,13 +369,18 @@ func (c *converter) kind(s *step, kc *fields, target *step, required bool) {
 }
 
 func (c *converter) k8sDeploy(s *step) {
+	kc := c.stepConfig(s, "k8s_config")
+	if isHelm(kc) {
+		c.helm(s, kc)
+		return
+	}
+	hasManifest := kc.has("manifest") || kc.has("manifest_content") || kc.has("manifest_path")
 	if n := s.f.take("k8s_resource_name"); n != nil {
 		s.set("name", c.value(s, n))
-	} else {
+	} else if !hasManifest {
 		s.set("name", c.missing(s, "name", "string", "no k8s_resource_name given"))
 	}
 	c.k8sTarget(s, nil)
-	kc := s.f.sub("k8s_config")
 	spec := kc.sub("deployment_spec")
 	c.copyField(s, spec, "replicas", "replicas")
 	if _, ok := s.attrs["replicas"]; !ok {
@@ -313,10 +390,10 @@ func (c *converter) k8sDeploy(s *step) {
 	case img != nil:
 		s.set("image", c.value(s, img))
 	case s.f.has("docker_image"):
-		s.set("image", c.image(s, false))
+		s.set("image", c.image(s, nil, false))
 	case c.imageSource() != nil:
 		s.set("image", refTokens(c.ref(s, c.imageSource(), "ref")))
-	case !kc.has("manifest"):
+	case !hasManifest:
 		s.set("image", c.missing(s, "image", "string", "no deployment_spec.image given and no earlier docker_push or docker_build"))
 	}
 	if v := spec.take("ports"); v != nil {
@@ -329,7 +406,11 @@ func (c *converter) k8sDeploy(s *step) {
 	c.copyField(s, spec, "resources", "resources")
 	c.copyField(s, kc, "service", "service")
 	c.copyField(s, kc, "manifest", "manifest")
-	c.copyField(s, kc, "wait", "wait")
+	c.manifest(s, kc)
+	c.copyField(s, kc, "wait", "wait", "wait_for_rollout")
+	if dt := kc.take("deploy_type"); dt != nil && dt.Value != "deployment" && dt.Value != "rolling_update" && dt.Value != "manifest" {
+		c.warnf(dt.Line, s.name, "k8s_config.deploy_type %q: ansflow applies Deployments with server-side apply (a rolling update); dropped", dt.Value)
+	}
 	c.stepTimeout(s, kc)
 	spec.unused("", nil)
 	kc.unused("k8s_deploy", knownK8sConfig)
@@ -342,7 +423,7 @@ func (c *converter) k8sScale(s *step) {
 		s.set("name", c.missing(s, "name", "string", "no k8s_resource_name given and no earlier k8s_deploy"))
 	}
 	c.k8sTarget(s, target)
-	kc := s.f.sub("k8s_config")
+	kc := c.stepConfig(s, "k8s_config")
 	c.kind(s, kc, target, false)
 	if v := kc.take("replicas"); v != nil {
 		s.set("replicas", c.value(s, v))
@@ -365,7 +446,7 @@ func (c *converter) k8sWait(s *step) {
 // k8sSelected converts k8s_delete and k8s_wait, which act on objects chosen
 // by kind and name or selector, plus one more field (extra).
 func (c *converter) k8sSelected(s *step, typ, extra string) {
-	kc := s.f.sub("k8s_config")
+	kc := c.stepConfig(s, "k8s_config")
 	var target *step
 	if sel := kc.takeFirst("selector", "label_selector"); sel != nil {
 		s.set("selector", c.value(s, sel))
@@ -410,7 +491,7 @@ func (c *converter) k8sLogs(s *step) {
 // k8s_config.pod names it, pod_selector selects it, and without either the
 // latest k8s_deploy's pods are selected. It returns k8s_config.
 func (c *converter) k8sPod(s *step) *fields {
-	kc := s.f.sub("k8s_config")
+	kc := c.stepConfig(s, "k8s_config")
 	var target *step
 	pod := s.f.take("k8s_resource_name")
 	if p := kc.takeFirst("pod", "pod_name"); p != nil {

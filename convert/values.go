@@ -12,6 +12,10 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// credentialsURLRE matches a URL with a password in it
+// (postgres://user:secret@host/db).
+var credentialsURLRE = regexp.MustCompile(`^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]+:[^/\s@]+@`)
+
 // placeholderRE matches an AnsFlow {{name}} placeholder.
 var placeholderRE = regexp.MustCompile(`\{\{\s*([^{}]*?)\s*\}\}`)
 
@@ -62,9 +66,25 @@ func (c *converter) value(s *step, n *yaml.Node) hclwrite.Tokens {
 func (c *converter) objectAttrs(s *step, n *yaml.Node) []hclwrite.ObjectAttrTokens {
 	attrs := make([]hclwrite.ObjectAttrTokens, 0, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		attrs = append(attrs, hclwrite.ObjectAttrTokens{Name: objectKey(n.Content[i].Value), Value: c.value(s, n.Content[i+1])})
+		k := n.Content[i].Value
+		attrs = append(attrs, hclwrite.ObjectAttrTokens{Name: objectKey(k), Value: c.entryValue(s, k, n.Content[i+1])})
 	}
 	return attrs
+}
+
+// entryValue converts the value of mapping entry key; a literal string
+// under a key that names a secret (DB_PASSWORD, api_token) becomes a
+// sensitive variable instead.
+func (c *converter) entryValue(s *step, key string, v *yaml.Node) hclwrite.Tokens {
+	v = resolve(v)
+	if (isSecretKey(key) || credentialsURLRE.MatchString(v.Value)) && v.Kind == yaml.ScalarNode && v.ShortTag() == "!!str" && v.Value != "" && !placeholderRE.MatchString(v.Value) {
+		name := varName(key)
+		if s != nil {
+			name = s.label + "_" + name
+		}
+		return c.secret(s, name, v.Line, key)
+	}
+	return c.value(s, v)
 }
 
 // inlineObject renders an object on one line, { a = 1, b = 2 }, for list

@@ -38,6 +38,11 @@ type ApplyResult struct {
 	Interrupted bool
 	Outputs     map[string]cty.Value
 	Durations   map[string]time.Duration // of every step that did something
+
+	// Waiting are steps whose approval gate stopped the apply; Blocked
+	// the steps that did not run because they depend on one.
+	Waiting []string
+	Blocked []string
 }
 
 // StepFailure is one failed step.
@@ -48,7 +53,8 @@ type StepFailure struct {
 
 // OK reports whether everything in the plan was done.
 func (r *ApplyResult) OK() bool {
-	return len(r.Failures) == 0 && len(r.Skipped) == 0 && len(r.NotStarted) == 0 && !r.Interrupted
+	return len(r.Failures) == 0 && len(r.Skipped) == 0 && len(r.NotStarted) == 0 && !r.Interrupted &&
+		len(r.Waiting) == 0 && len(r.Blocked) == 0
 }
 
 // Apply carries out plan. Closing stop stops scheduling new steps (running
@@ -108,15 +114,22 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 	out.Tolerated = a.softFailures
 	sort.Slice(out.Tolerated, func(i, j int) bool { return out.Tolerated[i].Addr < out.Tolerated[j].Addr })
 	sort.Slice(out.Failures, func(i, j int) bool { return out.Failures[i].Addr < out.Failures[j].Addr })
+	out.splitWaiting()
 	for n, cause := range res.Skipped {
 		in := w.nodes[n]
 		if in.isJoin {
 			continue
 		}
-		out.Skipped = append(out.Skipped, in.addr)
-		e.emit(Event{Type: EventStepEnd, Addr: in.addr, Action: planned[in.addr].Action, Result: ResultSkipped,
-			Error: fmt.Sprintf("skipped because %s failed", w.nodes[cause].addr)})
+		why := fmt.Sprintf("skipped because %s failed", w.nodes[cause].addr)
+		if IsApprovalWait(res.Failed[cause]) {
+			out.Blocked = append(out.Blocked, in.addr)
+			why = fmt.Sprintf("waits for the approval of %s", w.nodes[cause].addr)
+		} else {
+			out.Skipped = append(out.Skipped, in.addr)
+		}
+		e.emit(Event{Type: EventStepEnd, Addr: in.addr, Action: planned[in.addr].Action, Result: ResultSkipped, Error: why})
 	}
+	sort.Strings(out.Blocked)
 	for _, n := range res.NotStarted {
 		if in := w.nodes[n]; !in.isJoin && planned[in.addr].Action.Changes() {
 			out.NotStarted = append(out.NotStarted, in.addr)
@@ -154,6 +167,8 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 		a.runRec.Result = "interrupted"
 	case len(out.Failures) > 0:
 		a.runRec.Result = "failed"
+	case len(out.Waiting) > 0:
+		a.runRec.Result = "waiting"
 	default:
 		a.runRec.Result = "ok"
 	}
@@ -292,6 +307,11 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 		return nil
 	}
 
+	if meta.Approval != nil {
+		if err := a.gate(in, ch, meta.Approval, fp); err != nil {
+			return err
+		}
+	}
 	a.e.emit(Event{Type: EventStepStart, Addr: in.addr, Action: ch.Action})
 	logDir := w.env.LogDir
 	stdout := newStepLog(filepath.Join(logDir, LogFileName(in.addr, "stdout")), w.red, a.lineEmitter(in.addr, ch.Action, "stdout"))
@@ -383,6 +403,9 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	}
 	if rerr := a.record(state.Change{Instance: rec}); rerr != nil && err == nil {
 		err = fmt.Errorf("the step finished but its result could not be saved: %w", rerr)
+	}
+	if err == nil && meta.Approval != nil {
+		a.consumeApproval(in)
 	}
 	in.setValue(func() cty.Value { return stepValue(s.Schema, inputs, outputs, false) })
 	a.mu.Lock()

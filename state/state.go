@@ -32,6 +32,11 @@ type State struct {
 	Instances map[string]*Instance `json:"instances"` // by address
 	Outputs   map[string]Output    `json:"outputs,omitempty"`
 	Runs      []Run                `json:"runs,omitempty"` // history, oldest first
+
+	// Approvals are the approval requests and decisions of gated steps,
+	// by address; ApprovalLog the decisions taken, oldest first.
+	Approvals   map[string]*Approval `json:"approvals,omitempty"`
+	ApprovalLog []Approval           `json:"approval_log,omitempty"`
 }
 
 // Instance is the record of one step instance.
@@ -104,6 +109,10 @@ type Change struct {
 	Run      *Run              `json:"run,omitempty"`     // replaces the run with the same number, or appends
 	// RunNumber, when non-zero, sets State.RunNumber.
 	RunNumber int `json:"run_number,omitempty"`
+	// Approval replaces the approval record of its step;
+	// RemoveApproval names a step whose record is deleted.
+	Approval       *Approval `json:"approval,omitempty"`
+	RemoveApproval string    `json:"remove_approval,omitempty"`
 }
 
 // Apply folds c into s. It does not touch the serial.
@@ -123,6 +132,7 @@ func (s *State) Apply(c Change) {
 	if c.RunNumber != 0 {
 		s.RunNumber = c.RunNumber
 	}
+	s.applyApproval(c.Approval, c.RemoveApproval)
 	if c.Run != nil {
 		for i := range s.Runs {
 			if s.Runs[i].Number == c.Run.Number {

@@ -77,6 +77,8 @@ type jsonApplySummary struct {
 	Failed      int      `json:"failed"`
 	Skipped     []string `json:"skipped,omitempty"`
 	NotStarted  []string `json:"not_started,omitempty"`
+	Waiting     []string `json:"waiting_for_approval,omitempty"`
+	Blocked     []string `json:"blocked_by_approval,omitempty"`
 	DurationMS  float64  `json:"duration_ms"`
 	Interrupted bool     `json:"interrupted,omitempty"`
 	// StepDurationsMS has the duration of every step that did something.
@@ -173,6 +175,7 @@ func (j *JSON) ApplySummary(r *engine.ApplyResult, destroy bool) {
 		Operation: op, Run: r.Run.Number, Result: r.Run.Result, Created: r.Run.Created, Updated: r.Run.Updated, Ran: r.Run.Ran,
 		Deleted: r.Run.Deleted, Failed: len(r.Failures) + len(r.Tolerated), Skipped: r.Skipped, NotStarted: r.NotStarted,
 		DurationMS: milliseconds(r.Run.Finished.Sub(r.Run.Started)), Interrupted: r.Interrupted, StepDurationsMS: steps,
+		Waiting: r.Waiting, Blocked: r.Blocked,
 	}})
 }
 

@@ -276,6 +276,9 @@ func ApplySummaryLine(r *engine.ApplyResult, destroy bool) string {
 	if len(r.NotStarted) > 0 {
 		counts += fmt.Sprintf(", %d not started", len(r.NotStarted))
 	}
+	if len(r.Waiting) > 0 {
+		counts += fmt.Sprintf(", %d waiting for approval", len(r.Waiting)+len(r.Blocked))
+	}
 	elapsed := roundDuration(run.Finished.Sub(run.Started))
 	word := "Apply"
 	if destroy {
@@ -284,6 +287,8 @@ func ApplySummaryLine(r *engine.ApplyResult, destroy bool) string {
 	switch {
 	case r.Interrupted:
 		return fmt.Sprintf("%s interrupted after %s (run %d): %s. The state records every finished step; run apply again to finish the rest.", word, elapsed, run.Number, counts)
+	case len(r.Failures) == 0 && len(r.Skipped) == 0 && len(r.Waiting) > 0:
+		return fmt.Sprintf("%s stopped for approval after %s (run %d): %s.", word, elapsed, run.Number, counts)
 	case !r.OK():
 		return fmt.Sprintf("%s failed after %s (run %d): %s.", word, elapsed, run.Number, counts)
 	}

@@ -135,7 +135,7 @@ func stepPage(s *config.StepSchema) []byte {
 		}
 		fmt.Fprintf(&b, "| `%s` | `%s` | %s | %s | %s |\n", a.Name, TypeString(a.Type), yesNo(a.Required), defaultText(a.Default), cell(desc))
 	}
-	b.WriteString("\nEvery step also takes the [meta-arguments](../README.md#meta-arguments) `depends_on`, `when`, `for_each`, `retry`, `timeout` and `continue_on_error`.\n\n")
+	b.WriteString("\nEvery step also takes the [meta-arguments](../README.md#meta-arguments) `depends_on`, `when`, `for_each`, `retry`, `timeout`, `continue_on_error` and `approval`.\n\n")
 	b.WriteString("## Attributes\n\n")
 	fmt.Fprintf(&b, "Known after the step has run; refer to them as `%s.NAME.ATTRIBUTE` (with `for_each`: `%s.NAME[\"KEY\"].ATTRIBUTE`). Arguments can be referred to the same way.\n\n", s.Type, s.Type)
 	b.WriteString("| Name | Type | Description |\n|---|---|---|\n")

@@ -21,6 +21,7 @@ var metaArguments = []row{
 	{"retry", "block", "A nested block with `attempts`, `delay` and `backoff`: `attempts` is the total number of tries (at least 1), `delay` the wait before the second try, `backoff` multiplies the delay after each try (at least 1)."},
 	{"timeout", "duration", "Cancel the step when it runs longer: `\"300s\"`, `\"5m\"`, `\"1h30m\"`, or a number of seconds."},
 	{"continue_on_error", "bool", "When the step fails, its dependents still run and the run carries on; the failure is recorded."},
+	{"approval", "block", "`approval { approvers = [\"alice\"]  timeout = \"24h\" }`: apply stops before the step (exit code 3) until `ansflow approve ADDR`; the approval holds for the inputs the step had when it asked. `approvers` (default: anyone) and `timeout` (default: never expires) are known before apply. See [approvals](../approvals.md)."},
 }
 
 // builtins are the values every expression can refer to.
@@ -77,6 +78,14 @@ var blocks = []struct {
 		{"kubeconfig", "string", "Path of the kubeconfig file; default: `KUBECONFIG`, then `~/.kube/config`."},
 		{"context", "string", "Context in the kubeconfig; default: its current context."},
 		{"namespace", "string", "Default namespace of the k8s steps using this cluster."},
+	}},
+	{"notify \"NAME\"", "A webhook told about every apply and destroy whose result is in `on`; see [notifications](../notifications.md). A notification that fails is a warning, never a failed apply. Evaluated after the run: may refer to variables, locals and built-ins (`run.number`), not to steps.", []row{
+		{"url", "string", "Required. `http://` or `https://` address of the webhook; use a sensitive variable when it holds a token."},
+		{"on", "list(string)", "Events to report: `failure` (also interrupted runs), `success`, `approval` (the run stopped for an approval). Default: `[\"failure\"]`."},
+		{"format", "string", "`json` (default: the run summary plus a `text` line), `slack` or `teams` (a `text` payload their incoming webhooks show)."},
+		{"timeout", "duration", "Longest wait for the webhook's answer, per try. Default: `\"10s\"`."},
+		{"retries", "number", "Tries after the first on network errors, timeouts, 429 and 5xx answers, with a growing pause. Default: 3."},
+		{"link", "string", "A link sent with the summary, e.g. `\"https://ci.example.com/runs/${run.number}\"`; must not be sensitive."},
 	}},
 	{"ansflow", "Settings of ansflow itself. At most one.", []row{
 		{"backend \"TYPE\"", "block", "Where state is kept, e.g. `backend \"kubernetes\" { ... }` for state shared through the cluster; default: the local store in `.ansflow/state`."},

@@ -598,7 +598,8 @@ func (s *Store) apiError(doing string, err error) error {
 
 // isEmpty reports whether st records nothing.
 func isEmpty(st *state.State) bool {
-	return len(st.Instances) == 0 && len(st.Outputs) == 0 && len(st.Runs) == 0 && st.RunNumber == 0
+	return len(st.Instances) == 0 && len(st.Outputs) == 0 && len(st.Runs) == 0 && st.RunNumber == 0 &&
+		len(st.Approvals) == 0 && len(st.ApprovalLog) == 0
 }
 
 // Workspaces returns the workspaces that have a state under this Store's

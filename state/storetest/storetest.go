@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"UnlockThenLock", testUnlockThenLock},
 		{"ForceUnlock", testForceUnlock},
 		{"ConcurrentAppends", testConcurrentAppends},
+		{"Approvals", testApprovals},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -403,4 +404,40 @@ func keys[V any](m map[string]V) []string {
 		ks = append(ks, k)
 	}
 	return ks
+}
+
+// testApprovals records an approval request, its decision and the removal
+// of another step's record through Append, and checks they survive a
+// compacting Write.
+func testApprovals(t *testing.T, s state.Store) {
+	ctx := t.Context()
+	want := Sample("default")
+	mustWrite(t, s, want)
+	asked := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	req := &state.Approval{Addr: "exec.deploy", Fingerprint: "fp1", Status: state.ApprovalPending, Run: 3,
+		Requested: asked, Expires: asked.Add(24 * time.Hour), Approvers: []string{"alice"}}
+	other := &state.Approval{Addr: "exec.other", Fingerprint: "fp2", Status: state.ApprovalPending, Run: 3, Requested: asked}
+	decided := *req
+	decided.Status, decided.By, decided.Decided = state.ApprovalApproved, "alice", asked.Add(time.Hour)
+	for _, c := range []state.Change{{Approval: req}, {Approval: other}, {Approval: &decided}, {RemoveApproval: "exec.other"}} {
+		if err := s.Append(ctx, want.Lineage, c); err != nil {
+			t.Fatalf("Append(%+v): %v", c, err)
+		}
+		want.Apply(c)
+		want.Serial++
+	}
+	got := mustRead(t, s)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Read after approval Appends differs (-want +got):\n%s", diff)
+	}
+	if a := got.Approvals["exec.deploy"]; a == nil || a.Status != state.ApprovalApproved || a.By != "alice" {
+		t.Errorf("approval of exec.deploy = %+v, want approved by alice", a)
+	}
+	if len(got.ApprovalLog) != 1 {
+		t.Errorf("approval log has %d entries, want the 1 decision", len(got.ApprovalLog))
+	}
+	mustWrite(t, s, got)
+	if diff := cmp.Diff(got, mustRead(t, s)); diff != "" {
+		t.Errorf("Read after compacting Write differs (-want +got):\n%s", diff)
+	}
 }
