@@ -110,7 +110,10 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		defer progress.Close()
 		pl.eng.Observer = progress.Event
 	}
+	record := startRunRecord(app, pl, destroy)
+	pl.eng.Observer = record.observe(pl.eng.Observer)
 	res, diags := pl.eng.Apply(ctx, stop, pl.p, pl.st, pl.plan, pl.vars, o.parallelism)
+	record.finish(res)
 	if progress != nil {
 		progress.Close()
 	}
