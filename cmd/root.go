@@ -125,6 +125,7 @@ Flags are written Terraform style with one dash (-chdir=DIR); two dashes work to
 		newVersionCommand(app),
 		newConvertCommand(app, g),
 		newCompletionCommand(app),
+		newUICommand(app, g),
 	)
 	return root
 }
