@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh installs the system packages the integration tests need, when they
 # are missing: Docker Engine (docker.io), Debian's registry (docker-registry),
-# openssl and curl (test control plane). Needs root for apt-get.
+# openssl and curl (test control plane), and Chromium (the dashboard's browser
+# tests). Needs root for apt-get.
 set -euo pipefail
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
@@ -10,6 +11,7 @@ command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ((${#need[@]} == 0)); then
 	exit 0
 fi

@@ -105,8 +105,15 @@ func timeline(run *runlog.Run, now time.Time) template.HTML {
 func writeAxis(b *strings.Builder, span time.Duration, height int) {
 	for i := 0; i <= 4; i++ {
 		px := tlLabel + float64(i)*tlWidth/4
-		fmt.Fprintf(b, `<line class="tick" x1="%.1f" y1="16" x2="%.1f" y2="%d"/><text class="ticklabel" x="%.1f" y="12">%s</text>`,
-			px, px, height, px+2, html.EscapeString(formatDuration(span*time.Duration(i)/4)))
+		label, anchor := "0", "start"
+		if i > 0 {
+			label = formatDuration(span * time.Duration(i) / 4)
+		}
+		if i == 4 {
+			anchor = "end"
+		}
+		fmt.Fprintf(b, `<line class="tick" x1="%.1f" y1="16" x2="%.1f" y2="%d"/><text class="ticklabel" x="%.1f" y="12" text-anchor="%s">%s</text>`,
+			px, px, height, px+2, anchor, html.EscapeString(label))
 	}
 }
 

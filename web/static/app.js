@@ -38,7 +38,23 @@
           .catch(function () { /* the next event tries again */ });
       }, 500);
     }
+    const statusOf = new Map();
+    const order = ["running", "waiting", "planned", "succeeded", "failed", "skipped", "not_started", "up_to_date"];
+    function recount() {
+      const n = {};
+      for (const st of statusOf.values()) n[st] = (n[st] || 0) + 1;
+      const box = document.getElementById("counts");
+      box.replaceChildren();
+      for (const st of order) {
+        if (!n[st]) continue;
+        const span = document.createElement("span");
+        span.setAttribute("class", "count st-" + st);
+        span.textContent = n[st] + " " + label(st);
+        box.append(span, " ");
+      }
+    }
     function apply(u) {
+      statusOf.set(u.addr, u.status);
       for (const el of byAddr.get(u.addr) || []) {
         if (el.tagName.toLowerCase() === "tr") {
           setStatus(el, u.status);
@@ -66,13 +82,15 @@
     es.addEventListener("snapshot", function (e) {
       const s = JSON.parse(e.data);
       for (const u of s.steps || []) apply(u);
+      recount();
       refreshTimeline();
       if (s.done) { finish(s); es.close(); }
     });
-    es.addEventListener("step", function (e) { apply(JSON.parse(e.data)); refreshTimeline(); });
+    es.addEventListener("step", function (e) { apply(JSON.parse(e.data)); recount(); refreshTimeline(); });
     es.addEventListener("end", function (e) {
       const s = JSON.parse(e.data);
       for (const u of s.steps || []) apply(u);
+      recount();
       finish(s);
       refreshTimeline();
       es.close();
