@@ -110,7 +110,7 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		defer progress.Close()
 		pl.eng.Observer = progress.Event
 	}
-	record := startRunRecord(app, pl, destroy)
+	record := startRunRecord(ctx, app, pl, destroy)
 	pl.eng.Observer = record.observe(pl.eng.Observer)
 	res, diags := pl.eng.Apply(ctx, stop, pl.p, pl.st, pl.plan, pl.vars, o.parallelism)
 	record.finish(res)
@@ -142,6 +142,7 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 			writeOutputs(app.Stdout, pl.p, res.Outputs)
 		}
 	}
+	record.printTraceID(o.json)
 	if !res.OK() || diags.HasErrors() {
 		return exitCode(1)
 	}

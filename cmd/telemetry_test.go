@@ -1,0 +1,250 @@
+package cmd_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
+	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/proto"
+)
+
+// otlpReceiver is an OTLP/HTTP trace receiver on 127.0.0.1 that keeps
+// every span it is sent.
+type otlpReceiver struct {
+	mu    sync.Mutex
+	spans []*tracepb.Span
+	url   string
+}
+
+func newOTLPReceiver(t *testing.T) *otlpReceiver {
+	t.Helper()
+	rcv := &otlpReceiver{}
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/traces" || r.Method != http.MethodPost {
+			http.NotFound(w, r)
+			return
+		}
+		var body io.Reader = r.Body
+		if r.Header.Get("Content-Encoding") == "gzip" {
+			zr, err := gzip.NewReader(r.Body)
+			if err != nil {
+				http.Error(w, err.Error(), 400)
+				return
+			}
+			body = zr
+		}
+		data, _ := io.ReadAll(body)
+		var req coltrace.ExportTraceServiceRequest
+		if err := proto.Unmarshal(data, &req); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		rcv.mu.Lock()
+		for _, rs := range req.ResourceSpans {
+			for _, ss := range rs.ScopeSpans {
+				rcv.spans = append(rcv.spans, ss.Spans...)
+			}
+		}
+		rcv.mu.Unlock()
+		out, _ := proto.Marshal(&coltrace.ExportTraceServiceResponse{})
+		w.Header().Set("Content-Type", "application/x-protobuf")
+		w.Write(out)
+	}))
+	t.Cleanup(ts.Close)
+	rcv.url = ts.URL
+	return rcv
+}
+
+// trace returns the spans of one trace id.
+func (r *otlpReceiver) trace(id string) []*tracepb.Span {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []*tracepb.Span
+	for _, s := range r.spans {
+		if hex.EncodeToString(s.TraceId) == id {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+const tracedPipeline = `
+exec "ok" {
+  command = ["sh", "-c", "echo hello"]
+}
+exec "flaky" {
+  command = ["sh", "-c", "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; [ $n -ge 2 ]"]
+  retry {
+    attempts = 2
+    delay    = "10ms"
+  }
+}
+exec "bad" {
+  command    = ["sh", "-c", "exit 3"]
+  depends_on = [exec.ok]
+}
+exec "after_bad" {
+  command    = ["true"]
+  depends_on = [exec.bad]
+}
+`
+
+var traceIDRE = regexp.MustCompile(`Trace ID: ([0-9a-f]{32})`)
+
+// TestTraceOfAnApply applies with OTEL_EXPORTER_OTLP_ENDPOINT pointing at
+// a receiver, and checks the span tree: the run, a span per step under
+// it, a span per attempt under each step, with results and exit codes.
+func TestTraceOfAnApply(t *testing.T) {
+	rcv := newOTLPReceiver(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(tracedPipeline), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"ANSFLOW_WORKSPACE=", "NO_COLOR=1", "OTEL_EXPORTER_OTLP_ENDPOINT=" + rcv.url, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"}
+	out, code := ansflowRun(t, dir, env, "apply", "-auto-approve")
+	if code != 1 {
+		t.Fatalf("apply: exit %d, want 1 (exec.bad fails)\n%s", code, out)
+	}
+	m := traceIDRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("the summary has no trace id:\n%s", out)
+	}
+	spans := rcv.trace(m[1])
+	byID := map[string]*tracepb.Span{}
+	for _, s := range spans {
+		byID[hex.EncodeToString(s.SpanId)] = s
+	}
+	var root *tracepb.Span
+	children := map[string][]string{}
+	for _, s := range spans {
+		if len(s.ParentSpanId) == 0 {
+			if root != nil {
+				t.Errorf("two root spans: %s and %s", root.Name, s.Name)
+			}
+			root = s
+			continue
+		}
+		p := byID[hex.EncodeToString(s.ParentSpanId)]
+		if p == nil {
+			t.Errorf("span %s has a parent that was not sent", s.Name)
+			continue
+		}
+		children[p.Name] = append(children[p.Name], s.Name)
+	}
+	if root == nil || root.Name != "ansflow apply" {
+		t.Fatalf("root span %v, want ansflow apply; spans: %d", root, len(spans))
+	}
+	for _, c := range children {
+		sort.Strings(c)
+	}
+	want := map[string]string{
+		"ansflow apply":  "[exec.after_bad exec.bad exec.flaky exec.ok]",
+		"exec.ok":        "[attempt 1]",
+		"exec.flaky":     "[attempt 1 attempt 2]",
+		"exec.bad":       "[attempt 1]",
+		"exec.after_bad": "[]",
+	}
+	for parent, w := range want {
+		if got := "[" + strings.Join(children[parent], " ") + "]"; got != w {
+			t.Errorf("children of %s: %s, want %s", parent, got, w)
+		}
+	}
+	checks := []struct{ span, key, want string }{
+		{"ansflow apply", "ansflow.run.result", "failed"},
+		{"ansflow apply", "ansflow.run.number", "1"},
+		{"exec.bad", "ansflow.step.result", "failed"},
+		{"exec.bad", "ansflow.step.exit_code", "3"},
+		{"exec.bad", "ansflow.step.action", "run"},
+		{"exec.ok", "ansflow.step.result", "ok"},
+		{"exec.flaky", "ansflow.step.result", "ok"},
+		{"exec.after_bad", "ansflow.step.result", "skipped"},
+	}
+	for _, c := range checks {
+		for _, s := range spans {
+			if s.Name == c.span {
+				if got := attrString(s, c.key); got != c.want {
+					t.Errorf("%s %s = %q, want %q", c.span, c.key, got, c.want)
+				}
+			}
+		}
+	}
+	for _, s := range spans {
+		if s.Name == "exec.bad" && s.Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR {
+			t.Errorf("exec.bad's span status %v, want error", s.Status)
+		}
+	}
+	events, _ := os.ReadFile(filepath.Join(dir, ".ansflow", "logs", "1", "events.jsonl"))
+	if !bytes.Contains(events, []byte(`"trace_id":"`+m[1]+`"`)) {
+		t.Error("the run's events file does not name its trace, so the dashboard cannot show it")
+	}
+
+	// A plan exports its own trace.
+	out, code = ansflowRun(t, dir, env, "plan")
+	if m := traceIDRE.FindStringSubmatch(out); code != 0 || m == nil {
+		t.Fatalf("plan: exit %d, no trace id:\n%s", code, out)
+	} else if sp := rcv.trace(m[1]); len(sp) == 0 || !hasSpan(sp, "ansflow plan") || !hasSpan(sp, "exec.bad") {
+		t.Errorf("the plan's trace has %d spans, want ansflow plan with exec.bad under it", len(sp))
+	}
+}
+
+func hasSpan(spans []*tracepb.Span, name string) bool {
+	for _, s := range spans {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func attrString(s *tracepb.Span, key string) string {
+	for _, kv := range s.Attributes {
+		if kv.Key != key {
+			continue
+		}
+		switch v := kv.Value.Value.(type) {
+		case *commonpb.AnyValue_StringValue:
+			return v.StringValue
+		case *commonpb.AnyValue_IntValue:
+			return strconv.FormatInt(v.IntValue, 10)
+		}
+	}
+	return ""
+}
+
+// TestTraceCollectorGone: a collector that does not answer costs a
+// warning, never the apply.
+func TestTraceCollectorGone(t *testing.T) {
+	dir := t.TempDir()
+	pipeline := `
+ansflow {
+  telemetry {
+    endpoint = "http://127.0.0.1:1"
+    timeout  = "1s"
+  }
+}
+exec "ok" {
+  command = ["true"]
+}
+`
+	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(pipeline), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, code := ansflowRun(t, dir, []string{"ANSFLOW_WORKSPACE=", "OTEL_EXPORTER_OTLP_ENDPOINT=", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="}, "apply", "-auto-approve")
+	if code != 0 || !strings.Contains(out, "Apply complete") || !strings.Contains(out, "Warning:") || !strings.Contains(out, "127.0.0.1:1") {
+		t.Errorf("apply: exit %d, want 0 with a warning naming the endpoint:\n%s", code, out)
+	}
+}
