@@ -83,23 +83,26 @@ func (r *otlpReceiver) trace(id string) []*tracepb.Span {
 }
 
 const tracedPipeline = `
-exec "ok" {
-  command = ["sh", "-c", "echo hello"]
+exec "greet" {
+  command = ["echo", "hello"]
 }
-exec "flaky" {
-  command = ["sh", "-c", "n=$(cat count 2>/dev/null || echo 0); n=$((n+1)); echo $n > count; [ $n -ge 2 ]"]
+
+exec "retry_once" {
+  command = ["sh", "-c", "test -e once || { touch once; exit 1; }"]
   retry {
     attempts = 2
     delay    = "10ms"
   }
 }
-exec "bad" {
+
+exec "broken" {
   command    = ["sh", "-c", "exit 3"]
-  depends_on = [exec.ok]
+  depends_on = [exec.greet]
 }
-exec "after_bad" {
+
+exec "after_broken" {
   command    = ["true"]
-  depends_on = [exec.bad]
+  depends_on = [exec.broken]
 }
 `
 
@@ -117,7 +120,7 @@ func TestTraceOfAnApply(t *testing.T) {
 	env := []string{"ANSFLOW_WORKSPACE=", "NO_COLOR=1", "OTEL_EXPORTER_OTLP_ENDPOINT=" + rcv.url, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"}
 	out, code := ansflowRun(t, dir, env, "apply", "-auto-approve")
 	if code != 1 {
-		t.Fatalf("apply: exit %d, want 1 (exec.bad fails)\n%s", code, out)
+		t.Fatalf("apply: exit %d, want 1 (exec.broken fails)\n%s", code, out)
 	}
 	m := traceIDRE.FindStringSubmatch(out)
 	if m == nil {
@@ -152,11 +155,11 @@ func TestTraceOfAnApply(t *testing.T) {
 		sort.Strings(c)
 	}
 	want := map[string]string{
-		"ansflow apply":  "[exec.after_bad exec.bad exec.flaky exec.ok]",
-		"exec.ok":        "[attempt 1]",
-		"exec.flaky":     "[attempt 1 attempt 2]",
-		"exec.bad":       "[attempt 1]",
-		"exec.after_bad": "[]",
+		"ansflow apply":  "[exec.after_broken exec.broken exec.greet exec.retry_once]",
+		"exec.greet":        "[attempt 1]",
+		"exec.retry_once":     "[attempt 1 attempt 2]",
+		"exec.broken":       "[attempt 1]",
+		"exec.after_broken": "[]",
 	}
 	for parent, w := range want {
 		if got := "[" + strings.Join(children[parent], " ") + "]"; got != w {
@@ -166,12 +169,12 @@ func TestTraceOfAnApply(t *testing.T) {
 	checks := []struct{ span, key, want string }{
 		{"ansflow apply", "ansflow.run.result", "failed"},
 		{"ansflow apply", "ansflow.run.number", "1"},
-		{"exec.bad", "ansflow.step.result", "failed"},
-		{"exec.bad", "ansflow.step.exit_code", "3"},
-		{"exec.bad", "ansflow.step.action", "run"},
-		{"exec.ok", "ansflow.step.result", "ok"},
-		{"exec.flaky", "ansflow.step.result", "ok"},
-		{"exec.after_bad", "ansflow.step.result", "skipped"},
+		{"exec.broken", "ansflow.step.result", "failed"},
+		{"exec.broken", "ansflow.step.exit_code", "3"},
+		{"exec.broken", "ansflow.step.action", "run"},
+		{"exec.greet", "ansflow.step.result", "ok"},
+		{"exec.retry_once", "ansflow.step.result", "ok"},
+		{"exec.after_broken", "ansflow.step.result", "skipped"},
 	}
 	for _, c := range checks {
 		for _, s := range spans {
@@ -183,8 +186,8 @@ func TestTraceOfAnApply(t *testing.T) {
 		}
 	}
 	for _, s := range spans {
-		if s.Name == "exec.bad" && s.Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR {
-			t.Errorf("exec.bad's span status %v, want error", s.Status)
+		if s.Name == "exec.broken" && s.Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR {
+			t.Errorf("exec.broken's span status %v, want error", s.Status)
 		}
 	}
 	events, _ := os.ReadFile(filepath.Join(dir, ".ansflow", "logs", "1", "events.jsonl"))
@@ -196,8 +199,8 @@ func TestTraceOfAnApply(t *testing.T) {
 	out, code = ansflowRun(t, dir, env, "plan")
 	if m := traceIDRE.FindStringSubmatch(out); code != 0 || m == nil {
 		t.Fatalf("plan: exit %d, no trace id:\n%s", code, out)
-	} else if sp := rcv.trace(m[1]); len(sp) == 0 || !hasSpan(sp, "ansflow plan") || !hasSpan(sp, "exec.bad") {
-		t.Errorf("the plan's trace has %d spans, want ansflow plan with exec.bad under it", len(sp))
+	} else if sp := rcv.trace(m[1]); len(sp) == 0 || !hasSpan(sp, "ansflow plan") || !hasSpan(sp, "exec.broken") {
+		t.Errorf("the plan's trace has %d spans, want ansflow plan with exec.broken under it", len(sp))
 	}
 }
 
