@@ -155,9 +155,9 @@ func TestTraceOfAnApply(t *testing.T) {
 		sort.Strings(c)
 	}
 	want := map[string]string{
-		"ansflow apply":  "[exec.after_broken exec.broken exec.greet exec.retry_once]",
+		"ansflow apply":     "[exec.after_broken exec.broken exec.greet exec.retry_once]",
 		"exec.greet":        "[attempt 1]",
-		"exec.retry_once":     "[attempt 1 attempt 2]",
+		"exec.retry_once":   "[attempt 1 attempt 2]",
 		"exec.broken":       "[attempt 1]",
 		"exec.after_broken": "[]",
 	}

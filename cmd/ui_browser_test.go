@@ -11,13 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ansflow/ansflow/internal/uifixture"
 	"github.com/chromedp/chromedp"
 )
 
 // chromium finds a Chromium to drive: $ANSFLOW_CHROMIUM, else chromium or
 // chromium-browser on PATH. Missing, the test skips locally and fails
 // under CI=true (hack/deps.sh installs Debian's chromium).
-func chromium(t *testing.T) string {
+func chromium(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("ANSFLOW_CHROMIUM"); p != "" {
 		return p
@@ -37,7 +38,7 @@ func chromium(t *testing.T) string {
 // browser starts a headless Chromium with a fresh profile that makes no
 // background connections, and collects console errors, uncaught exceptions
 // and log errors (Content-Security-Policy violations, failed loads).
-func browser(t *testing.T) (context.Context, func() []string) {
+func browser(t testing.TB) (context.Context, func() []string) {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium(t)),
@@ -216,4 +217,33 @@ func waitFor(t *testing.T, path string) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatalf("%s did not appear", path)
+}
+
+// BenchmarkRunPageInChromium measures how long Chromium takes to load and
+// draw the page of a run of 5,000 steps served by ansflow ui: from the
+// navigation to the load event (the page, its stylesheet and script,
+// parsed, laid out and painted), as the page's Navigation Timing reports it.
+// bench/ui.sh runs it with the handler's benchmark.
+func BenchmarkRunPageInChromium(b *testing.B) {
+	ctx, _ := browser(b)
+	dir := b.TempDir()
+	if err := uifixture.Write(dir, 5000); err != nil {
+		b.Fatal(err)
+	}
+	base := startUI(b, dir)
+	var total float64
+	n := 0
+	for b.Loop() {
+		err := chromedp.Do(ctx, chromedp.Navigate(base+"/runs/1"), chromedp.WaitVisible(chromedp.CSS(`#timeline svg.timeline`)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		ms, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`(() => { const e = performance.getEntriesByType("navigation")[0]; return e.loadEventEnd - e.startTime; })()`))
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += ms
+		n++
+	}
+	b.ReportMetric(total/float64(n), "ms/load")
 }

@@ -59,12 +59,23 @@ exec "publish" {
 }
 `
 
+// ansflowPath is the ansflow binary TestMain put on PATH (for tests and
+// benchmarks).
+func ansflowPath(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("ansflow")
+	if err != nil {
+		t.Fatalf("ansflow is not on PATH (TestMain should have put it there): %v", err)
+	}
+	return bin
+}
+
 // ansflowRun runs the ansflow binary in dir and returns its output.
-func ansflowRun(t *testing.T, dir string, env []string, args ...string) (string, int) {
+func ansflowRun(t testing.TB, dir string, env []string, args ...string) (string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c := exec.CommandContext(ctx, ansflowBinary(t), append([]string{"-chdir=" + dir}, args...)...)
+	c := exec.CommandContext(ctx, ansflowPath(t), append([]string{"-chdir=" + dir}, args...)...)
 	c.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	c.Stdout, c.Stderr = &out, &out
@@ -74,9 +85,9 @@ func ansflowRun(t *testing.T, dir string, env []string, args ...string) (string,
 
 // startUI starts `ansflow ui` on a free loopback port and returns its
 // address; it is stopped when the test ends.
-func startUI(t *testing.T, dir string, args ...string) string {
+func startUI(t testing.TB, dir string, args ...string) string {
 	t.Helper()
-	c := exec.Command(ansflowBinary(t), append([]string{"-chdir=" + dir, "ui", "-addr=127.0.0.1:0"}, args...)...)
+	c := exec.Command(ansflowPath(t), append([]string{"-chdir=" + dir, "ui", "-addr=127.0.0.1:0"}, args...)...)
 	c.Env = append(os.Environ(), "ANSFLOW_WORKSPACE=")
 	stdout, err := c.StdoutPipe()
 	if err != nil {

@@ -177,3 +177,19 @@ func sortByStart(rows []*runlog.Step) {
 		return strings.Compare(a.Addr, b.Addr)
 	})
 }
+
+// stepsTable writes the rows of the run page's table of steps (drawn here
+// rather than by the template: a run can have thousands of steps).
+func stepsTable(run *runlog.Run) template.HTML {
+	var b strings.Builder
+	b.Grow(len(run.Steps) * 320)
+	for _, s := range run.Steps {
+		v := string(run.View(s))
+		addr := html.EscapeString(s.Addr)
+		fmt.Fprintf(&b, `<tr data-addr="%s" class="st-%s"><td><a href="%s">%s</a></td><td>%s</td><td class="status"><span class="pill st-%s">%s</span></td>`+
+			`<td class="attempts">%d</td><td class="duration">%s</td><td class="error">%s</td></tr>`+"\n",
+			addr, v, html.EscapeString(stepHref(run.Number, s.Addr)), addr, html.EscapeString(s.Action), v,
+			strings.ReplaceAll(v, "_", " "), len(s.Attempts), formatDuration(s.Duration), html.EscapeString(s.Error))
+	}
+	return template.HTML(b.String())
+}

@@ -145,7 +145,7 @@ func (s *Server) loadRun(w http.ResponseWriter, r *http.Request) (*state.State, 
 	if !ok {
 		return nil, nil, false
 	}
-	run, err := runlog.Load(s.Dir, st, n)
+	run, err := s.run(st, n)
 	if err != nil {
 		http.Error(w, fmt.Sprintf("reading run %d: %v", n, err), http.StatusInternalServerError)
 		return nil, nil, false
@@ -157,16 +157,10 @@ func (s *Server) loadRun(w http.ResponseWriter, r *http.Request) (*state.State, 
 	return st, run, true
 }
 
-type stepRow struct {
-	*runlog.Step
-	View     runlog.Status
-	Critical bool
-}
-
 type runBody struct {
 	Run      *runlog.Run
 	Live     bool
-	Rows     []stepRow
+	Table    template.HTML
 	Graph    template.HTML
 	Timeline template.HTML
 	Counts   []statusCount
@@ -192,16 +186,11 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 	if run.Number < st.RunNumber {
 		b.Next = run.Number + 1
 	}
-	crit := map[string]bool{}
-	for _, a := range b.Critical {
-		crit[a] = true
-	}
 	counts := map[runlog.Status]int{}
 	for _, step := range run.Steps {
-		v := run.View(step)
-		counts[v]++
-		b.Rows = append(b.Rows, stepRow{Step: step, View: v, Critical: crit[step.Addr]})
+		counts[run.View(step)]++
 	}
+	b.Table = stepsTable(run)
 	for _, stt := range statusOrder {
 		if counts[stt] > 0 {
 			b.Counts = append(b.Counts, statusCount{stt, counts[stt]})
@@ -238,7 +227,7 @@ func (s *Server) statsPage(w http.ResponseWriter, r *http.Request) {
 	if limit <= 0 {
 		limit = 20
 	}
-	sum := stats.Of(runlog.Last(s.Dir, st, limit))
+	sum := stats.Of(s.lastRuns(st, limit))
 	s.render(w, "stats.html", page{Title: "Statistics", Nav: "stats", Body: statsBody{Summary: sum, Limit: limit}})
 }
 

@@ -41,7 +41,8 @@ type Server struct {
 	// lines; default 200ms.
 	Poll time.Duration
 
-	tmpl *template.Template
+	tmpl  *template.Template
+	cache runCache
 }
 
 const tokenCookie = "ansflow_ui_token"

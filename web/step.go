@@ -89,7 +89,7 @@ func (s *Server) earlierRuns(st *state.State, number int, addr string) []earlier
 		if n >= number {
 			continue
 		}
-		r, err := runlog.Load(s.Dir, st, n)
+		r, err := s.run(st, n)
 		if err != nil {
 			continue
 		}
