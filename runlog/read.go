@@ -162,10 +162,10 @@ func (s *Step) apply(typ string, t time.Time, e *stepEvent) {
 		}
 		s.Attempts = append(s.Attempts, Attempt{Number: e.Attempt, Started: t})
 	case "step_end":
-		s.Finished, s.Error, s.ID = t, e.Error, e.ID
+		s.Error, s.ID = e.Error, e.ID
 		s.Duration = time.Duration(e.DurationMS * float64(time.Millisecond))
-		if s.Started.IsZero() {
-			s.Started = t.Add(-s.Duration)
+		if !s.Started.IsZero() { // skipped and unchanged steps never started: no place in time
+			s.Finished = t
 		}
 		if n := len(s.Attempts); n > 0 {
 			s.Attempts[n-1].Finished, s.Attempts[n-1].Error = t, e.Error

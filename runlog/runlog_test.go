@@ -22,6 +22,7 @@ func testPlan() *engine.Plan {
 		{Addr: "exec.c", Type: "exec", Action: engine.Run, DependsOn: []string{"exec.a"}},
 		{Addr: "exec.d", Type: "exec", Action: engine.NoOp},
 		{Addr: "exec.e", Type: "exec", Action: engine.Run, DependsOn: []string{"exec.b", "exec.c"}},
+		{Addr: "exec.f", Type: "exec", Action: engine.Run, DependsOn: []string{"exec.e"}},
 	}}
 }
 
@@ -54,6 +55,7 @@ var events = []engine.Event{
 	{Type: engine.EventStepEnd, Time: at(6), Addr: "exec.c", Action: engine.Run, Result: engine.ResultOK, Duration: 4 * time.Second, Attempt: 2},
 	{Type: engine.EventStepStart, Time: at(6), Addr: "exec.e", Action: engine.Run},
 	{Type: engine.EventStepEnd, Time: at(9), Addr: "exec.e", Action: engine.Run, Result: engine.ResultFailed, Error: "boom", Duration: 3 * time.Second},
+	{Type: engine.EventStepEnd, Time: at(9), Addr: "exec.f", Action: engine.Run, Result: engine.ResultSkipped, Error: "skipped because exec.e failed"},
 }
 
 func TestRoundTrip(t *testing.T) {
@@ -75,6 +77,9 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if !r.Done() || r.Result != "ok" || r.Number != 3 {
 		t.Errorf("run = %d %q, want run 3 ok and done", r.Number, r.Result)
+	}
+	if f := r.Step("exec.f"); f.Status != StatusSkipped || !f.Started.IsZero() || !f.Finished.IsZero() {
+		t.Errorf("exec.f = %+v, want skipped with no start or end", f)
 	}
 	want := map[string]Status{"exec.a": StatusSucceeded, "exec.b": StatusSucceeded, "exec.c": StatusSucceeded, "exec.d": StatusUpToDate, "exec.e": StatusFailed}
 	for addr, st := range want {
