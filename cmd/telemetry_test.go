@@ -3,8 +3,10 @@ package cmd_test
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"encoding/hex"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -19,6 +21,7 @@ import (
 	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -53,19 +56,49 @@ func newOTLPReceiver(t *testing.T) *otlpReceiver {
 			http.Error(w, err.Error(), 400)
 			return
 		}
-		rcv.mu.Lock()
-		for _, rs := range req.ResourceSpans {
-			for _, ss := range rs.ScopeSpans {
-				rcv.spans = append(rcv.spans, ss.Spans...)
-			}
-		}
-		rcv.mu.Unlock()
+		rcv.add(&req)
 		out, _ := proto.Marshal(&coltrace.ExportTraceServiceResponse{})
 		w.Header().Set("Content-Type", "application/x-protobuf")
 		w.Write(out)
 	}))
 	t.Cleanup(ts.Close)
 	rcv.url = ts.URL
+	return rcv
+}
+
+func (r *otlpReceiver) add(req *coltrace.ExportTraceServiceRequest) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rs := range req.ResourceSpans {
+		for _, ss := range rs.ScopeSpans {
+			r.spans = append(r.spans, ss.Spans...)
+		}
+	}
+}
+
+// grpcReceiver is the same receiver as an OTLP/gRPC TraceService on
+// 127.0.0.1; it returns the endpoint URL.
+type grpcReceiver struct {
+	coltrace.UnimplementedTraceServiceServer
+	rcv *otlpReceiver
+}
+
+func (g grpcReceiver) Export(_ context.Context, req *coltrace.ExportTraceServiceRequest) (*coltrace.ExportTraceServiceResponse, error) {
+	g.rcv.add(req)
+	return &coltrace.ExportTraceServiceResponse{}, nil
+}
+
+func newGRPCReceiver(t *testing.T) *otlpReceiver {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv := &otlpReceiver{url: "http://" + ln.Addr().String()}
+	srv := grpc.NewServer()
+	coltrace.RegisterTraceServiceServer(srv, grpcReceiver{rcv: rcv})
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
 	return rcv
 }
 
@@ -109,24 +142,44 @@ exec "after_broken" {
 var traceIDRE = regexp.MustCompile(`Trace ID: ([0-9a-f]{32})`)
 
 // TestTraceOfAnApply applies with OTEL_EXPORTER_OTLP_ENDPOINT pointing at
-// a receiver, and checks the span tree: the run, a span per step under
-// it, a span per attempt under each step, with results and exit codes.
+// a receiver on 127.0.0.1, over HTTP and over gRPC, and checks the span
+// tree: the run, a span per step under it, a span per attempt under each
+// step, with results and exit codes; then that a plan is traced too.
 func TestTraceOfAnApply(t *testing.T) {
-	rcv := newOTLPReceiver(t)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(tracedPipeline), 0o644); err != nil {
-		t.Fatal(err)
+	for _, protocol := range []string{"http/protobuf", "grpc"} {
+		t.Run(protocol, func(t *testing.T) {
+			rcv := map[string]func(*testing.T) *otlpReceiver{"http/protobuf": newOTLPReceiver, "grpc": newGRPCReceiver}[protocol](t)
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(tracedPipeline), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			env := []string{"ANSFLOW_WORKSPACE=", "NO_COLOR=1", "OTEL_EXPORTER_OTLP_ENDPOINT=" + rcv.url, "OTEL_EXPORTER_OTLP_PROTOCOL=" + protocol}
+			out, code := ansflowRun(t, dir, env, "apply", "-auto-approve")
+			if code != 1 {
+				t.Fatalf("apply: exit %d, want 1 (exec.broken fails)\n%s", code, out)
+			}
+			m := traceIDRE.FindStringSubmatch(out)
+			if m == nil {
+				t.Fatalf("the summary has no trace id:\n%s", out)
+			}
+			checkApplyTrace(t, rcv.trace(m[1]))
+			events, _ := os.ReadFile(filepath.Join(dir, ".ansflow", "logs", "1", "events.jsonl"))
+			if !bytes.Contains(events, []byte(`"trace_id":"`+m[1]+`"`)) {
+				t.Error("the run's events file does not name its trace, so the dashboard cannot show it")
+			}
+			out, code = ansflowRun(t, dir, env, "plan")
+			if m := traceIDRE.FindStringSubmatch(out); code != 0 || m == nil {
+				t.Fatalf("plan: exit %d, no trace id:\n%s", code, out)
+			} else if sp := rcv.trace(m[1]); !hasSpan(sp, "ansflow plan") || !hasSpan(sp, "exec.broken") {
+				t.Errorf("the plan's trace has %d spans, want ansflow plan with exec.broken under it", len(sp))
+			}
+		})
 	}
-	env := []string{"ANSFLOW_WORKSPACE=", "NO_COLOR=1", "OTEL_EXPORTER_OTLP_ENDPOINT=" + rcv.url, "OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf"}
-	out, code := ansflowRun(t, dir, env, "apply", "-auto-approve")
-	if code != 1 {
-		t.Fatalf("apply: exit %d, want 1 (exec.broken fails)\n%s", code, out)
-	}
-	m := traceIDRE.FindStringSubmatch(out)
-	if m == nil {
-		t.Fatalf("the summary has no trace id:\n%s", out)
-	}
-	spans := rcv.trace(m[1])
+}
+
+// checkApplyTrace checks the span tree of tracedPipeline's first apply.
+func checkApplyTrace(t *testing.T, spans []*tracepb.Span) {
+	t.Helper()
 	byID := map[string]*tracepb.Span{}
 	for _, s := range spans {
 		byID[hex.EncodeToString(s.SpanId)] = s
@@ -189,18 +242,6 @@ func TestTraceOfAnApply(t *testing.T) {
 		if s.Name == "exec.broken" && s.Status.GetCode() != tracepb.Status_STATUS_CODE_ERROR {
 			t.Errorf("exec.broken's span status %v, want error", s.Status)
 		}
-	}
-	events, _ := os.ReadFile(filepath.Join(dir, ".ansflow", "logs", "1", "events.jsonl"))
-	if !bytes.Contains(events, []byte(`"trace_id":"`+m[1]+`"`)) {
-		t.Error("the run's events file does not name its trace, so the dashboard cannot show it")
-	}
-
-	// A plan exports its own trace.
-	out, code = ansflowRun(t, dir, env, "plan")
-	if m := traceIDRE.FindStringSubmatch(out); code != 0 || m == nil {
-		t.Fatalf("plan: exit %d, no trace id:\n%s", code, out)
-	} else if sp := rcv.trace(m[1]); len(sp) == 0 || !hasSpan(sp, "ansflow plan") || !hasSpan(sp, "exec.broken") {
-		t.Errorf("the plan's trace has %d spans, want ansflow plan with exec.broken under it", len(sp))
 	}
 }
 
