@@ -13,6 +13,7 @@ import (
 
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/graph"
+	"github.com/ansflow/ansflow/telemetry"
 	"github.com/ansflow/ansflow/views"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -49,6 +50,7 @@ and runs their validation blocks. Exit code 0 when valid, 1 otherwise.`,
 			if !diags.HasErrors() {
 				_, gdiags := graph.Build(p)
 				diags = append(diags, gdiags...)
+				diags = append(diags, telemetry.Validate(p)...)
 			}
 			if !diags.HasErrors() && (checkVars || len(vf.args) > 0) {
 				_, vdiags := p.ResolveVariables(config.VarInputs{Args: vf.args, Environ: app.Environ})

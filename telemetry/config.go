@@ -94,17 +94,24 @@ func decodeBlock(t *config.Telemetry) (Config, hcl.Diagnostics) {
 		return Config{}, diags
 	}
 	c := Config{Endpoint: b.Endpoint, Protocol: b.Protocol}
+	attrs, _ := t.Config.JustAttributes()
+	subject := func(name string) *hcl.Range {
+		if a := attrs[name]; a != nil {
+			return a.Expr.Range().Ptr()
+		}
+		return t.DeclRange.Ptr()
+	}
 	if b.Timeout != "" {
 		d, err := time.ParseDuration(b.Timeout)
 		if err != nil || d <= 0 {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid telemetry timeout",
-				Detail: fmt.Sprintf("timeout must be a duration such as \"5s\", not %q.", b.Timeout), Subject: t.DeclRange.Ptr()})
+				Detail: fmt.Sprintf("timeout must be a duration such as \"5s\", not %q.", b.Timeout), Subject: subject("timeout")})
 		}
 		c.Timeout = d
 	}
 	if c.Protocol != "" && c.Protocol != HTTP && c.Protocol != GRPC {
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported telemetry protocol",
-			Detail: fmt.Sprintf("protocol is %q or %q, not %q.", HTTP, GRPC, c.Protocol), Subject: t.DeclRange.Ptr()})
+			Detail: fmt.Sprintf("protocol is %q or %q, not %q.", HTTP, GRPC, c.Protocol), Subject: subject("protocol")})
 	}
 	return c, diags
 }
@@ -126,4 +133,26 @@ func normalize(endpoint, protocol string, base bool) (string, error) {
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
 	}
 	return u.String(), nil
+}
+
+// Validate checks the pipeline's telemetry block, for `ansflow validate`.
+func Validate(p *config.Pipeline) hcl.Diagnostics {
+	if p == nil || p.Settings == nil || p.Settings.Telemetry == nil {
+		return nil
+	}
+	c, diags := decodeBlock(p.Settings.Telemetry)
+	if diags.HasErrors() {
+		return diags
+	}
+	if _, err := normalize(c.Endpoint, orHTTP(c.Protocol), true); err != nil {
+		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid telemetry endpoint", Detail: err.Error(), Subject: p.Settings.Telemetry.DeclRange.Ptr()})
+	}
+	return diags
+}
+
+func orHTTP(protocol string) string {
+	if protocol == "" {
+		return HTTP
+	}
+	return protocol
 }
