@@ -51,7 +51,7 @@ func browser(t testing.TB) (context.Context, func() []string) {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
+		chromedp.WindowSize(1480, 1000),
 	)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(actx)
@@ -246,4 +246,56 @@ func BenchmarkRunPageInChromium(b *testing.B) {
 		n++
 	}
 	b.ReportMetric(total/float64(n), "ms/load")
+}
+
+// TestUIDemo watches a real pipeline's apply in the dashboard, for the
+// README's screenshot: ANSFLOW_UI_DEMO_DIR names the pipeline directory and
+// ANSFLOW_UI_DEMO_ARGS the apply's flags (space-separated). It opens the
+// new run's page as soon as the apply starts, takes a screenshot while a
+// step runs and one at the end, without reloading. Skipped unless set.
+func TestUIDemo(t *testing.T) {
+	dir := os.Getenv("ANSFLOW_UI_DEMO_DIR")
+	if dir == "" {
+		t.Skip("ANSFLOW_UI_DEMO_DIR is not set")
+	}
+	ctx, problems := browser(t)
+	base := startUI(t, dir)
+	before, _ := filepath.Glob(filepath.Join(dir, ".ansflow", "logs", "*", "events.jsonl"))
+	apply := exec.Command(ansflowPath(t), append([]string{"-chdir=" + dir, "apply", "-auto-approve"}, strings.Fields(os.Getenv("ANSFLOW_UI_DEMO_ARGS"))...)...)
+	apply.Env = append(os.Environ(), "NO_COLOR=1")
+	apply.Stdout, apply.Stderr = os.Stderr, os.Stderr
+	if err := apply.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer apply.Wait()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		now, _ := filepath.Glob(filepath.Join(dir, ".ansflow", "logs", "*", "events.jsonl"))
+		if len(now) > len(before) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the apply wrote no events file")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	step, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	if err := chromedp.Do(step, chromedp.Navigate(base+"/runs/latest"), chromedp.WaitVisible(chromedp.CSS(`svg.graph g.node.st-running`))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(step, chromedp.Evaluate[bool](`window.ansflowNoReload = true`)); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, "demo-live.png")
+	if err := chromedp.Do(step, chromedp.WaitVisible(chromedp.CSS(`#run-result:not(.res-running)`)), chromedp.Sleep(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := chromedp.Run(step, chromedp.Evaluate[bool](`window.ansflowNoReload === true`)); err != nil || !ok {
+		t.Errorf("the page was reloaded (%v)", err)
+	}
+	screenshot(t, ctx, "demo-done.png")
+	if p := problems(); len(p) > 0 {
+		t.Errorf("the browser reported problems:\n%s", strings.Join(p, "\n"))
+	}
 }

@@ -22,7 +22,7 @@ type LayoutOptions struct {
 	LabelWidth func(n int) float64
 	NodeHeight float64 // default 28
 	MaxWidth   float64 // widest node, default 320
-	GapX, GapY float64 // between layers and between rows; default 56, 12
+	GapX, GapY float64 // between layers and between rows; default 40, 12
 	Sweeps     int     // barycentre ordering passes; default 4
 }
 
@@ -37,7 +37,7 @@ func (o *LayoutOptions) defaults(g *Graph) {
 		o.MaxWidth = 320
 	}
 	if o.GapX == 0 {
-		o.GapX = 56
+		o.GapX = 40
 	}
 	if o.GapY == 0 {
 		o.GapY = 12
