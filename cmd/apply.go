@@ -113,7 +113,10 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		defer progress.Close()
 		pl.eng.Observer = progress.Event
 	}
+	record := startRunRecord(ctx, app, pl, destroy)
+	pl.eng.Observer = record.observe(pl.eng.Observer)
 	res, diags := pl.eng.Apply(ctx, stop, pl.p, pl.st, pl.plan, pl.vars, o.parallelism)
+	record.finish(res)
 	if progress != nil {
 		progress.Close()
 	}
@@ -143,6 +146,7 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		}
 	}
 	sendNotifications(ctx, app, g, pl, res, app.Stderr)
+	record.printTraceID(o.json)
 	out := app.Stdout
 	if jsonView != nil {
 		out = app.Stderr

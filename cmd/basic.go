@@ -13,6 +13,7 @@ import (
 
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/graph"
+	"github.com/ansflow/ansflow/telemetry"
 	"github.com/ansflow/ansflow/views"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclwrite"
@@ -49,6 +50,7 @@ and runs their validation blocks. Exit code 0 when valid, 1 otherwise.`,
 			if !diags.HasErrors() {
 				_, gdiags := graph.Build(p)
 				diags = append(diags, gdiags...)
+				diags = append(diags, telemetry.Validate(p)...)
 			}
 			if !diags.HasErrors() && (checkVars || len(vf.args) > 0) {
 				_, vdiags := p.ResolveVariables(config.VarInputs{Args: vf.args, Environ: app.Environ})
@@ -75,12 +77,14 @@ and runs their validation blocks. Exit code 0 when valid, 1 otherwise.`,
 }
 
 func newGraphCommand(app *App, g *globalOptions) *cobra.Command {
-	return &cobra.Command{
+	format := "dot"
+	c := &cobra.Command{
 		Use:   "graph",
-		Short: "Print the step dependency graph in Graphviz DOT form",
+		Short: "Print the step dependency graph (Graphviz DOT, Mermaid or SVG)",
 		Long: `Prints the steps and the dependencies implied by their references and
 depends_on, as DOT (render with: ansflow graph | dot -Tsvg > graph.svg).
-An edge points from a step to a step it depends on.`,
+An edge points from a step to a step it depends on.
+` + graphFormatHelp,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
 			p, diags := config.Load(g.dir())
@@ -91,9 +95,11 @@ An edge points from a step to a step it depends on.`,
 			if err := diagsError(app, g, p, gdiags); err != nil {
 				return err
 			}
-			return sg.WriteDOT(app.Stdout, "ansflow")
+			return writeGraph(app.Stdout, sg.Graph, format)
 		},
 	}
+	c.Flags().StringVar(&format, "format", "dot", "output `FORMAT`: dot, mermaid or svg")
+	return c
 }
 
 func newInitCommand(app *App, g *globalOptions) *cobra.Command {

@@ -412,7 +412,7 @@ func printLog(ctx context.Context, w io.Writer, path string, follow bool) error 
 }
 
 func newHistoryCommand(app *App, g *globalOptions) *cobra.Command {
-	var asJSON bool
+	var asJSON, withStats bool
 	var limit int
 	c := &cobra.Command{
 		Use:   "history",
@@ -422,6 +422,9 @@ func newHistoryCommand(app *App, g *globalOptions) *cobra.Command {
 			st, ws, err := readState(cmd.Context(), g)
 			if err != nil {
 				return err
+			}
+			if withStats {
+				return historyStats(app, g, st, limit, asJSON)
 			}
 			runs := st.Runs
 			if limit > 0 && len(runs) > limit {
@@ -455,6 +458,7 @@ func newHistoryCommand(app *App, g *globalOptions) *cobra.Command {
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().IntVar(&limit, "limit", 0, "show only the last `N` runs")
+	c.Flags().BoolVar(&withStats, "stats", false, "per step over the last runs (-limit, default 20): success rate, p50/p95 duration, passes after a retry")
 	return c
 }
 

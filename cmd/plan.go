@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
@@ -128,6 +129,7 @@ func closeStore(s state.Store) {
 }
 
 func runPlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, out string, destroy, detailed bool) error {
+	began := time.Now()
 	pl, err := makePlan(ctx, app, g, o, destroy, "plan")
 	if err != nil {
 		return err
@@ -139,6 +141,7 @@ func runPlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, ou
 		views.RenderPlan(app.Stdout, pl.plan, views.PlanOptions{Style: views.Style{Color: g.color(app)}, Verbose: o.verbose})
 		writeApprovalNotes(app.Stdout, pl)
 	}
+	tracePlan(ctx, app, pl, began, o.json)
 	if out != "" {
 		if err := writePlanFile(g.path(out), pl.plan); err != nil {
 			return err

@@ -126,6 +126,7 @@ Flags are written Terraform style with one dash (-chdir=DIR); two dashes work to
 		newConvertCommand(app, g),
 		newApproveCommand(app, g),
 		newCompletionCommand(app),
+		newUICommand(app, g),
 	)
 	return root
 }

@@ -404,9 +404,13 @@ func (l *loader) decodeSettings(b *hclsyntax.Block) {
 		return
 	}
 	l.settings = b
-	l.checkBody(b.Body, b.DefRange(), bodyRule{where: "the ansflow block", blocks: []string{"backend"}})
+	l.checkBody(b.Body, b.DefRange(), bodyRule{where: "the ansflow block", blocks: []string{"backend", "telemetry"}})
 	s := &Settings{DeclRange: b.DefRange()}
 	for _, nb := range b.Body.Blocks {
+		if nb.Type == "telemetry" {
+			l.decodeTelemetry(s, nb)
+			continue
+		}
 		if nb.Type != "backend" || !l.checkLabels(nb, false, "type") {
 			continue
 		}
@@ -418,6 +422,20 @@ func (l *loader) decodeSettings(b *hclsyntax.Block) {
 		s.Backend = &Backend{Type: nb.Labels[0], Config: nb.Body, DeclRange: nb.DefRange()}
 	}
 	l.p.Settings = s
+}
+
+// decodeTelemetry keeps ansflow { telemetry { ... } } for the telemetry
+// package to decode.
+func (l *loader) decodeTelemetry(s *Settings, b *hclsyntax.Block) {
+	if !l.checkLabels(b, false) {
+		return
+	}
+	if s.Telemetry != nil {
+		l.errorf(b.DefRange(), "Duplicate telemetry block",
+			"Telemetry was already configured at %s; keep only one telemetry block.", s.Telemetry.DeclRange)
+		return
+	}
+	s.Telemetry = &Telemetry{Config: b.Body, DeclRange: b.DefRange()}
 }
 
 // decodeLocals reads a locals block; each attribute is one local value.

@@ -33,6 +33,13 @@ type Pipeline struct {
 // Settings is the ansflow { } block.
 type Settings struct {
 	Backend   *Backend
+	Telemetry *Telemetry
+	DeclRange hcl.Range
+}
+
+// Telemetry is ansflow { telemetry { ... } }: where runs export traces.
+type Telemetry struct {
+	Config    hcl.Body
 	DeclRange hcl.Range
 }
 

@@ -7,7 +7,6 @@ package graph
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -175,21 +174,12 @@ func (g *Graph) WriteDOT(w io.Writer, title string) error {
 	var b strings.Builder
 	b.WriteString("digraph " + strconv.Quote(title) + " {\n")
 	b.WriteString("  rankdir = \"RL\";\n  node [shape = box];\n")
-	ids := make([]int, len(g.names))
-	for i := range ids {
-		ids[i] = i
-	}
-	sort.Slice(ids, func(i, j int) bool { return g.names[ids[i]] < g.names[ids[j]] })
+	ids := g.byName()
 	for _, n := range ids {
 		b.WriteString("  " + strconv.Quote(g.names[n]) + ";\n")
 	}
 	for _, n := range ids {
-		deps := append([]int(nil), g.deps[n]...)
-		sort.Slice(deps, func(i, j int) bool { return g.names[deps[i]] < g.names[deps[j]] })
-		for i, d := range deps {
-			if i > 0 && deps[i-1] == d {
-				continue
-			}
+		for _, d := range g.sortedDeps(n) {
 			b.WriteString("  " + strconv.Quote(g.names[n]) + " -> " + strconv.Quote(g.names[d]) + ";\n")
 		}
 	}

@@ -2,8 +2,8 @@
 # deps.sh installs the system packages the integration tests need, when they
 # are missing: Docker Engine (docker.io), Debian's registry (docker-registry),
 # openssl and curl (test control plane), busybox-static (a shell for test
-# images built FROM scratch), openssh-client (ssh-agent). Needs root for
-# apt-get.
+# images built FROM scratch), openssh-client (ssh-agent), and Chromium (the
+# dashboard's browser tests). Needs root for apt-get.
 set -euo pipefail
 need=()
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
@@ -14,6 +14,7 @@ command -v htpasswd >/dev/null 2>&1 || need+=(apache2-utils)
 command -v git >/dev/null 2>&1 || need+=(git)
 [[ -x /bin/busybox ]] || need+=(busybox-static) # a shell for FROM scratch test images
 command -v ssh-agent >/dev/null 2>&1 || need+=(openssh-client) # docker_build ssh forwarding test
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ((${#need[@]} == 0)); then
 	exit 0
 fi
