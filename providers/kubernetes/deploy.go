@@ -58,13 +58,8 @@ func (s *deployStep) Apply(ctx context.Context, req providers.ApplyRequest) (pro
 		}
 	}
 	if in.boolean("wait") {
-		for _, live := range applied {
-			if live.GetKind() != "Deployment" {
-				continue
-			}
-			if err := c.waitRollout(ctx, live, req.Logs); err != nil {
-				return s.partial(applied, priv), err
-			}
+		if err := c.waitReady(ctx, applied, req.Logs); err != nil {
+			return s.partial(applied, priv), err
 		}
 	}
 	return s.partial(applied, priv), nil
@@ -121,21 +116,6 @@ func (c *client) defaultNamespaces(objs []*unstructured.Unstructured, ns string)
 			o.SetNamespace("")
 		}
 	}
-	return nil
-}
-
-// waitRollout waits for a Deployment's rollout, failing fast on pods that cannot start.
-func (c *client) waitRollout(ctx context.Context, d *unstructured.Unstructured, logs providers.Logs) error {
-	t, err := c.mappingFor(d.GroupVersionKind())
-	if err != nil {
-		return err
-	}
-	sel := selection{target: t, namespace: d.GetNamespace(), name: d.GetName()}
-	observed, err := c.waitFor(ctx, sel, waitOptions{cond: rolledOut, condName: "rolled out", failFast: true, logs: logs})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(logs.Stdout, observed)
 	return nil
 }
 
