@@ -244,11 +244,11 @@ var stepSchemas = map[string]*StepSchema{
 	},
 	"k8s_deploy": {
 		Type: "k8s_deploy", Kind: Declarative,
-		Description: "Creates or updates a Deployment (and optional Service) by server-side apply under field manager `ansflow`, or applies any `manifest`. Waits for the rollout unless `wait = false`.",
+		Description: "Creates or updates a Deployment (and optional Service) by server-side apply under field manager `ansflow`, or applies the objects of a `manifest`, `manifest_files` or a `kustomize` directory (exactly one), Namespaces and CRDs first. Objects it applied before that are no longer given are deleted (pruned); objects it did not create are never deleted. Waits until every object is ready unless `wait = false`.",
 		Inputs: []AttrSchema{
 			k8sCluster,
 			forceNew(k8sNamespace),
-			forceNew(in("name", cty.String, "Name of the Deployment; also the container name and the `app` label. Required unless `manifest` is set.")),
+			forceNew(in("name", cty.String, "Name of the Deployment; also the container name and the `app` label. Required for the compact form.")),
 			in("image", cty.String, "Container image."),
 			in("replicas", cty.Number, "Desired replicas. Leave unset to let an HPA or a `k8s_scale` step own the field."),
 			in("ports", cty.List(portType), "Container ports: `[{ container_port = 8080 }]`."),
@@ -258,8 +258,10 @@ var stepSchemas = map[string]*StepSchema{
 			in("args", strList, "Container arguments."),
 			in("resources", resourcesType, "`{ requests = {cpu = \"100m\"}, limits = {memory = \"128Mi\"} }`."),
 			in("service", serviceType, "Also apply a Service: `{ port = 80, target_port = 8080, type = \"ClusterIP\" }`."),
-			in("manifest", cty.DynamicPseudoType, "One object or a list of objects to apply instead of the compact form, e.g. `yamldecode(file(\"deploy.yaml\"))`."),
-			def(in("wait", cty.Bool, "Wait for the rollout to finish."), cty.True),
+			in("manifest", cty.DynamicPseudoType, "Objects to apply instead of the compact form: one object, a list of objects, or YAML/JSON text with documents separated by `---`, e.g. `file(\"app.yaml\")` or `yamldecode_all(file(\"app.yaml\"))`."),
+			in("manifest_files", strList, "Files of objects to apply instead of the compact form: globs relative to the pipeline directory (`[\"k8s/*.yaml\"]`), read in order, each file's documents in file order. Their contents are part of the fingerprint."),
+			in("kustomize", cty.String, "A kustomization directory, relative to the pipeline directory (`\"overlays/prod\"`), built in-process as `kustomize build` does; its output is applied. The files it reads are part of the fingerprint."),
+			def(in("wait", cty.Bool, "Wait until every object is ready: Deployments rolled out, other kinds Current by the kstatus convention."), cty.True),
 		},
 		Outputs: []AttrSchema{
 			in("name", cty.String, "Name of the Deployment (of the first object for a manifest)."),
@@ -305,7 +307,7 @@ var stepSchemas = map[string]*StepSchema{
 			req(k8sKind),
 			in("name", cty.String, "Name of the object. Either `name` or `selector` is required."),
 			in("selector", cty.String, "Label selector; every selected object must meet the condition."),
-			req(in("condition", cty.String, "`available`, `ready`, `complete`, `rollout`, `deleted`, or a status condition type such as `Progressing`.")),
+			req(in("condition", cty.String, "`available`, `ready`, `complete`, `rollout`, `deleted`, or a status condition type such as `Progressing`. `ready` reads pods and nodes by their Ready condition, Deployments and ReplicaSets by ready replicas, and every other kind (StatefulSets, DaemonSets, Jobs, PVCs, custom resources) by the kstatus convention.")),
 		},
 		Outputs: []AttrSchema{
 			in("observed", cty.String, "What was observed when the condition was met."),
