@@ -264,7 +264,7 @@ var stepSchemas = map[string]*StepSchema{
 			def(in("wait", cty.Bool, "Wait until every object is ready: Deployments rolled out, other kinds Current by the kstatus convention."), cty.True),
 		},
 		Outputs: []AttrSchema{
-			in("name", cty.String, "Name of the Deployment (of the first object for a manifest)."),
+			in("name", cty.String, "Name of the Deployment; with manifest, manifest_files or kustomize, of the first Deployment applied, else of the first object."),
 			in("namespace", cty.String, "Namespace it lives in."),
 			in("uid", cty.String, "UID of the object."),
 			in("generation", cty.Number, "metadata.generation after the apply."),
