@@ -46,10 +46,10 @@ func readPrivate(raw json.RawMessage) (deployPrivate, error) {
 	return p, err
 }
 
-func (p deployPrivate) byRef() map[objectRef]appliedObject {
-	m := make(map[objectRef]appliedObject, len(p.Objects))
+func (p deployPrivate) byKey() map[objectKey]appliedObject {
+	m := make(map[objectKey]appliedObject, len(p.Objects))
 	for _, o := range p.Objects {
-		m[o.objectRef] = o
+		m[o.key()] = o
 	}
 	return m
 }
@@ -96,7 +96,7 @@ func isFoundation(u *unstructured.Unstructured) bool {
 // then, once every new CRD is Established and its kinds are discoverable,
 // the rest. It returns what the API server answered and the applied set,
 // as far as it got.
-func (c *client) applyObjects(ctx context.Context, objs []*unstructured.Unstructured, ns string, prior map[objectRef]appliedObject, logs providers.Logs) ([]*unstructured.Unstructured, []appliedObject, error) {
+func (c *client) applyObjects(ctx context.Context, objs []*unstructured.Unstructured, ns string, prior map[objectKey]appliedObject, logs providers.Logs) ([]*unstructured.Unstructured, []appliedObject, error) {
 	sortForApply(objs)
 	split := 0
 	for split < len(objs) && isFoundation(objs[split]) {
@@ -130,9 +130,9 @@ func (c *client) applyObjects(ctx context.Context, objs []*unstructured.Unstruct
 }
 
 // record is the applied-set entry of an object just applied.
-func record(sent, live *unstructured.Unstructured, prior map[objectRef]appliedObject) appliedObject {
+func record(sent, live *unstructured.Unstructured, prior map[objectKey]appliedObject) appliedObject {
 	r := appliedObject{objectRef: refOf(live), UID: string(live.GetUID()), Hash: objectHash(sent)}
-	if old, ok := prior[r.objectRef]; ok && (old.UID == r.UID || old.UID == "") {
+	if old, ok := prior[r.key()]; ok && (old.UID == r.UID || old.UID == "") {
 		r.Adopted = old.Adopted
 		return r
 	}
@@ -226,13 +226,13 @@ func (c *client) waitDiscoverable(ctx context.Context, gvk schema.GroupVersionKi
 // prune deletes the members of the old applied set that the new one no
 // longer has, last applied first, never one the step did not create.
 func (c *client) prune(ctx context.Context, old deployPrivate, now []appliedObject, why string, logs providers.Logs) error {
-	keep := map[objectRef]bool{}
+	keep := map[objectKey]bool{}
 	for _, r := range now {
-		keep[r.objectRef] = true
+		keep[r.key()] = true
 	}
 	for i := len(old.Objects) - 1; i >= 0; i-- {
 		r := old.Objects[i]
-		if keep[r.objectRef] {
+		if keep[r.key()] {
 			continue
 		}
 		if err := c.deleteOwned(ctx, r, metav1.DeletePropagationBackground, why, logs); err != nil {

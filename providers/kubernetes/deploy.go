@@ -61,7 +61,7 @@ func (s *deployStep) Apply(ctx context.Context, req providers.ApplyRequest) (pro
 			return providers.ApplyResponse{}, fmt.Errorf("reading what this step applied from state: %w", err)
 		}
 	}
-	applied, set, err := c.applyObjects(ctx, l.objs, ns, old.byRef(), req.Logs)
+	applied, set, err := c.applyObjects(ctx, l.objs, ns, old.byKey(), req.Logs)
 	priv := deployPrivate{Objects: set}
 	if err != nil {
 		// Keep what is still ours from before in the set, so a later
@@ -83,13 +83,13 @@ func (s *deployStep) Apply(ctx context.Context, req providers.ApplyRequest) (pro
 
 // mergeSets is now followed by the members of old that now lacks.
 func mergeSets(now, old []appliedObject) []appliedObject {
-	have := map[objectRef]bool{}
+	have := map[objectKey]bool{}
 	for _, r := range now {
-		have[r.objectRef] = true
+		have[r.key()] = true
 	}
 	out := append([]appliedObject(nil), now...)
 	for _, r := range old {
-		if !have[r.objectRef] {
+		if !have[r.key()] {
 			out = append(out, r)
 		}
 	}
@@ -194,7 +194,7 @@ func (s *deployStep) Read(ctx context.Context, req providers.ReadRequest) (provi
 	if err != nil {
 		return providers.ReadResponse{}, err
 	}
-	live := map[objectRef]*unstructured.Unstructured{}
+	live := map[objectKey]*unstructured.Unstructured{}
 	var present []*unstructured.Unstructured
 	var resp providers.ReadResponse
 	for _, r := range priv.Objects {
@@ -206,7 +206,7 @@ func (s *deployStep) Read(ctx context.Context, req providers.ReadRequest) (provi
 			resp.Drift = append(resp.Drift, providers.Drift{Path: r.String(), Before: "exists", After: "deleted"})
 			continue
 		}
-		live[r.objectRef] = u
+		live[r.key()] = u
 		present = append(present, u)
 	}
 	if len(present) == 0 {
@@ -223,27 +223,30 @@ func (s *deployStep) Read(ctx context.Context, req providers.ReadRequest) (provi
 // drift compares what the step applied with the live objects, field by
 // field. An object whose manifest file changed since is left to the Diff:
 // what was applied is no longer known, only its hash.
-func (s *deployStep) drift(c *client, req providers.ReadRequest, ns string, priv deployPrivate, live map[objectRef]*unstructured.Unstructured) []providers.Drift {
+func (s *deployStep) drift(c *client, req providers.ReadRequest, ns string, priv deployPrivate, live map[objectKey]*unstructured.Unstructured) []providers.Drift {
 	in := attrs{req.Prior.Inputs}
 	l, err := loadObjects(in, req.Env.Dir, ns)
 	if err != nil {
 		return nil
 	}
 	src, _ := objectSource(in)
-	set := priv.byRef()
+	set := priv.byKey()
 	var out []providers.Drift
 	for _, want := range l.objs {
 		if c.defaultNamespaces([]*unstructured.Unstructured{want}, ns) != nil {
 			continue
 		}
 		r := refOf(want)
-		got := live[r]
-		if got == nil || (set[r].Hash != "" && set[r].Hash != objectHash(want)) {
+		got := live[r.key()]
+		if got == nil || (set[r.key()].Hash != "" && set[r.key()].Hash != objectHash(want)) {
 			continue
 		}
 		for _, d := range differences(want.Object, got.Object) {
 			if d.Path == "spec.replicas" && ownsField(got, scaleFieldManager, "spec", "replicas") {
 				continue // a k8s_scale step set it: not a change outside ansflow
+			}
+			if want.GetKind() == "Secret" && strings.HasPrefix(d.Path, "stringData.") {
+				continue // write-only: the API server moves it into data
 			}
 			if src == "" {
 				d.Path = friendlyPath(d.Path, want)
@@ -260,7 +263,7 @@ func (s *deployStep) drift(c *client, req providers.ReadRequest, ns string, priv
 // change, field by field, and lists the members of the applied set that
 // the apply would prune. Failures leave the Diff empty: the plan then falls
 // back to comparing inputs.
-func (s *deployStep) dryRunDiff(ctx context.Context, c *client, dir string, desired cty.Value, priv deployPrivate, live map[objectRef]*unstructured.Unstructured) []providers.Drift {
+func (s *deployStep) dryRunDiff(ctx context.Context, c *client, dir string, desired cty.Value, priv deployPrivate, live map[objectKey]*unstructured.Unstructured) []providers.Drift {
 	_, ns, err := s.p.clientAndNamespace(desired)
 	if err != nil {
 		return nil
@@ -273,15 +276,15 @@ func (s *deployStep) dryRunDiff(ctx context.Context, c *client, dir string, desi
 	src, _ := objectSource(in)
 	quiet := providers.Logs{Stdout: discard{}, Stderr: discard{}}
 	var out []providers.Drift
-	wanted := map[objectRef]bool{}
+	wanted := map[objectKey]bool{}
 	for _, o := range l.objs {
 		if c.defaultNamespaces([]*unstructured.Unstructured{o}, ns) != nil {
 			// A kind that a CRD of this manifest brings: not served yet.
 			out = append(out, providers.Drift{Path: refOf(o).String(), Before: "(absent)", After: "created"})
 			continue
 		}
-		wanted[refOf(o)] = true
-		got := live[refOf(o)]
+		wanted[refOf(o).key()] = true
+		got := live[refOf(o).key()]
 		if got == nil {
 			out = append(out, providers.Drift{Path: refOf(o).String(), Before: "(absent)", After: "created"})
 			continue
@@ -306,7 +309,7 @@ func (s *deployStep) dryRunDiff(ctx context.Context, c *client, dir string, desi
 	why := whyPruned(in)
 	for _, r := range priv.Objects {
 		switch {
-		case wanted[r.objectRef] || live[r.objectRef] == nil:
+		case wanted[r.key()] || live[r.key()] == nil:
 		case r.Adopted:
 			out = append(out, providers.Drift{Path: r.String(), Before: "(exists)", After: "(" + why + "; left in place: ansflow did not create it)"})
 		default:

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	appsac "k8s.io/client-go/applyconfigurations/apps/v1"
 	coreac "k8s.io/client-go/applyconfigurations/core/v1"
@@ -218,6 +219,17 @@ type objectRef struct {
 	Kind       string `json:"kind"`
 	Namespace  string `json:"namespace,omitempty"`
 	Name       string `json:"name"`
+}
+
+// objectKey identifies an object whatever version of its API it is read
+// through: an applied set compares members by it, as kubectl's ApplySets do.
+type objectKey struct {
+	Group, Kind, Namespace, Name string
+}
+
+func (r objectRef) key() objectKey {
+	gv, _ := schema.ParseGroupVersion(r.APIVersion)
+	return objectKey{Group: gv.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 }
 
 func refOf(u *unstructured.Unstructured) objectRef {

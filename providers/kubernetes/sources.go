@@ -106,10 +106,9 @@ func loadObjects(in attrs, dir, ns string) (*loaded, error) {
 
 // checkUnique refuses two objects with the same kind, namespace and name.
 func checkUnique(objs []*unstructured.Unstructured) error {
-	seen := map[objectRef]bool{}
+	seen := map[objectKey]bool{}
 	for _, o := range objs {
-		r := refOf(o)
-		r.APIVersion = o.GroupVersionKind().Group
+		r := refOf(o).key()
 		if seen[r] {
 			return fmt.Errorf("%s appears twice; each object may be given once", refOf(o))
 		}
