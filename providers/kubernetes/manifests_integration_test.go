@@ -316,7 +316,9 @@ func TestManifestCRDAndCustomResource(t *testing.T) {
 	dyn := dynamic.NewForConfigOrDie(c.p.mustClient(t).config)
 	// Start from no CRD, so the apply must wait for it to be established.
 	_ = dyn.Resource(crds).Delete(t.Context(), "widgets.km.ansflow.test", metav1.DeleteOptions{})
-	t.Cleanup(func() { _ = dyn.Resource(crds).Delete(context.Background(), "widgets.km.ansflow.test", metav1.DeleteOptions{}) })
+	t.Cleanup(func() {
+		_ = dyn.Resource(crds).Delete(context.Background(), "widgets.km.ansflow.test", metav1.DeleteOptions{})
+	})
 	waitGone(t, func() error {
 		_, err := dyn.Resource(crds).Get(t.Context(), "widgets.km.ansflow.test", metav1.GetOptions{})
 		return err
