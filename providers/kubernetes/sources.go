@@ -313,7 +313,13 @@ func resolve(dir, p string) string {
 
 // relative names a file by its path from dir, in slash form, when it is inside.
 func relative(dir, p string) string {
-	if rel, err := filepath.Rel(dir, p); err == nil && dir != "" && !strings.HasPrefix(rel, "..") {
+	if dir == "" {
+		return filepath.ToSlash(p)
+	}
+	if abs, err := filepath.Abs(dir); err == nil && filepath.IsAbs(p) {
+		dir = abs
+	}
+	if rel, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(rel, "..") {
 		return filepath.ToSlash(rel)
 	}
 	return filepath.ToSlash(p)
