@@ -109,13 +109,22 @@ func (c *client) applyObjects(ctx context.Context, objs []*unstructured.Unstruct
 			return err
 		}
 		for _, o := range batch {
+			old, known := prior[refOf(o).key()]
+			existed := known
+			if !known {
+				before, err := c.getRef(ctx, refOf(o))
+				if err != nil {
+					return err
+				}
+				existed = before != nil
+			}
 			live, err := c.serverSideApply(ctx, o, logs, false)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(logs.Stdout, "%s applied (generation %d)\n", refOf(live), live.GetGeneration())
 			applied = append(applied, live)
-			set = append(set, record(o, live, prior))
+			set = append(set, record(o, live, old, known, existed))
 		}
 		return nil
 	}
@@ -129,31 +138,35 @@ func (c *client) applyObjects(ctx context.Context, objs []*unstructured.Unstruct
 	return applied, set, err
 }
 
-// record is the applied-set entry of an object just applied.
-func record(sent, live *unstructured.Unstructured, prior map[objectKey]appliedObject) appliedObject {
+// record is the applied-set entry of an object just applied. old is its
+// entry from the last apply, if known; existed says whether it was there
+// before this apply (asked only for objects new to the set).
+func record(sent, live *unstructured.Unstructured, old appliedObject, known, existed bool) appliedObject {
 	r := appliedObject{objectRef: refOf(live), UID: string(live.GetUID()), Hash: objectHash(sent)}
-	if old, ok := prior[r.key()]; ok && (old.UID == r.UID || old.UID == "") {
+	switch {
+	case known && old.UID != "" && old.UID != r.UID:
+		// Re-created since the last apply: by this one (it was deleted
+		// outside ansflow), or by someone else, and then it is theirs.
+		r.Adopted = !createdByThisApply(live)
+	case known:
 		r.Adopted = old.Adopted
-		return r
+	default:
+		r.Adopted = existed
 	}
-	r.Adopted = !onlyAnsflowWrote(live)
 	return r
 }
 
-// onlyAnsflowWrote reports whether no manager but ansflow's has written the
-// object itself (status and other subresources aside). Right after an apply
-// created an object, that is always so; an object that existed before has
-// the entry of whoever created it.
-func onlyAnsflowWrote(u *unstructured.Unstructured) bool {
+// createdByThisApply reports whether ansflow's apply entry in the managed
+// fields dates from the object's creation, as it does when the apply
+// created it.
+func createdByThisApply(u *unstructured.Unstructured) bool {
+	created := u.GetCreationTimestamp()
 	for _, mf := range u.GetManagedFields() {
-		if mf.Subresource != "" {
-			continue
-		}
-		if mf.Manager != fieldManager && mf.Manager != scaleFieldManager {
-			return false
+		if mf.Manager == fieldManager && mf.Operation == metav1.ManagedFieldsOperationApply && mf.Time != nil {
+			return mf.Time.Equal(&created)
 		}
 	}
-	return true
+	return false
 }
 
 func objectHash(u *unstructured.Unstructured) string {
