@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -194,14 +195,20 @@ func (s *deployStep) Read(ctx context.Context, req providers.ReadRequest) (provi
 	if err != nil {
 		return providers.ReadResponse{}, err
 	}
+	got := make([]*unstructured.Unstructured, len(priv.Objects))
+	err = inParallel(ctx, len(got), func(ctx context.Context, i int) error {
+		var err error
+		got[i], err = c.getRef(ctx, priv.Objects[i].objectRef)
+		return err
+	})
+	if err != nil {
+		return providers.ReadResponse{}, err
+	}
 	live := map[objectKey]*unstructured.Unstructured{}
 	var present []*unstructured.Unstructured
 	var resp providers.ReadResponse
-	for _, r := range priv.Objects {
-		u, err := c.getRef(ctx, r.objectRef)
-		if err != nil {
-			return providers.ReadResponse{}, err
-		}
+	for i, r := range priv.Objects {
+		u := got[i]
 		if u == nil {
 			resp.Drift = append(resp.Drift, providers.Drift{Path: r.String(), Before: "exists", After: "deleted"})
 			continue
@@ -274,37 +281,33 @@ func (s *deployStep) dryRunDiff(ctx context.Context, c *client, dir string, desi
 		return nil
 	}
 	src, _ := objectSource(in)
-	quiet := providers.Logs{Stdout: discard{}, Stderr: discard{}}
 	var out []providers.Drift
 	wanted := map[objectKey]bool{}
+	set := priv.byKey()
+	var update []*unstructured.Unstructured
 	for _, o := range l.objs {
-		if c.defaultNamespaces([]*unstructured.Unstructured{o}, ns) != nil {
-			// A kind that a CRD of this manifest brings: not served yet.
+		if c.defaultNamespaces([]*unstructured.Unstructured{o}, ns) != nil || live[refOf(o).key()] == nil {
+			// New, possibly of a kind a CRD of this manifest brings.
 			out = append(out, providers.Drift{Path: refOf(o).String(), Before: "(absent)", After: "created"})
 			continue
 		}
 		wanted[refOf(o).key()] = true
-		got := live[refOf(o).key()]
-		if got == nil {
-			out = append(out, providers.Drift{Path: refOf(o).String(), Before: "(absent)", After: "created"})
-			continue
+		if set[refOf(o).key()].Hash == objectHash(o) {
+			continue // as applied last time: what differs now is drift, which Read reports
 		}
-		result, err := c.serverSideApply(ctx, o, quiet, true)
-		if err != nil {
-			return nil
-		}
-		after := leaves(result.Object)
-		for _, d := range differences(o.Object, got.Object) {
-			if v, ok := after[d.Path]; ok {
-				d.Before, d.After = d.After, v
-				if src != "" || o.GetKind() != "Deployment" {
-					d.Path = refOf(o).String() + "." + d.Path
-				}
-				if d.Before != d.After {
-					out = append(out, maskSecret(o, d))
-				}
-			}
-		}
+		update = append(update, o)
+	}
+	diffs := make([][]providers.Drift, len(update))
+	err = inParallel(ctx, len(update), func(ctx context.Context, i int) error {
+		var err error
+		diffs[i], err = c.dryRunChanges(ctx, update[i], live[refOf(update[i]).key()], src == "")
+		return err
+	})
+	if err != nil {
+		return nil
+	}
+	for _, d := range diffs {
+		out = append(out, d...)
 	}
 	why := whyPruned(in)
 	for _, r := range priv.Objects {
@@ -317,6 +320,41 @@ func (s *deployStep) dryRunDiff(ctx context.Context, c *client, dir string, desi
 		}
 	}
 	return out
+}
+
+// dryRunChanges is what applying o would change in got, field by field,
+// by a server-side dry run. Paths are prefixed with the object (kind/name),
+// except a compact form's Deployment's.
+func (c *client) dryRunChanges(ctx context.Context, o, got *unstructured.Unstructured, compact bool) ([]providers.Drift, error) {
+	quiet := providers.Logs{Stdout: discard{}, Stderr: discard{}}
+	result, err := c.serverSideApply(ctx, o, quiet, true)
+	if err != nil {
+		return nil, err
+	}
+	after := leaves(result.Object)
+	var out []providers.Drift
+	for _, d := range differences(o.Object, got.Object) {
+		if v, ok := after[d.Path]; ok {
+			d.Before, d.After = d.After, v
+			if !compact || o.GetKind() != "Deployment" {
+				d.Path = refOf(o).String() + "." + d.Path
+			}
+			if d.Before != d.After {
+				out = append(out, maskSecret(o, d))
+			}
+		}
+	}
+	return out, nil
+}
+
+// inParallel calls f for 0..n-1, a few at a time, and returns the first error.
+func inParallel(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := range n {
+		g.Go(func() error { return f(ctx, i) })
+	}
+	return g.Wait()
 }
 
 // maskSecret hides the values of a Secret's data in a drift or diff line.
