@@ -108,16 +108,13 @@ func (c *client) applyObjects(ctx context.Context, objs []*unstructured.Unstruct
 		if err := c.defaultNamespaces(batch, ns); err != nil {
 			return err
 		}
+		existing, err := c.existing(ctx, batch, prior)
+		if err != nil {
+			return err
+		}
 		for _, o := range batch {
 			old, known := prior[refOf(o).key()]
-			existed := known
-			if !known {
-				before, err := c.getRef(ctx, refOf(o))
-				if err != nil {
-					return err
-				}
-				existed = before != nil
-			}
+			existed := known || existing[refOf(o).key()]
 			live, err := c.serverSideApply(ctx, o, logs, false)
 			if err != nil {
 				return err
@@ -136,6 +133,60 @@ func (c *client) applyObjects(ctx context.Context, objs []*unstructured.Unstruct
 	}
 	err := apply(objs[split:])
 	return applied, set, err
+}
+
+// existing reports which objects of batch that are new to the applied set
+// exist already: one list per kind and namespace (a get for a single one).
+func (c *client) existing(ctx context.Context, batch []*unstructured.Unstructured, prior map[objectKey]appliedObject) (map[objectKey]bool, error) {
+	type group struct {
+		t    target
+		ns   string
+		keys map[objectKey]bool
+	}
+	groups := map[string]*group{}
+	var order []string
+	for _, o := range batch {
+		k := refOf(o).key()
+		if _, known := prior[k]; known {
+			continue
+		}
+		t, err := c.mappingFor(o.GroupVersionKind())
+		if err != nil {
+			return nil, err
+		}
+		id := t.mapping.Resource.String() + "/" + o.GetNamespace()
+		if groups[id] == nil {
+			groups[id] = &group{t: t, ns: o.GetNamespace(), keys: map[objectKey]bool{}}
+			order = append(order, id)
+		}
+		groups[id].keys[k] = true
+	}
+	out := map[objectKey]bool{}
+	for _, id := range order {
+		g := groups[id]
+		if len(g.keys) == 1 {
+			for k := range g.keys {
+				u, err := c.getRef(ctx, objectRef{APIVersion: g.t.mapping.GroupVersionKind.GroupVersion().String(), Kind: k.Kind, Namespace: k.Namespace, Name: k.Name})
+				if err != nil {
+					return nil, err
+				}
+				out[k] = u != nil
+			}
+			continue
+		}
+		list, err := c.resource(g.t, g.ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("listing %s: %w", g.t.mapping.Resource.Resource, c.apiError(err))
+		}
+		for k := range g.keys {
+			for _, u := range list.Items {
+				if u.GetName() == k.Name {
+					out[k] = true
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // record is the applied-set entry of an object just applied. old is its
