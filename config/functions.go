@@ -99,6 +99,7 @@ func Functions(baseDir string) map[string]function.Function {
 		"upper":           stdlib.UpperFunc,
 		"values":          stdlib.ValuesFunc,
 		"yamldecode":      ctyyaml.YAMLDecodeFunc,
+		"yamldecode_all":  yamlDecodeAllFunc,
 		"yamlencode":      ctyyaml.YAMLEncodeFunc,
 		"zipmap":          stdlib.ZipmapFunc,
 	}

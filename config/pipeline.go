@@ -137,6 +137,16 @@ type Step struct {
 // Addr is "type.name".
 func (s *Step) Addr() string { return s.Type + "." + s.Name }
 
+// InputRange is the range of the expression of input attribute name, when
+// the step sets it.
+func (s *Step) InputRange(name string) (hcl.Range, bool) {
+	a, ok := s.attrs[name]
+	if !ok || a == nil {
+		return hcl.Range{}, false
+	}
+	return a.Expr.Range(), true
+}
+
 // Retry is a retry { attempts, delay, backoff } block.
 type Retry struct {
 	Attempts  hcl.Expression // number, >= 1

@@ -110,6 +110,7 @@ type AttrChange struct {
 	Sensitive bool    `json:"sensitive,omitempty"` // values hidden
 	ForceNew  bool    `json:"force_new,omitempty"` // forces replacement
 	Drift     bool    `json:"drift,omitempty"`     // changed outside ansflow
+	Removed   bool    `json:"removed,omitempty"`   // an object the apply deletes; Before says why
 }
 
 // Summary counts the plan's actions.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
@@ -171,11 +172,14 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		}
 		if v, ok := p.(providers.Validator); ok {
 			if err := v.Validate(unmarked(inputs)); err != nil {
-				return &diagError{hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid " + in.addr,
-					Detail: err.Error() + ".", Subject: s.DeclRange.Ptr()}}}
+				return inputDiag(s, in.addr, err)
 			}
 		}
 		files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: unmarked(inputs)})
+		var ie *providers.InputError
+		if errors.As(err, &ie) {
+			return inputDiag(s, in.addr, err)
+		}
 		if err != nil {
 			return fmt.Errorf("reading what the step's inputs point at: %w", err)
 		}
@@ -264,7 +268,11 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 		}
 		gone, drift = resp.Gone, resp.Drift
 		for _, d := range resp.Diff {
-			ch.Attrs = mergeAttr(ch.Attrs, AttrChange{Path: d.Path, Before: strPtr(d.Before), After: strPtr(d.After)})
+			a := AttrChange{Path: d.Path, Before: strPtr(d.Before), After: strPtr(d.After)}
+			if d.Removed {
+				a.After, a.Removed = nil, true
+			}
+			ch.Attrs = mergeAttr(ch.Attrs, a)
 		}
 	}
 	if gone {
@@ -540,4 +548,20 @@ func (p *Plan) VariablesFromPlan(fresh map[string]cty.Value, sensitive func(stri
 		out[name] = v
 	}
 	return out, nil
+}
+
+// inputDiag turns a provider's complaint about a step's inputs into a
+// diagnostic: at the attribute it names, when the step sets it, else at
+// the step's block.
+func inputDiag(s *config.Step, addr string, err error) error {
+	subject := s.DeclRange
+	detail := err.Error()
+	var ie *providers.InputError
+	if errors.As(err, &ie) {
+		if r, ok := s.InputRange(ie.Input); ok {
+			subject = r
+		}
+	}
+	return &diagError{hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid " + addr,
+		Detail: detail + ".", Subject: subject.Ptr()}}}
 }

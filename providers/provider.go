@@ -125,6 +125,9 @@ type Drift struct {
 	Path   string // attribute path, e.g. "replicas" or "env.VERSION"
 	Before string // what ansflow applied (display form)
 	After  string // what is there now (display form)
+	// Removed (in a Diff): the apply deletes the object named by Path;
+	// Before says why ("no longer in the manifest") and After is unused.
+	Removed bool
 }
 
 type ReadResponse struct {
@@ -180,3 +183,14 @@ type DeleteRequest struct {
 	Prior Prior
 	Logs  Logs
 }
+
+// InputError is a problem with one input attribute of a step (a pattern
+// that matches no file, two attributes that exclude each other). The engine
+// reports it as a diagnostic at that attribute when the step sets it.
+type InputError struct {
+	Input string // the attribute's name, e.g. "manifest_files"
+	Err   error
+}
+
+func (e *InputError) Error() string { return e.Input + ": " + e.Err.Error() }
+func (e *InputError) Unwrap() error { return e.Err }

@@ -94,6 +94,8 @@ func writeMarkdownDiff(b *strings.Builder, c *engine.Change) {
 			note += " # changed outside ansflow"
 		}
 		switch {
+		case a.Removed:
+			lines = append(lines, fmt.Sprintf("- %s (%s)%s", a.Path, before, note))
 		case a.Before == nil:
 			lines = append(lines, fmt.Sprintf("+ %s = %s%s", name, after, note))
 		case a.After == nil && !a.Unknown:

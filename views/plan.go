@@ -235,6 +235,8 @@ func attrLine(a engine.AttrChange, action engine.Action, width int, s Style) str
 		note += s.paint(ansiDim, " # changed outside ansflow")
 	}
 	switch {
+	case a.Removed:
+		return fmt.Sprintf("%s %s (%s)%s", s.paint(ansiRed, "-"), strings.TrimRight(name, " "), before, note)
 	case a.Before == nil:
 		return fmt.Sprintf("%s %s = %s%s", s.paint(ansiGreen, "+"), name, after, note)
 	case !hasAfter:

@@ -136,6 +136,7 @@ func TestAttrLine(t *testing.T) {
 		{"sensitive raw values hidden", engine.AttrChange{Path: "password", Before: ptr("hunter2"), After: ptr("hunter3"), Sensitive: true}, engine.Update, "~ password = (sensitive value)"},
 		{"force new", engine.AttrChange{Path: "repository", Before: ptr("a"), After: ptr("b"), ForceNew: true}, engine.Replace, "~ repository = a -> b # forces replacement"},
 		{"drift", engine.AttrChange{Path: "replicas", Before: ptr("3"), After: ptr("3"), Drift: true}, engine.Update, "~ replicas = 3 # changed outside ansflow"},
+		{"removed object", engine.AttrChange{Path: "deployment/old", Before: ptr("no longer in the manifest"), Removed: true}, engine.Update, "- deployment/old (no longer in the manifest)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

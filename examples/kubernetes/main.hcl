@@ -1,6 +1,7 @@
-# Deploys an app to the cluster KUBECONFIG points at (e.g. hack/testenv), checks
-# it from inside a pod, reads its logs, scales it on the main branch, and
-# removes a leftover ConfigMap. See README.md.
+# Deploys an app to the cluster KUBECONFIG points at (e.g. hack/testenv), and a
+# worker from a kustomize overlay; checks the app from inside a pod, reads its
+# logs, scales it on the main branch, and removes a leftover ConfigMap. See
+# README.md.
 
 variable "namespace" {
   type    = string
@@ -53,6 +54,15 @@ k8s_deploy "app" {
   service   = { port = 80, target_port = 8080 }
 }
 
+# A kustomize overlay (k8s/overlays/example over k8s/base), built in
+# process: a ConfigMap and a Deployment, applied and waited for. Editing a
+# file of the overlay or its base plans an update.
+k8s_deploy "worker" {
+  cluster   = cluster.local
+  namespace = k8s_deploy.namespace.name
+  kustomize = "k8s/overlays/example"
+}
+
 k8s_wait "app" {
   cluster   = cluster.local
   namespace = k8s_deploy.app.namespace
@@ -102,3 +112,4 @@ k8s_delete "legacy_config" {
 output "selector" { value = k8s_deploy.app.selector }
 output "smoke" { value = k8s_exec.smoke.stdout }
 output "deleted" { value = k8s_delete.legacy_config.deleted }
+output "worker" { value = k8s_deploy.worker.name }

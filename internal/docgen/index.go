@@ -42,6 +42,7 @@ var builtins = []row{
 	{"TYPE.NAME.ATTR", "", "An argument or attribute of another step, e.g. `docker_build.app.ref`; makes this step depend on it."},
 	{"registry.NAME, cluster.NAME", "", "A registry or cluster block, for the `registry` and `cluster` arguments; their attributes as `registry.main.address`."},
 	{"env(\"NAME\")", "function", "An environment variable of the ansflow process; empty when unset."},
+	{"yamldecode_all(TEXT)", "function", "Every document of a YAML stream (documents separated by `---`, as most Kubernetes manifests are kept) as a tuple, empty documents left out: `yamldecode_all(file(\"app.yaml\"))`. `yamldecode` takes exactly one document."},
 }
 
 // blocks are the top-level blocks other than steps, with their attributes.

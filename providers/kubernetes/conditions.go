@@ -142,10 +142,12 @@ func available(u *unstructured.Unstructured) (verdict, error) {
 	return verdict{met: met, detail: detail}, nil
 }
 
-// ready: pods by their Ready condition; workloads by ready replicas.
+// ready: pods and nodes by their Ready condition; Deployments and
+// ReplicaSets by ready replicas; every other kind (StatefulSets, DaemonSets,
+// Jobs, PVCs, custom resources) by the kstatus convention.
 func ready(u *unstructured.Unstructured) (verdict, error) {
 	switch u.GetKind() {
-	case "Deployment", "StatefulSet", "ReplicaSet":
+	case "Deployment", "ReplicaSet":
 		want, _, _ := unstructured.NestedInt64(u.Object, "spec", "replicas")
 		if _, found, _ := unstructured.NestedInt64(u.Object, "spec", "replicas"); !found {
 			want = 1
@@ -154,12 +156,10 @@ func ready(u *unstructured.Unstructured) (verdict, error) {
 		observed, _, _ := unstructured.NestedInt64(u.Object, "status", "observedGeneration")
 		met := got >= want && observed >= u.GetGeneration()
 		return verdict{met: met, detail: fmt.Sprintf("%d/%d replicas ready", got, want)}, nil
-	case "DaemonSet":
-		want, _, _ := unstructured.NestedInt64(u.Object, "status", "desiredNumberScheduled")
-		got, _, _ := unstructured.NestedInt64(u.Object, "status", "numberReady")
-		return verdict{met: want > 0 && got >= want, detail: fmt.Sprintf("%d/%d pods ready", got, want)}, nil
+	case "Pod", "Node":
+		return statusCondition("Ready")(u)
 	}
-	return statusCondition("Ready")(u)
+	return kstatusReady(u)
 }
 
 // complete: a Job's Complete condition; its Failed condition fails the wait.

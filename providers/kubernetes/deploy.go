@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/zclconf/go-cty/cty"
+	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -18,14 +19,31 @@ import (
 // deployStep is k8s_deploy.
 type deployStep struct{ p *Provider }
 
-// deployPrivate is kept in state: exactly what the step applied, so that
-// Delete removes those objects and an update prunes the ones it no longer has.
-type deployPrivate struct {
-	Objects []objectRef `json:"objects"`
+// Validate checks what the types cannot: one source of objects, and the
+// compact form's name and image, or an inline manifest that parses.
+func (s *deployStep) Validate(inputs cty.Value) error {
+	in := attrs{inputs}
+	src, err := objectSource(in)
+	if err != nil || src == srcManifestFiles || src == srcKustomize {
+		return err // files are read by Fingerprint, which knows the pipeline directory
+	}
+	_, err = loadObjects(in, "", "default")
+	return err
 }
 
-func (s *deployStep) Fingerprint(context.Context, providers.FingerprintRequest) (map[string]string, error) {
-	return nil, nil
+// Fingerprint hashes the files that manifest_files and kustomize read (and
+// kustomize's output), so editing one plans an update.
+func (s *deployStep) Fingerprint(_ context.Context, req providers.FingerprintRequest) (map[string]string, error) {
+	in := attrs{req.Inputs}
+	src, err := objectSource(in)
+	if err != nil || (src != srcManifestFiles && src != srcKustomize) {
+		return nil, err
+	}
+	l, err := loadObjects(in, req.Env.Dir, "")
+	if err != nil {
+		return nil, err
+	}
+	return l.files, nil
 }
 
 func (s *deployStep) Apply(ctx context.Context, req providers.ApplyRequest) (providers.ApplyResponse, error) {
@@ -34,40 +52,57 @@ func (s *deployStep) Apply(ctx context.Context, req providers.ApplyRequest) (pro
 	if err != nil {
 		return providers.ApplyResponse{}, err
 	}
-	objs, err := desiredObjects(in, ns)
+	l, err := loadObjects(in, req.Env.Dir, ns)
 	if err != nil {
 		return providers.ApplyResponse{}, err
 	}
-	if err := c.defaultNamespaces(objs, ns); err != nil {
-		return providers.ApplyResponse{}, err
-	}
-	var applied []*unstructured.Unstructured
-	priv := deployPrivate{}
-	for _, o := range objs {
-		live, err := c.serverSideApply(ctx, o, req.Logs, false)
-		if err != nil {
-			return s.partial(applied, priv), err
-		}
-		fmt.Fprintf(req.Logs.Stdout, "%s applied (generation %d)\n", refOf(live), live.GetGeneration())
-		applied = append(applied, live)
-		priv.Objects = append(priv.Objects, refOf(live))
-	}
+	var old deployPrivate
 	if req.Prior != nil {
-		if err := c.prune(ctx, req.Prior.Private, priv.Objects, req.Logs); err != nil {
-			return s.partial(applied, priv), err
+		if old, err = readPrivate(req.Prior.Private); err != nil {
+			return providers.ApplyResponse{}, fmt.Errorf("reading what this step applied from state: %w", err)
 		}
+	}
+	applied, set, err := c.applyObjects(ctx, l.objs, ns, old.byKey(), req.Logs)
+	priv := deployPrivate{Objects: set}
+	if err != nil {
+		// Keep what is still ours from before in the set, so a later
+		// apply or destroy can still remove it.
+		priv.Objects = mergeSets(set, old.Objects)
+		return s.partial(applied, priv), err
+	}
+	if err := c.prune(ctx, old, set, whyPruned(in), req.Logs); err != nil {
+		priv.Objects = mergeSets(set, old.Objects)
+		return s.partial(applied, priv), err
 	}
 	if in.boolean("wait") {
-		for _, live := range applied {
-			if live.GetKind() != "Deployment" {
-				continue
-			}
-			if err := c.waitRollout(ctx, live, req.Logs); err != nil {
-				return s.partial(applied, priv), err
-			}
+		if err := c.waitReady(ctx, applied, req.Logs); err != nil {
+			return s.partial(applied, priv), err
 		}
 	}
 	return s.partial(applied, priv), nil
+}
+
+// mergeSets is now followed by the members of old that now lacks.
+func mergeSets(now, old []appliedObject) []appliedObject {
+	have := map[objectKey]bool{}
+	for _, r := range now {
+		have[r.key()] = true
+	}
+	out := append([]appliedObject(nil), now...)
+	for _, r := range old {
+		if !have[r.key()] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// whyPruned says why an object of the applied set goes away.
+func whyPruned(in attrs) string {
+	if src, _ := objectSource(in); src == "" {
+		return "no longer in the step"
+	}
+	return "no longer in the manifest"
 }
 
 // partial returns the outputs of what has been applied so far.
@@ -124,70 +159,12 @@ func (c *client) defaultNamespaces(objs []*unstructured.Unstructured, ns string)
 	return nil
 }
 
-// waitRollout waits for a Deployment's rollout, failing fast on pods that cannot start.
-func (c *client) waitRollout(ctx context.Context, d *unstructured.Unstructured, logs providers.Logs) error {
-	t, err := c.mappingFor(d.GroupVersionKind())
-	if err != nil {
-		return err
-	}
-	sel := selection{target: t, namespace: d.GetNamespace(), name: d.GetName()}
-	observed, err := c.waitFor(ctx, sel, waitOptions{cond: rolledOut, condName: "rolled out", failFast: true, logs: logs})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(logs.Stdout, observed)
-	return nil
-}
-
-// prune deletes objects the previous apply created that this one no longer has.
-func (c *client) prune(ctx context.Context, prior json.RawMessage, now []objectRef, logs providers.Logs) error {
-	var old deployPrivate
-	if len(prior) == 0 || json.Unmarshal(prior, &old) != nil {
-		return nil
-	}
-	keep := map[objectRef]bool{}
-	for _, r := range now {
-		keep[r] = true
-	}
-	for _, r := range old.Objects {
-		if keep[r] {
-			continue
-		}
-		if err := c.deleteRef(ctx, r, metav1.DeletePropagationBackground); err != nil {
-			return err
-		}
-		fmt.Fprintf(logs.Stdout, "%s deleted (no longer in the step)\n", r)
-	}
-	return nil
-}
-
-// deleteRef deletes one object and waits until it is gone; absent is success.
-func (c *client) deleteRef(ctx context.Context, r objectRef, policy metav1.DeletionPropagation) error {
-	gv, err := schema.ParseGroupVersion(r.APIVersion)
-	if err != nil {
-		return err
-	}
-	t, err := c.mappingFor(gv.WithKind(r.Kind))
-	if err != nil {
-		return err
-	}
-	err = c.resource(t, r.Namespace).Delete(ctx, r.Name, metav1.DeleteOptions{PropagationPolicy: &policy})
-	if apierrors.IsNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("deleting %s: %w", r, c.apiError(err))
-	}
-	_, err = c.waitFor(ctx, selection{target: t, namespace: r.Namespace, name: r.Name}, waitOptions{condName: "deleted"})
-	return err
-}
-
+// Delete removes the applied set, last applied first, waiting until each
+// object is gone; objects the step did not create are left in place.
 func (s *deployStep) Delete(ctx context.Context, req providers.DeleteRequest) error {
-	var priv deployPrivate
-	if len(req.Prior.Private) > 0 {
-		if err := json.Unmarshal(req.Prior.Private, &priv); err != nil {
-			return fmt.Errorf("reading what this step applied from state: %w", err)
-		}
+	priv, err := readPrivate(req.Prior.Private)
+	if err != nil {
+		return fmt.Errorf("reading what this step applied from state: %w", err)
 	}
 	if len(priv.Objects) == 0 {
 		return nil
@@ -198,11 +175,9 @@ func (s *deployStep) Delete(ctx context.Context, req providers.DeleteRequest) er
 	}
 	// Foreground: the Deployment is gone only after its ReplicaSets and pods are.
 	for i := len(priv.Objects) - 1; i >= 0; i-- {
-		r := priv.Objects[i]
-		if err := c.deleteRef(ctx, r, metav1.DeletePropagationForeground); err != nil {
+		if err := c.deleteOwned(ctx, priv.Objects[i], metav1.DeletePropagationForeground, "the step is destroyed", req.Logs); err != nil {
 			return err
 		}
-		fmt.Fprintf(req.Logs.Stdout, "%s deleted\n", r)
 	}
 	return nil
 }
@@ -210,12 +185,9 @@ func (s *deployStep) Delete(ctx context.Context, req providers.DeleteRequest) er
 // Read refreshes the applied objects: Gone when they were deleted, Drift for
 // every field ansflow applied whose live value differs, and, when the
 // configured inputs are wholly known, the Diff a server-side dry run of them
-// predicts.
+// predicts, with the objects an apply would prune.
 func (s *deployStep) Read(ctx context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
-	var priv deployPrivate
-	if len(req.Prior.Private) > 0 {
-		_ = json.Unmarshal(req.Prior.Private, &priv)
-	}
+	priv, _ := readPrivate(req.Prior.Private)
 	if len(priv.Objects) == 0 {
 		return providers.ReadResponse{Gone: true}, nil
 	}
@@ -223,90 +195,179 @@ func (s *deployStep) Read(ctx context.Context, req providers.ReadRequest) (provi
 	if err != nil {
 		return providers.ReadResponse{}, err
 	}
-	live := map[objectRef]*unstructured.Unstructured{}
+	got := make([]*unstructured.Unstructured, len(priv.Objects))
+	err = inParallel(ctx, len(got), func(ctx context.Context, i int) error {
+		var err error
+		got[i], err = c.getRef(ctx, priv.Objects[i].objectRef)
+		return err
+	})
+	if err != nil {
+		return providers.ReadResponse{}, err
+	}
+	live := map[objectKey]*unstructured.Unstructured{}
 	var present []*unstructured.Unstructured
 	var resp providers.ReadResponse
-	for _, r := range priv.Objects {
-		u, err := c.getRef(ctx, r)
-		if err != nil {
-			return providers.ReadResponse{}, err
-		}
+	for i, r := range priv.Objects {
+		u := got[i]
 		if u == nil {
 			resp.Drift = append(resp.Drift, providers.Drift{Path: r.String(), Before: "exists", After: "deleted"})
 			continue
 		}
-		live[r] = u
+		live[r.key()] = u
 		present = append(present, u)
 	}
 	if len(present) == 0 {
 		return providers.ReadResponse{Gone: true}, nil
 	}
 	resp.Outputs = deployOutputs(primary(present))
-
-	compact := !attrs{req.Prior.Inputs}.isSet("manifest")
-	if applied, err := desiredObjects(attrs{req.Prior.Inputs}, ns); err == nil {
-		_ = c.defaultNamespaces(applied, ns)
-		for _, want := range applied {
-			got := live[refOf(want)]
-			if got == nil {
-				continue
-			}
-			for _, d := range differences(want.Object, got.Object) {
-				if d.Path == "spec.replicas" && ownsField(got, scaleFieldManager, "spec", "replicas") {
-					continue // a k8s_scale step set it: not a change outside ansflow
-				}
-				if compact {
-					d.Path = friendlyPath(d.Path, want)
-				} else {
-					d.Path = refOf(want).String() + "." + d.Path
-				}
-				resp.Drift = append(resp.Drift, d)
-			}
-		}
-	}
+	resp.Drift = append(resp.Drift, s.drift(c, req, ns, priv, live)...)
 	if req.Desired != cty.NilVal && req.Desired.IsWhollyKnown() {
-		resp.Diff = s.dryRunDiff(ctx, c, req.Desired, live)
+		resp.Diff = s.dryRunDiff(ctx, c, req.Env.Dir, req.Desired, priv, live)
 	}
 	return resp, nil
 }
 
+// drift compares what the step applied with the live objects, field by
+// field. An object whose manifest file changed since is left to the Diff:
+// what was applied is no longer known, only its hash.
+func (s *deployStep) drift(c *client, req providers.ReadRequest, ns string, priv deployPrivate, live map[objectKey]*unstructured.Unstructured) []providers.Drift {
+	in := attrs{req.Prior.Inputs}
+	l, err := loadObjects(in, req.Env.Dir, ns)
+	if err != nil {
+		return nil
+	}
+	src, _ := objectSource(in)
+	set := priv.byKey()
+	var out []providers.Drift
+	for _, want := range l.objs {
+		if c.defaultNamespaces([]*unstructured.Unstructured{want}, ns) != nil {
+			continue
+		}
+		r := refOf(want)
+		got := live[r.key()]
+		if got == nil || (set[r.key()].Hash != "" && set[r.key()].Hash != objectHash(want)) {
+			continue
+		}
+		for _, d := range differences(want.Object, got.Object) {
+			if d.Path == "spec.replicas" && ownsField(got, scaleFieldManager, "spec", "replicas") {
+				continue // a k8s_scale step set it: not a change outside ansflow
+			}
+			if want.GetKind() == "Secret" && strings.HasPrefix(d.Path, "stringData.") {
+				continue // write-only: the API server moves it into data
+			}
+			if src == "" {
+				d.Path = friendlyPath(d.Path, want)
+			} else {
+				d.Path = r.String() + "." + d.Path
+			}
+			out = append(out, maskSecret(want, d))
+		}
+	}
+	return out
+}
+
 // dryRunDiff asks the API server what applying the desired inputs would
-// change, field by field. Failures leave the Diff empty: the plan then falls
+// change, field by field, and lists the members of the applied set that
+// the apply would prune. Failures leave the Diff empty: the plan then falls
 // back to comparing inputs.
-func (s *deployStep) dryRunDiff(ctx context.Context, c *client, desired cty.Value, live map[objectRef]*unstructured.Unstructured) []providers.Drift {
+func (s *deployStep) dryRunDiff(ctx context.Context, c *client, dir string, desired cty.Value, priv deployPrivate, live map[objectKey]*unstructured.Unstructured) []providers.Drift {
 	_, ns, err := s.p.clientAndNamespace(desired)
 	if err != nil {
 		return nil
 	}
-	want, err := desiredObjects(attrs{desired}, ns)
-	if err != nil || c.defaultNamespaces(want, ns) != nil {
+	in := attrs{desired}
+	l, err := loadObjects(in, dir, ns)
+	if err != nil {
 		return nil
 	}
-	quiet := providers.Logs{Stdout: discard{}, Stderr: discard{}}
+	src, _ := objectSource(in)
 	var out []providers.Drift
-	for _, o := range want {
-		got := live[refOf(o)]
-		if got == nil {
+	wanted := map[objectKey]bool{}
+	set := priv.byKey()
+	var update []*unstructured.Unstructured
+	for _, o := range l.objs {
+		if c.defaultNamespaces([]*unstructured.Unstructured{o}, ns) != nil || live[refOf(o).key()] == nil {
+			// New, possibly of a kind a CRD of this manifest brings.
 			out = append(out, providers.Drift{Path: refOf(o).String(), Before: "(absent)", After: "created"})
 			continue
 		}
-		result, err := c.serverSideApply(ctx, o, quiet, true)
-		if err != nil {
-			return nil
+		wanted[refOf(o).key()] = true
+		if set[refOf(o).key()].Hash == objectHash(o) {
+			continue // as applied last time: what differs now is drift, which Read reports
 		}
-		for _, d := range differences(o.Object, got.Object) {
-			if v, ok := leaves(result.Object)[d.Path]; ok {
-				d.Before, d.After = d.After, v
-				if o.GetKind() != "Deployment" {
-					d.Path = refOf(o).String() + "." + d.Path
-				}
-				if d.Before != d.After {
-					out = append(out, d)
-				}
-			}
+		update = append(update, o)
+	}
+	diffs := make([][]providers.Drift, len(update))
+	err = inParallel(ctx, len(update), func(ctx context.Context, i int) error {
+		var err error
+		diffs[i], err = c.dryRunChanges(ctx, update[i], live[refOf(update[i]).key()], src == "")
+		return err
+	})
+	if err != nil {
+		return nil
+	}
+	for _, d := range diffs {
+		out = append(out, d...)
+	}
+	why := whyPruned(in)
+	for _, r := range priv.Objects {
+		switch {
+		case wanted[r.key()] || live[r.key()] == nil:
+		case r.Adopted:
+			out = append(out, providers.Drift{Path: r.String(), Before: "(exists)", After: "(" + why + "; left in place: ansflow did not create it)"})
+		default:
+			out = append(out, providers.Drift{Path: r.String(), Before: why, Removed: true})
 		}
 	}
 	return out
+}
+
+// dryRunChanges is what applying o would change in got, field by field,
+// by a server-side dry run. Paths are prefixed with the object (kind/name),
+// except a compact form's Deployment's.
+func (c *client) dryRunChanges(ctx context.Context, o, got *unstructured.Unstructured, compact bool) ([]providers.Drift, error) {
+	quiet := providers.Logs{Stdout: discard{}, Stderr: discard{}}
+	result, err := c.serverSideApply(ctx, o, quiet, true)
+	if err != nil {
+		return nil, err
+	}
+	after := leaves(result.Object)
+	var out []providers.Drift
+	for _, d := range differences(o.Object, got.Object) {
+		if v, ok := after[d.Path]; ok {
+			d.Before, d.After = d.After, v
+			if !compact || o.GetKind() != "Deployment" {
+				d.Path = refOf(o).String() + "." + d.Path
+			}
+			if d.Before != d.After {
+				out = append(out, maskSecret(o, d))
+			}
+		}
+	}
+	return out, nil
+}
+
+// inParallel calls f for 0..n-1, a few at a time, and returns the first error.
+func inParallel(ctx context.Context, n int, f func(ctx context.Context, i int) error) error {
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for i := range n {
+		g.Go(func() error { return f(ctx, i) })
+	}
+	return g.Wait()
+}
+
+// maskSecret hides the values of a Secret's data in a drift or diff line.
+func maskSecret(o *unstructured.Unstructured, d providers.Drift) providers.Drift {
+	if o.GetKind() == "Secret" && o.GroupVersionKind().Group == "" && !strings.Contains(d.Path, ".metadata.") && !strings.HasPrefix(d.Path, "metadata.") {
+		if d.Before != "(absent)" {
+			d.Before = "(sensitive value)"
+		}
+		if d.After != "(absent)" {
+			d.After = "(sensitive value)"
+		}
+	}
+	return d
 }
 
 type discard struct{}

@@ -33,7 +33,7 @@ type cluster struct {
 	p  *Provider
 }
 
-func needCluster(t *testing.T) *cluster {
+func needCluster(t testing.TB) *cluster {
 	t.Helper()
 	unavailable := func(why string) {
 		t.Helper()
@@ -78,7 +78,7 @@ func (c *cluster) namespace(t *testing.T) string {
 
 // inputs builds a step's input object as the engine would: every attribute
 // of the schema, given values converted to its type, defaults applied.
-func inputs(t *testing.T, stepType string, given map[string]cty.Value) cty.Value {
+func inputs(t testing.TB, stepType string, given map[string]cty.Value) cty.Value {
 	t.Helper()
 	s := config.LookupStepSchema(stepType)
 	vals := map[string]cty.Value{}
@@ -122,7 +122,7 @@ func (w lockedWriter) Write(p []byte) (int, error) {
 	return w.b.Write(p)
 }
 
-func newLogs(t *testing.T) (*logs, providers.Logs) {
+func newLogs(t testing.TB) (*logs, providers.Logs) {
 	l := &logs{}
 	return l, providers.Logs{
 		Stdout:   lockedWriter{&l.mu, &l.stdout},

@@ -2,33 +2,23 @@ package kubernetes
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/zclconf/go-cty/cty"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	appsac "k8s.io/client-go/applyconfigurations/apps/v1"
 	coreac "k8s.io/client-go/applyconfigurations/core/v1"
 	metaac "k8s.io/client-go/applyconfigurations/meta/v1"
-)
 
-// desiredObjects builds what a k8s_deploy step applies: the compact form's
-// Deployment (and Service), or the objects of its manifest. Namespaced
-// objects without a namespace get ns (namespacing is checked at apply time).
-func desiredObjects(in attrs, ns string) ([]*unstructured.Unstructured, error) {
-	if in.isSet("manifest") {
-		if in.isSet("image") || in.isSet("replicas") || in.isSet("service") {
-			return nil, fmt.Errorf("set either manifest or the compact form (name, image, replicas, service, ...), not both")
-		}
-		return manifestObjects(in.get("manifest"))
-	}
-	return compactObjects(in, ns)
-}
+	"github.com/ansflow/ansflow/providers"
+)
 
 // compactObjects builds the Deployment (and optional Service) of the compact
 // form. Only what the user set is included, so server-side apply claims
@@ -36,10 +26,10 @@ func desiredObjects(in attrs, ns string) ([]*unstructured.Unstructured, error) {
 func compactObjects(in attrs, ns string) ([]*unstructured.Unstructured, error) {
 	name, image := in.str("name"), in.str("image")
 	if name == "" {
-		return nil, fmt.Errorf("name is required unless manifest is set")
+		return nil, &providers.InputError{Input: "name", Err: errors.New("name is required for the compact form; set name and image, or give the objects with manifest, manifest_files or kustomize")}
 	}
 	if image == "" {
-		return nil, fmt.Errorf("image is required unless manifest is set")
+		return nil, &providers.InputError{Input: "image", Err: errors.New("image is required for the compact form; set it, or give the objects with manifest, manifest_files or kustomize")}
 	}
 	labels := map[string]string{}
 	for k, v := range in.strMap("labels") {
@@ -193,48 +183,6 @@ func toUnstructured(o any) (*unstructured.Unstructured, error) {
 	return u, nil
 }
 
-// manifestObjects converts a manifest input: one object, a list/tuple of
-// objects, or a kind: List object (as yamldecode would give).
-func manifestObjects(v cty.Value) ([]*unstructured.Unstructured, error) {
-	b, err := ctyjson.Marshal(v, v.Type())
-	if err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
-	}
-	var raw any
-	if err := json.Unmarshal(b, &raw); err != nil {
-		return nil, fmt.Errorf("manifest: %w", err)
-	}
-	var items []any
-	switch t := raw.(type) {
-	case []any:
-		items = t
-	case map[string]any:
-		if k, _ := t["kind"].(string); k == "List" {
-			items, _ = t["items"].([]any)
-		} else {
-			items = []any{t}
-		}
-	default:
-		return nil, fmt.Errorf("manifest must be an object or a list of objects, not %s", v.Type().FriendlyName())
-	}
-	if len(items) == 0 {
-		return nil, fmt.Errorf("manifest holds no objects")
-	}
-	out := make([]*unstructured.Unstructured, 0, len(items))
-	for i, it := range items {
-		m, ok := dropNulls(it).(map[string]any)
-		if !ok {
-			return nil, fmt.Errorf("manifest[%d] is not an object", i)
-		}
-		u := &unstructured.Unstructured{Object: m}
-		if u.GetAPIVersion() == "" || u.GetKind() == "" || u.GetName() == "" {
-			return nil, fmt.Errorf("manifest[%d] needs apiVersion, kind and metadata.name", i)
-		}
-		out = append(out, u)
-	}
-	return out, nil
-}
-
 // dropNulls removes null map entries (HCL objects carry absent optional
 // attributes as null; server-side apply would read them as "unset this").
 // Numbers that are whole become int64, as Kubernetes' JSON decoder expects.
@@ -271,6 +219,17 @@ type objectRef struct {
 	Kind       string `json:"kind"`
 	Namespace  string `json:"namespace,omitempty"`
 	Name       string `json:"name"`
+}
+
+// objectKey identifies an object whatever version of its API it is read
+// through: an applied set compares members by it, as kubectl's ApplySets do.
+type objectKey struct {
+	Group, Kind, Namespace, Name string
+}
+
+func (r objectRef) key() objectKey {
+	gv, _ := schema.ParseGroupVersion(r.APIVersion)
+	return objectKey{Group: gv.Group, Kind: r.Kind, Namespace: r.Namespace, Name: r.Name}
 }
 
 func refOf(u *unstructured.Unstructured) objectRef {
