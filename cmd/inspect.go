@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/ansflow/ansflow/config"
-	"github.com/ansflow/ansflow/engine"
 	"github.com/ansflow/ansflow/state"
 	"github.com/ansflow/ansflow/views"
 	"github.com/spf13/cobra"
@@ -338,77 +335,6 @@ func newOutputCommand(app *App, g *globalOptions) *cobra.Command {
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	c.Flags().BoolVar(&raw, "raw", false, "print a string output without quotes")
 	return c
-}
-
-func newLogsCommand(app *App, g *globalOptions) *cobra.Command {
-	var run int
-	var stderr, follow bool
-	c := &cobra.Command{
-		Use:   "logs ADDR",
-		Short: "Print a step's stored stdout (or -stderr) from its last run or from -run=N",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			addr := args[0]
-			st, ws, err := readState(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			n := run
-			if n == 0 {
-				in, ok := st.Instances[addr]
-				if !ok {
-					return fmt.Errorf("%s has no record in the state, so no last run; pass -run=N (see `ansflow history`)", addr)
-				}
-				n = in.Run
-			}
-			stream := "stdout"
-			if stderr {
-				stream = "stderr"
-			}
-			abs, _ := filepath.Abs(g.dir())
-			path := filepath.Join(engine.LogDir(abs, ws, n), engine.LogFileName(addr, stream))
-			return printLog(cmd.Context(), app.Stdout, path, follow)
-		},
-	}
-	c.Flags().IntVar(&run, "run", 0, "show the log of run `N` (default: the step's last run)")
-	c.Flags().BoolVar(&stderr, "stderr", false, "show standard error instead of standard output")
-	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing as the log grows (Ctrl-C to stop)")
-	return c
-}
-
-func printLog(ctx context.Context, w io.Writer, path string, follow bool) error {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) && !follow {
-		return nil // the step wrote nothing to this stream
-	}
-	for os.IsNotExist(err) && follow {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(200 * time.Millisecond):
-		}
-		f, err = os.Open(path)
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if _, err := io.Copy(w, f); err != nil {
-		return err
-	}
-	if !follow {
-		return nil
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(200 * time.Millisecond):
-		}
-		if _, err := io.Copy(w, f); err != nil {
-			return err
-		}
-	}
 }
 
 func newHistoryCommand(app *App, g *globalOptions) *cobra.Command {
