@@ -277,66 +277,6 @@ func editState(ctx context.Context, g *globalOptions, lo *lockOptions, op string
 	return store.Write(ctx, st)
 }
 
-func newOutputCommand(app *App, g *globalOptions) *cobra.Command {
-	var asJSON, raw bool
-	c := &cobra.Command{
-		Use:   "output [NAME]",
-		Short: "Print the pipeline's outputs from the last apply",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := readState(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			if len(args) == 1 {
-				o, ok := st.Outputs[args[0]]
-				if !ok {
-					return fmt.Errorf("no output named %q; outputs are recorded by apply (see `ansflow output`)", args[0])
-				}
-				switch {
-				case o.Sensitive:
-					fmt.Fprintln(app.Stdout, "(sensitive value)")
-				case raw:
-					var s string
-					if json.Unmarshal(o.Value, &s) == nil {
-						fmt.Fprint(app.Stdout, s)
-						return nil
-					}
-					fmt.Fprintln(app.Stdout, string(o.Value))
-				default:
-					fmt.Fprintln(app.Stdout, string(o.Value))
-				}
-				return nil
-			}
-			if asJSON {
-				out := map[string]any{}
-				for n, o := range st.Outputs {
-					var v any = json.RawMessage(o.Value)
-					if o.Sensitive {
-						v = "(sensitive value)"
-					}
-					out[n] = map[string]any{"value": v, "type": json.RawMessage(o.Type), "sensitive": o.Sensitive}
-				}
-				enc := json.NewEncoder(app.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
-			}
-			names := make([]string, 0, len(st.Outputs))
-			for n := range st.Outputs {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
-				fmt.Fprintf(app.Stdout, "%s = %s\n", n, storedOutputDisplay(st.Outputs[n]))
-			}
-			return nil
-		},
-	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	c.Flags().BoolVar(&raw, "raw", false, "print a string output without quotes")
-	return c
-}
-
 func newHistoryCommand(app *App, g *globalOptions) *cobra.Command {
 	var asJSON bool
 	var limit int
