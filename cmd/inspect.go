@@ -160,16 +160,27 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 	}
 	var lo lockOptions
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the step instances recorded in the state",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use:   "list [ADDR...]",
+		Short: "List the step instances recorded in the state (only those at ADDR, if given)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			addrs := make([]string, len(args))
+			for i, a := range args {
+				var err error
+				if addrs[i], err = canonicalAddr(a); err != nil {
+					return err
+				}
+			}
 			st, _, err := readState(cmd.Context(), g)
 			if err != nil {
 				return err
 			}
-			for _, a := range sortedAddrs(st) {
-				fmt.Fprintln(app.Stdout, a)
+			if len(addrs) == 0 {
+				addrs = sortedAddrs(st)
+			}
+			for _, a := range addrs {
+				for _, m := range instancesOf(st, a) {
+					fmt.Fprintln(app.Stdout, m)
+				}
 			}
 			return nil
 		},
@@ -197,13 +208,27 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 		Short: "Forget step instances without deleting anything they created",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			addrs := make([]string, len(args))
+			for i, a := range args {
+				var err error
+				if addrs[i], err = canonicalAddr(a); err != nil {
+					return err
+				}
+			}
 			return editState(cmd.Context(), g, &lo, "state rm", func(st *state.State) error {
-				for _, a := range args {
-					if _, ok := st.Instances[a]; !ok {
+				var removed []string
+				for _, a := range addrs {
+					matched := instancesOf(st, a)
+					if len(matched) == 0 {
 						return notInState(a, st)
 					}
-					delete(st.Instances, a)
-					fmt.Fprintf(app.Stdout, "Removed %s\n", a)
+					for _, m := range matched {
+						delete(st.Instances, m)
+						removed = append(removed, m)
+					}
+				}
+				for _, m := range removed {
+					fmt.Fprintf(app.Stdout, "Removed %s\n", m)
 				}
 				return nil
 			})
@@ -214,34 +239,16 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 		Short: "Move a record to another address (after renaming a step)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			src, dst := args[0], args[1]
+			src, err := canonicalAddr(args[0])
+			if err != nil {
+				return err
+			}
+			dst, err := canonicalAddr(args[1])
+			if err != nil {
+				return err
+			}
 			return editState(cmd.Context(), g, &lo, "state mv", func(st *state.State) error {
-				in, ok := st.Instances[src]
-				if !ok {
-					return notInState(src, st)
-				}
-				if _, taken := st.Instances[dst]; taken {
-					return fmt.Errorf("%s already has a record; remove it first with `ansflow state rm %s`", dst, dst)
-				}
-				typ := dst
-				if i := strings.IndexByte(typ, '.'); i > 0 {
-					typ = typ[:i]
-				}
-				if typ != in.Type {
-					return fmt.Errorf("cannot move a %s record to %s: the step type must stay the same", in.Type, dst)
-				}
-				delete(st.Instances, src)
-				in.Addr = dst
-				st.Instances[dst] = in
-				for _, other := range st.Instances {
-					for i, d := range other.Dependencies {
-						if d == src {
-							other.Dependencies[i] = dst
-						}
-					}
-				}
-				fmt.Fprintf(app.Stdout, "Moved %s to %s\n", src, dst)
-				return nil
+				return moveRecords(app, st, src, dst)
 			})
 		},
 	}
@@ -249,6 +256,74 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 	lo.register(mv.Flags())
 	c.AddCommand(list, show, rm, mv, newStateMigrateCommand(app, g))
 	return c
+}
+
+// canonicalAddr checks an address given on the command line and writes it
+// as the state does.
+func canonicalAddr(s string) (string, error) {
+	step, key, err := config.ParseInstanceAddr(s)
+	if err != nil {
+		return "", &exitError{code: 1, msg: "Error: " + err.Error()}
+	}
+	return config.InstanceAddr(step, key), nil
+}
+
+// moveRecords moves the record at src to dst; the address of a step with
+// for_each moves all its instances, keeping their keys.
+func moveRecords(app *App, st *state.State, src, dst string) error {
+	matched := instancesOf(st, src)
+	if len(matched) == 0 {
+		return notInState(src, st)
+	}
+	if matched[0] != src && strings.HasSuffix(dst, "]") {
+		return fmt.Errorf("%s stands for %d instances; move them to a step address without a key, or move one instance at a time", src, len(matched))
+	}
+	moves := map[string]string{}
+	for _, m := range matched {
+		to := dst + m[len(src):]
+		if _, taken := st.Instances[to]; taken {
+			return fmt.Errorf("%s already has a record; remove it first with `ansflow state rm %s`", to, to)
+		}
+		in := st.Instances[m]
+		if typ, _, _ := strings.Cut(to, "."); typ != in.Type {
+			return fmt.Errorf("cannot move a %s record to %s: the step type must stay the same", in.Type, to)
+		}
+		moves[m] = to
+	}
+	for _, m := range matched {
+		in := st.Instances[m]
+		delete(st.Instances, m)
+		in.Addr = moves[m]
+		st.Instances[in.Addr] = in
+	}
+	for _, other := range st.Instances {
+		for i, d := range other.Dependencies {
+			if d == src {
+				other.Dependencies[i] = dst
+			} else if to, ok := moves[d]; ok {
+				other.Dependencies[i] = to
+			}
+		}
+	}
+	for _, m := range matched {
+		fmt.Fprintf(app.Stdout, "Moved %s to %s\n", m, moves[m])
+	}
+	return nil
+}
+
+// instancesOf is the record at addr, or, for the address of a step with
+// for_each, the records of all its instances.
+func instancesOf(st *state.State, addr string) []string {
+	if _, ok := st.Instances[addr]; ok {
+		return []string{addr}
+	}
+	var out []string
+	for _, a := range sortedAddrs(st) {
+		if strings.HasPrefix(a, addr+"[") {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func notInState(addr string, st *state.State) error {

@@ -35,7 +35,10 @@ func ParseInstanceAddr(s string) (string, InstanceKey, error) {
 	case 2:
 	case 3:
 		idx, ok := trav[2].(hcl.TraverseIndex)
-		if !ok || idx.Key.Type() != cty.String || idx.Key.IsNull() {
+		if !ok {
+			return bad("it has more parts than TYPE.NAME[\"KEY\"]")
+		}
+		if idx.Key.Type() != cty.String || idx.Key.IsNull() {
 			return bad("an instance key is a quoted string in brackets")
 		}
 		key = StringKey(idx.Key.AsString())
