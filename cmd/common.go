@@ -244,3 +244,23 @@ func exactArgs(n int, names ...string) cobra.PositionalArgs {
 func usageError(cmd *cobra.Command, msg string) error {
 	return &exitError{code: 1, msg: fmt.Sprintf("Error: %s.\n\nUsage: %s\nSee '%s -help' for the flags.", msg, cmd.UseLine(), cmd.CommandPath())}
 }
+
+// readLocked reads the state under the lock just taken. A run still
+// marked running cannot be (we hold the lock): its process was killed, so
+// it is recorded as interrupted.
+func readLocked(ctx context.Context, store state.Store) (*state.State, error) {
+	st, err := store.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stale := st.StaleRuns()
+	for _, c := range stale {
+		if err := store.Append(ctx, st.Lineage, c); err != nil {
+			return nil, fmt.Errorf("recording that run %d was interrupted: %w", c.Run.Number, err)
+		}
+	}
+	if len(stale) == 0 {
+		return st, nil
+	}
+	return store.Read(ctx)
+}

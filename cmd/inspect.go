@@ -342,7 +342,7 @@ func editState(ctx context.Context, g *globalOptions, lo *lockOptions, op string
 		return lockError(err)
 	}
 	defer lock.Unlock()
-	st, err := store.Read(ctx)
+	st, err := readLocked(ctx, store)
 	if err != nil {
 		return err
 	}

@@ -100,7 +100,7 @@ func makePlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, d
 		_ = lock.Unlock()
 		closeStore(store)
 	}
-	st, err := store.Read(ctx)
+	st, err := readLocked(ctx, store)
 	if err != nil {
 		res.closer()
 		return nil, err

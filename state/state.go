@@ -200,3 +200,21 @@ func (e *LockedError) Error() string {
 		"Wait for it to finish, pass -lock-timeout=DURATION to wait, or if that run is gone, run: ansflow force-unlock %s",
 		h.ID, h.Operation, h.Who, h.PID, h.Created.Format(time.RFC3339), h.ID)
 }
+
+// RunInterrupted is the result of a run whose process ended without
+// recording its end (killed with SIGKILL, a crash, a machine restart).
+const RunInterrupted = "interrupted"
+
+// StaleRuns returns the runs still marked "running", as changes that mark
+// them interrupted. Only the holder of the workspace lock may call it: with
+// the lock held, no run can still be going on.
+func (s *State) StaleRuns() []Change {
+	var out []Change
+	for _, r := range s.Runs {
+		if r.Result == "running" {
+			r.Result = RunInterrupted
+			out = append(out, Change{Run: &r})
+		}
+	}
+	return out
+}
