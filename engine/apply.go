@@ -137,6 +137,7 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 	if !plan.Destroy {
 		w.fillMissingValues()
 		vals, odiags := w.scope.EvalOutputs(w.allValues())
+		odiags = w.skippedRefs(odiags)
 		diags = append(diags, odiags...)
 		if !odiags.HasErrors() {
 			out.Outputs = vals
@@ -259,6 +260,12 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	case Delete:
 		return a.applyDelete(ctx, in, ch)
 	case NoOp, Skip:
+		if ch.Action == Skip && in.prior == nil {
+			if inputs, meta, diags := w.evalStep(in); !diags.HasErrors() && !meta.When {
+				w.skipValue(in, inputs, nil)
+				return nil
+			}
+		}
 		w.keepValue(in)
 		return nil
 	}

@@ -154,7 +154,10 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		if prior != nil && ch.Declarative {
 			reason += "; what it created is left as it is"
 		}
-		return keep(Skip, reason)
+		ch.Action = Skip
+		ch.Reasons = append(ch.Reasons, reason)
+		w.skipValue(in, inputs, priorValue(false))
+		return nil
 	}
 	if w.targets != nil && !w.targets[in.addr] {
 		return keep(Skip, "not selected by -target")

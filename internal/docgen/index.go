@@ -16,7 +16,7 @@ type row struct{ name, typ, text string }
 // itself rather than by the step type.
 var metaArguments = []row{
 	{"depends_on", "list of step references", "Steps that must finish first, for ordering without a data reference: `depends_on = [docker_run.unit_tests]`. References in arguments already imply a dependency."},
-	{"when", "bool", "Run the step only when true, e.g. `git.branch == \"main\"`. When false the step is skipped this run and whatever it created is left as it is. Known before apply: variables, locals and built-ins only."},
+	{"when", "bool", "Run the step only when true, e.g. `git.branch == \"main\"`. When false the step is skipped this run and whatever it created is left as it is; references to it see what its last run recorded, and a reference to an output of a step that has never run is an error (`try(exec.x.stdout, \"\")` gives a fallback). Known before apply: variables, locals and built-ins only."},
 	{"for_each", "map or set(string)", "One instance per element, addressed `TYPE.NAME[\"KEY\"]`; inside the block `each.key` and `each.value`. Known before apply."},
 	{"retry", "block", "A nested block with `attempts`, `delay` and `backoff`: `attempts` is the total number of tries (at least 1), `delay` the wait before the second try, `backoff` multiplies the delay after each try (at least 1)."},
 	{"timeout", "duration", "Cancel the step when it runs longer: `\"300s\"`, `\"5m\"`, `\"1h30m\"`, or a number of seconds."},
