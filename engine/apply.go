@@ -382,6 +382,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	rec.ExitCode = intOutput(outputs, "exit_code")
 	if err != nil {
 		rec.Status = state.StatusFailed
+		rec.Tolerated = meta.ContinueOnError
 		rec.Error = w.red.redact(err.Error())
 		if ch.Declarative && prior != nil && resp.Outputs == cty.NilVal {
 			// Keep what we knew of the object so it can still be deleted.

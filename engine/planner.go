@@ -298,7 +298,7 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 	case len(forceNew) > 0:
 		ch.Action = Replace
 		ch.Reasons = append(ch.Reasons, strings.Join(forceNew, ", ")+" cannot be changed in place")
-	case prior.Status == state.StatusFailed:
+	case failedUntolerated(in):
 		ch.Action = Update
 		ch.Reasons = append([]string{"it failed last run"}, ch.Reasons...)
 	case len(ch.Reasons) > 0:
@@ -318,6 +318,13 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 	return nil
 }
 
+// failedUntolerated reports whether the instance failed last run without
+// continue_on_error (still set) accepting it: such a step runs again.
+func failedUntolerated(in *inst) bool {
+	p := in.prior
+	return p.Status == state.StatusFailed && !(p.Tolerated && in.meta.ContinueOnError)
+}
+
 func (w *world) planRun(in *inst, ch *Change, fileReasons, upstream []string) {
 	prior := in.prior
 	ch.Action = Run
@@ -326,7 +333,7 @@ func (w *world) planRun(in *inst, ch *Change, fileReasons, upstream []string) {
 		ch.Reasons = []string{"it has not run yet"}
 	case w.replace[in.addr]:
 		ch.Reasons = []string{"-replace was requested"}
-	case prior.Status == state.StatusFailed:
+	case failedUntolerated(in):
 		r := "it failed last run"
 		if prior.ExitCode != nil {
 			r += fmt.Sprintf(" (exit code %d)", *prior.ExitCode)

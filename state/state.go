@@ -56,6 +56,10 @@ type Instance struct {
 	Attempts int       `json:"attempts"`
 	ExitCode *int      `json:"exit_code,omitempty"`
 	Error    string    `json:"error,omitempty"`
+	// Tolerated marks a failure of a step with continue_on_error: the run
+	// carried on, so the failure is its accepted result and the next plan
+	// does not run it again for having failed.
+	Tolerated bool `json:"tolerated,omitempty"`
 }
 
 // Duration of the last apply of the instance.
