@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -18,7 +17,6 @@ import (
 	"github.com/ansflow/ansflow/state"
 	"github.com/ansflow/ansflow/state/backends"
 	"github.com/hashicorp/hcl/v2"
-	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
@@ -82,7 +80,7 @@ func (f varFlag) Set(s string) error {
 	}
 	name, value, ok := cutEq(s)
 	if !ok || name == "" {
-		return fmt.Errorf("-var needs NAME=VALUE, got %q", s)
+		return fmt.Errorf("a variable is set as NAME=VALUE, e.g. -var build_number=42")
 	}
 	f.v.args = append(f.v.args, config.VarArg{Name: name, Value: value})
 	return nil
@@ -222,27 +220,6 @@ func load(app *App, g *globalOptions, vf *varFlags) (*config.Pipeline, map[strin
 		return nil, nil, err
 	}
 	return p, vars, nil
-}
-
-// exactArgs is cobra.ExactArgs with a message that names the missing
-// arguments and shows the usage line.
-func exactArgs(n int, names ...string) cobra.PositionalArgs {
-	return func(cmd *cobra.Command, args []string) error {
-		if len(args) == n {
-			return nil
-		}
-		what := fmt.Sprintf("%s takes %d argument(s), %s, but got %d", cmd.CommandPath(), n, strings.Join(names, " "), len(args))
-		if len(args) < n {
-			what = fmt.Sprintf("%s needs %s", cmd.CommandPath(), strings.Join(names[len(args):], " "))
-		}
-		return usageError(cmd, what)
-	}
-}
-
-// usageError is a mistake on the command line: the message, then the usage
-// line of the command.
-func usageError(cmd *cobra.Command, msg string) error {
-	return &exitError{code: 1, msg: fmt.Sprintf("Error: %s.\n\nUsage: %s\nSee '%s -help' for the flags.", msg, cmd.UseLine(), cmd.CommandPath())}
 }
 
 // readLocked reads the state under the lock just taken. A run still

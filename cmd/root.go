@@ -107,6 +107,12 @@ Flags are written Terraform style with one dash (-chdir=DIR); two dashes work to
 	pf.BoolVar(&g.noColor, "no-color", false, "do not use colours in output (also NO_COLOR)")
 	root.CompletionOptions.HiddenDefaultCmd = true
 
+	root.Args = unknownCommand
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		// Like Terraform: without a command, the help, and exit code 127.
+		_ = cmd.Help()
+		return exitCode(127)
+	}
 	root.AddCommand(
 		newInitCommand(app, g),
 		newValidateCommand(app, g),
@@ -126,6 +132,21 @@ Flags are written Terraform style with one dash (-chdir=DIR); two dashes work to
 		newConvertCommand(app, g),
 		newCompletionCommand(app),
 	)
+	explainArgs(root)
+	root.SetFlagErrorFunc(flagError)
+	root.SetUsageFunc(func(c *cobra.Command) error {
+		_, err := io.WriteString(c.OutOrStderr(), usageText(c))
+		return err
+	})
+	root.SetHelpFunc(func(c *cobra.Command, _ []string) {
+		w := c.OutOrStdout()
+		if text := strings.TrimSpace(c.Long); text != "" {
+			fmt.Fprintf(w, "%s\n\n", text)
+		} else if c.Short != "" {
+			fmt.Fprintf(w, "%s\n\n", c.Short)
+		}
+		_, _ = io.WriteString(w, usageText(c))
+	})
 	return root
 }
 
