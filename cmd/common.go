@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -32,7 +33,20 @@ func printDiags(app *App, g *globalOptions, p *config.Pipeline, diags hcl.Diagno
 	}
 	files := map[string]*hcl.File{}
 	if p != nil {
-		files = p.Files
+		for name, f := range p.Files {
+			files[name] = f
+		}
+	}
+	diags = withoutSyntheticRanges(diags)
+	// Variable files (-var-file, *.auto.vars.hcl) are not pipeline files:
+	// read them so their diagnostics show the source line too.
+	for _, d := range diags {
+		if d.Subject == nil || files[d.Subject.Filename] != nil {
+			continue
+		}
+		if src, err := os.ReadFile(d.Subject.Filename); err == nil {
+			files[d.Subject.Filename] = &hcl.File{Bytes: src}
+		}
 	}
 	width := 0
 	if app.IsTerminal {
@@ -44,6 +58,22 @@ func printDiags(app *App, g *globalOptions, p *config.Pipeline, diags hcl.Diagno
 	}
 	wr := hcl.NewDiagnosticTextWriter(app.Stderr, files, uint(width), g.color(app))
 	_ = wr.WriteDiagnostics(diags)
+}
+
+// withoutSyntheticRanges drops the made-up ranges ("<value for var.x>")
+// config gives values from the command line and the environment: there is
+// no file or line to show the user, so the detail alone says where.
+func withoutSyntheticRanges(diags hcl.Diagnostics) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		if d.Subject != nil && strings.HasPrefix(d.Subject.Filename, "<") {
+			c := *d
+			c.Subject, c.Context = nil, nil
+			d = &c
+		}
+		out[i] = d
+	}
+	return out
 }
 
 // diagsError prints diags and returns the error that ends the command when
