@@ -189,6 +189,9 @@ func terminalWidth(w io.Writer) int {
 // approve asks on the terminal; without one it refuses.
 func approve(app *App, destroy bool) error {
 	if !app.IsTerminal {
+		if destroy {
+			return &exitError{code: 1, msg: "Error: destroy needs approval, and there is no terminal to ask on.\nRun it with -auto-approve, or save a plan with `ansflow plan -destroy -out=FILE`, review it, and run `ansflow apply FILE`."}
+		}
 		return &exitError{code: 1, msg: "Error: apply needs approval, and there is no terminal to ask on.\nRun it with -auto-approve, or save a plan with `ansflow plan -out=FILE`, review it, and run `ansflow apply FILE`."}
 	}
 	what := "perform these actions"
@@ -201,6 +204,9 @@ func approve(app *App, destroy bool) error {
 		return &exitError{code: 1, msg: "Error: no answer; nothing was changed."}
 	}
 	if strings.TrimSpace(line) != "yes" {
+		if destroy {
+			return &exitError{code: 1, msg: "Destroy cancelled; nothing was changed."}
+		}
 		return &exitError{code: 1, msg: "Apply cancelled; nothing was changed."}
 	}
 	return nil

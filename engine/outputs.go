@@ -1,13 +1,16 @@
 package engine
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"sort"
 
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/state"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
+	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 // SensitiveOutput returns the value of a sensitive output of the last apply.
@@ -61,4 +64,86 @@ func lastRunID(st *state.State) string {
 		}
 	}
 	return ""
+}
+
+// ReasonNotTargeted is the reason of a Skip change for a step -target left out.
+const ReasonNotTargeted = "not selected by -target"
+
+// OutputChange is how an apply of the plan would change one pipeline
+// output. Values are in display form (JSON, "(known after apply)",
+// "(sensitive value)"); Before is nil for a new output, After for a removed one.
+type OutputChange struct {
+	Name      string  `json:"name"`
+	Action    Action  `json:"action"` // create, update or delete
+	Before    *string `json:"before,omitempty"`
+	After     *string `json:"after,omitempty"`
+	Sensitive bool    `json:"sensitive,omitempty"`
+}
+
+// outputChanges compares the outputs a plan evaluated (vals; unknown where
+// they depend on what will change) with those the state recorded.
+func outputChanges(p *config.Pipeline, st *state.State, vals map[string]cty.Value, destroy bool) []OutputChange {
+	var out []OutputChange
+	names := make([]string, 0, len(st.Outputs)+len(vals))
+	for n := range st.Outputs {
+		names = append(names, n)
+	}
+	for n := range vals {
+		if _, ok := st.Outputs[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		rec, had := st.Outputs[name]
+		v, has := vals[name]
+		if destroy {
+			has = false
+		}
+		sensitive := rec.Sensitive || has && (config.HasSensitive(v) || p.Outputs[name] != nil && p.Outputs[name].Sensitive)
+		ch := OutputChange{Name: name, Sensitive: sensitive}
+		if had {
+			before := string(rec.Value)
+			if rec.Sensitive {
+				before = redacted
+			}
+			ch.Before = &before
+		}
+		if has {
+			after, same := outputAfter(v, rec, had, sensitive)
+			if same {
+				continue
+			}
+			ch.After = &after
+		}
+		switch {
+		case !had:
+			ch.Action = Create
+		case !has:
+			ch.Action = Delete
+		default:
+			ch.Action = Update
+		}
+		out = append(out, ch)
+	}
+	return out
+}
+
+// outputAfter is the display form of a planned output value and whether it
+// equals the recorded one.
+func outputAfter(v cty.Value, rec state.Output, had, sensitive bool) (string, bool) {
+	u := unmarked(v)
+	if !u.IsWhollyKnown() {
+		return knownAfterApply, false
+	}
+	if sensitive {
+		var stored string
+		_ = json.Unmarshal(rec.Value, &stored)
+		return redacted, had && sensitiveHash(u) == stored
+	}
+	b, err := ctyjson.Marshal(u, u.Type())
+	if err != nil {
+		return knownAfterApply, false
+	}
+	return string(b), had && bytes.Equal(b, rec.Value)
 }

@@ -79,6 +79,8 @@ type Plan struct {
 	Sources map[string]string `json:"sources"`
 
 	Changes []*Change `json:"changes"`
+	// Outputs are the changes to the pipeline's outputs (display only).
+	Outputs []OutputChange `json:"output_changes,omitempty"`
 }
 
 // PlanVariable is one variable value recorded in a plan.

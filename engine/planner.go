@@ -95,9 +95,13 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 	// Outputs are evaluated with what the plan knows, so a broken output
 	// stops the plan instead of failing after the steps ran.
 	if !o.Destroy && len(p.Outputs) > 0 {
-		if _, odiags := w.scope.EvalOutputs(w.outputValues()); odiags.HasErrors() {
+		vals, odiags := w.scope.EvalOutputs(w.outputValues())
+		if odiags = w.skippedRefs(odiags); odiags.HasErrors() {
 			return nil, append(diags, odiags...)
 		}
+		plan.Outputs = outputChanges(p, st, vals, false)
+	} else if o.Destroy {
+		plan.Outputs = outputChanges(p, st, nil, true)
 	}
 	order, err := w.g.TopoOrder()
 	if err != nil {
@@ -160,7 +164,7 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		return nil
 	}
 	if w.targets != nil && !w.targets[in.addr] {
-		return keep(Skip, "not selected by -target")
+		return keep(Skip, ReasonNotTargeted)
 	}
 
 	var secrets []string

@@ -51,7 +51,10 @@ type jsonPlanSummary struct {
 	Run     int  `json:"run"`
 	NoOp    int  `json:"up_to_date"`
 	Skip    int  `json:"skipped"`
-	Changes bool `json:"has_changes"`
+	// NotTargeted counts the steps -target left out (not in skipped).
+	NotTargeted int                   `json:"not_targeted,omitempty"`
+	Changes     bool                  `json:"has_changes"`
+	Outputs     []engine.OutputChange `json:"output_changes,omitempty"`
 }
 
 type jsonStepEvent struct {
@@ -120,8 +123,8 @@ func (j *JSON) Plan(p *engine.Plan) {
 	}
 	s := p.Summary()
 	j.write(envelope{Type: "plan_summary", Message: SummaryLine(p), Summary: &jsonPlanSummary{
-		Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Run: s.Run, NoOp: s.NoOp, Skip: s.Skip,
-		Changes: p.HasChanges(),
+		Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Run: s.Run, NoOp: s.NoOp,
+		Skip: s.Skip - NotTargeted(p), NotTargeted: NotTargeted(p), Changes: p.HasChanges(), Outputs: p.Outputs,
 	}})
 }
 
