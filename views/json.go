@@ -44,13 +44,13 @@ type envelope struct {
 }
 
 type jsonPlanSummary struct {
-	Create  int  `json:"create"`
-	Update  int  `json:"update"`
-	Replace int  `json:"replace"`
-	Delete  int  `json:"delete"`
-	Run     int  `json:"run"`
-	NoOp    int  `json:"up_to_date"`
-	Skip    int  `json:"skipped"`
+	Create  int `json:"create"`
+	Update  int `json:"update"`
+	Replace int `json:"replace"`
+	Delete  int `json:"delete"`
+	Run     int `json:"run"`
+	NoOp    int `json:"up_to_date"`
+	Skip    int `json:"skipped"`
 	// NotTargeted counts the steps -target left out (not in skipped).
 	NotTargeted int                   `json:"not_targeted,omitempty"`
 	Changes     bool                  `json:"has_changes"`
