@@ -85,7 +85,9 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		views.RenderPlan(app.Stdout, pl.plan, views.PlanOptions{Style: style, Verbose: o.verbose})
 	}
 	if !pl.plan.HasChanges() {
-		if !o.json {
+		if o.json {
+			jsonView.Outputs(jsonOutputs(pl.st))
+		} else {
 			fmt.Fprintln(app.Stdout, "\nNothing to do.")
 		}
 		return nil
@@ -131,6 +133,7 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 	if jsonView != nil {
 		jsonView.Diagnostics(diags)
 		jsonView.ApplySummary(res, destroy)
+		jsonView.Outputs(jsonOutputs(pl.st))
 	} else {
 		printDiags(app, g, pl.p, diags)
 		views.RenderApplySummary(app.Stdout, res, style, destroy)

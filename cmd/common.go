@@ -17,7 +17,9 @@ import (
 	"github.com/ansflow/ansflow/engine"
 	"github.com/ansflow/ansflow/state"
 	"github.com/ansflow/ansflow/state/backends"
+	"github.com/ansflow/ansflow/views"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/spf13/pflag"
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
@@ -29,6 +31,10 @@ func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 // source line and a caret.
 func printDiags(app *App, g *globalOptions, p *config.Pipeline, diags hcl.Diagnostics) {
 	if len(diags) == 0 {
+		return
+	}
+	if g.json {
+		views.NewJSON(app.Stdout).Diagnostics(withoutSyntheticRanges(diags))
 		return
 	}
 	files := map[string]*hcl.File{}
@@ -45,7 +51,9 @@ func printDiags(app *App, g *globalOptions, p *config.Pipeline, diags hcl.Diagno
 			continue
 		}
 		if src, err := os.ReadFile(d.Subject.Filename); err == nil {
-			files[d.Subject.Filename] = &hcl.File{Bytes: src}
+			if masked := maskSensitive(p, d.Subject.Filename, src); masked != nil {
+				files[d.Subject.Filename] = &hcl.File{Bytes: masked}
+			}
 		}
 	}
 	width := 0
@@ -58,6 +66,59 @@ func printDiags(app *App, g *globalOptions, p *config.Pipeline, diags hcl.Diagno
 	}
 	wr := hcl.NewDiagnosticTextWriter(app.Stderr, files, uint(width), g.color(app))
 	_ = wr.WriteDiagnostics(diags)
+}
+
+// maskSensitive hides the values a variable file gives sensitive variables,
+// so a diagnostic's source line never shows a secret. Bytes keep their
+// offsets (each is replaced by '*', newlines kept). Without the pipeline
+// to tell which variables are sensitive, every value is hidden. It only
+// lexes the file (the lexer does not recurse, so any input is safe).
+func maskSensitive(p *config.Pipeline, name string, src []byte) []byte {
+	toks, diags := hclsyntax.LexConfig(src, name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil // show no source at all
+	}
+	out := append([]byte(nil), src...)
+	depth, lineStart, maskFrom := 0, true, -1
+	for i, tok := range toks {
+		switch tok.Type {
+		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen, hclsyntax.TokenTemplateInterp,
+			hclsyntax.TokenTemplateControl, hclsyntax.TokenOQuote, hclsyntax.TokenOHeredoc:
+			depth++
+		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenTemplateSeqEnd,
+			hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc:
+			depth--
+		case hclsyntax.TokenNewline, hclsyntax.TokenEOF:
+			if depth <= 0 && maskFrom >= 0 {
+				for j := maskFrom; j < tok.Range.Start.Byte && j < len(out); j++ {
+					if out[j] != '\n' {
+						out[j] = '*'
+					}
+				}
+				maskFrom = -1
+			}
+			lineStart = depth <= 0
+			continue
+		case hclsyntax.TokenIdent:
+			if lineStart && depth == 0 && i+1 < len(toks) && toks[i+1].Type == hclsyntax.TokenEqual && secretName(p, string(tok.Bytes)) {
+				maskFrom = toks[i+1].Range.End.Byte
+				for maskFrom < len(src) && (src[maskFrom] == ' ' || src[maskFrom] == '\t') {
+					maskFrom++
+				}
+			}
+		}
+		lineStart = false
+	}
+	return out
+}
+
+// secretName reports whether a variable file's attribute may hold a secret.
+func secretName(p *config.Pipeline, name string) bool {
+	if p == nil {
+		return true
+	}
+	v := p.Variables[name]
+	return v != nil && v.Sensitive
 }
 
 // withoutSyntheticRanges drops the made-up ranges ("<value for var.x>")

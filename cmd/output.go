@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/ansflow/ansflow/state"
+	"github.com/ansflow/ansflow/views"
 	"github.com/spf13/cobra"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -130,4 +131,18 @@ func sensitiveOutput(ctx context.Context, app *App, g *globalOptions, o *outputO
 	}
 	typ, err := ctyjson.MarshalType(v.Type())
 	return val, typ, err
+}
+
+// jsonOutputs is the outputs event of apply -json: the outputs the state
+// records, sensitive ones hidden.
+func jsonOutputs(st *state.State) map[string]views.JSONOutput {
+	out := make(map[string]views.JSONOutput, len(st.Outputs))
+	for name, o := range st.Outputs {
+		jo := views.JSONOutput{Value: o.Value, Type: o.Type, Sensitive: o.Sensitive}
+		if o.Sensitive {
+			jo.Value, jo.Type = json.RawMessage(`"(sensitive value)"`), nil
+		}
+		out[name] = jo
+	}
+	return out
 }

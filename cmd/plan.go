@@ -197,7 +197,11 @@ func planSaveError(path string, err error) error {
 func readPlanFile(path string) (*engine.Plan, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading the plan file: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot read the plan file %s: %v", path, err)
 	}
 	return engine.DecodePlan(path, data)
 }

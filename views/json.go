@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,13 +35,22 @@ type envelope struct {
 	Type      string    `json:"type"`
 	Message   string    `json:"@message,omitempty"`
 
-	Change      *engine.Change    `json:"change,omitempty"`
-	Summary     *jsonPlanSummary  `json:"summary,omitempty"`
-	Step        *jsonStepEvent    `json:"step,omitempty"`
-	Diagnostic  *jsonDiagnostic   `json:"diagnostic,omitempty"`
-	Apply       *jsonApplySummary `json:"apply,omitempty"`
-	Valid       *bool             `json:"valid,omitempty"`
-	Diagnostics []jsonDiagnostic  `json:"diagnostics,omitempty"`
+	Change      *engine.Change         `json:"change,omitempty"`
+	Summary     *jsonPlanSummary       `json:"summary,omitempty"`
+	Step        *jsonStepEvent         `json:"step,omitempty"`
+	Diagnostic  *jsonDiagnostic        `json:"diagnostic,omitempty"`
+	Apply       *jsonApplySummary      `json:"apply,omitempty"`
+	Valid       *bool                  `json:"valid,omitempty"`
+	Diagnostics []jsonDiagnostic       `json:"diagnostics,omitempty"`
+	Outputs     *map[string]JSONOutput `json:"outputs,omitempty"`
+}
+
+// JSONOutput is one pipeline output in the outputs event: Value is its JSON
+// value, or the string "(sensitive value)" for a sensitive one.
+type JSONOutput struct {
+	Value     json.RawMessage `json:"value"`
+	Type      json.RawMessage `json:"type,omitempty"`
+	Sensitive bool            `json:"sensitive"`
 }
 
 type jsonPlanSummary struct {
@@ -177,6 +187,24 @@ func (j *JSON) ApplySummary(r *engine.ApplyResult, destroy bool) {
 		Deleted: r.Run.Deleted, Failed: len(r.Failures) + len(r.Tolerated), Skipped: r.Skipped, NotStarted: r.NotStarted,
 		DurationMS: milliseconds(r.Run.Finished.Sub(r.Run.Started)), Interrupted: r.Interrupted, StepDurationsMS: steps,
 	}})
+}
+
+// Outputs writes the outputs event that ends apply -json: the pipeline's
+// outputs as the state now records them (even when there is none).
+func (j *JSON) Outputs(outputs map[string]JSONOutput) {
+	if outputs == nil {
+		outputs = map[string]JSONOutput{}
+	}
+	j.write(envelope{Type: "outputs", Message: fmt.Sprintf("Outputs: %d", len(outputs)), Outputs: &outputs})
+}
+
+// Error writes a failure that is not an HCL diagnostic (a lock held, a
+// stale plan, a bad flag) as a diagnostic event: summary is its first
+// line, detail the rest.
+func (j *JSON) Error(msg string) {
+	msg = strings.TrimPrefix(strings.TrimSpace(msg), "Error: ")
+	summary, detail, _ := strings.Cut(msg, "\n")
+	j.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: strings.TrimSpace(detail)}})
 }
 
 // Diagnostics writes each diagnostic as its own event.
