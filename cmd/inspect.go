@@ -163,12 +163,9 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 		Use:   "list [ADDR...]",
 		Short: "List the step instances recorded in the state (only those at ADDR, if given)",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			addrs := make([]string, len(args))
-			for i, a := range args {
-				var err error
-				if addrs[i], err = canonicalAddr(a); err != nil {
-					return err
-				}
+			addrs, err := canonicalAddrs(args)
+			if err != nil {
+				return err
 			}
 			st, _, err := readState(cmd.Context(), g)
 			if err != nil {
@@ -185,35 +182,15 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 			return nil
 		},
 	}
-	show := &cobra.Command{
-		Use:   "show ADDR",
-		Short: "Show everything recorded for one step instance",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := readState(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			in, ok := st.Instances[args[0]]
-			if !ok {
-				return notInState(args[0], st)
-			}
-			enc := json.NewEncoder(app.Stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(in)
-		},
-	}
+	show := newStateShowCommand(app, g)
 	rm := &cobra.Command{
 		Use:   "rm ADDR...",
 		Short: "Forget step instances without deleting anything they created",
 		Args:  cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			addrs := make([]string, len(args))
-			for i, a := range args {
-				var err error
-				if addrs[i], err = canonicalAddr(a); err != nil {
-					return err
-				}
+			addrs, err := canonicalAddrs(args)
+			if err != nil {
+				return err
 			}
 			return editState(cmd.Context(), g, &lo, "state rm", func(st *state.State) error {
 				var removed []string
@@ -256,6 +233,40 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 	lo.register(mv.Flags())
 	c.AddCommand(list, show, rm, mv, newStateMigrateCommand(app, g))
 	return c
+}
+
+// newStateShowCommand is `state show ADDR`.
+func newStateShowCommand(app *App, g *globalOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show ADDR",
+		Short: "Show everything recorded for one step instance",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := readState(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			in, ok := st.Instances[args[0]]
+			if !ok {
+				return notInState(args[0], st)
+			}
+			enc := json.NewEncoder(app.Stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(in)
+		},
+	}
+}
+
+// canonicalAddrs is canonicalAddr of each argument.
+func canonicalAddrs(args []string) ([]string, error) {
+	addrs := make([]string, len(args))
+	for i, a := range args {
+		var err error
+		if addrs[i], err = canonicalAddr(a); err != nil {
+			return nil, err
+		}
+	}
+	return addrs, nil
 }
 
 // canonicalAddr checks an address given on the command line and writes it
