@@ -98,7 +98,13 @@ func runLogs(ctx context.Context, app *App, g *globalOptions, addr string, run i
 			return err == nil && inProgress(now) == n
 		}
 	}
-	return printLog(ctx, app.Stdout, src.path(n, addr, stream), follow, running)
+	found, err := printLog(ctx, app.Stdout, src.path(n, addr, stream), follow, running)
+	if err == nil && !found && follow && ctx.Err() == nil {
+		if in, ok := st.Instances[addr]; ok && in.Run != n {
+			fmt.Fprintf(app.Stderr, "%s wrote nothing to %s in run %d (it may not have run); its last recorded run is %d: ansflow logs %s -run=%d\n", addr, stream, n, in.Run, addr, in.Run)
+		}
+	}
+	return err
 }
 
 // pickRun decides which run's log to show and refuses unknown steps and runs.
@@ -171,35 +177,36 @@ func closestAddr(addr string, st *state.State) string {
 
 // printLog copies the log at path to w. With follow it keeps copying what
 // is appended (and waits for the file to appear) while running reports true.
-func printLog(ctx context.Context, w io.Writer, path string, follow bool, running func() bool) error {
+// found reports whether the file existed.
+func printLog(ctx context.Context, w io.Writer, path string, follow bool, running func() bool) (found bool, err error) {
 	const poll = 200 * time.Millisecond
 	f, err := os.Open(path)
 	for errors.Is(err, os.ErrNotExist) && follow && running() {
 		if !sleepCtx(ctx, poll) {
-			return nil
+			return false, nil
 		}
 		f, err = os.Open(path)
 	}
 	if errors.Is(err, os.ErrNotExist) {
-		return nil // the step wrote nothing to this stream
+		return false, nil // the step wrote nothing to this stream
 	}
 	if err != nil {
-		return fmt.Errorf("reading the log: %w", err)
+		return false, fmt.Errorf("reading the log: %w", err)
 	}
 	defer f.Close()
 	if _, err := io.Copy(w, f); err != nil || !follow {
-		return err
+		return true, err
 	}
 	for running() {
 		if !sleepCtx(ctx, poll) {
-			return nil
+			return true, nil
 		}
 		if _, err := io.Copy(w, f); err != nil {
-			return err
+			return true, err
 		}
 	}
 	_, err = io.Copy(w, f) // what was written before the run ended
-	return err
+	return true, err
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {
