@@ -117,7 +117,7 @@ Docker and Kubernetes steps sketched in comments) and a .gitignore for the
 		RunE: func(*cobra.Command, []string) error {
 			dir := g.dir()
 			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
+				return fmt.Errorf("cannot create the pipeline directory %s: %v", dir, errors.Unwrap(err))
 			}
 			files := map[string]string{"main.hcl": starterPipeline, ".gitignore": ".ansflow/\n"}
 			names := []string{"main.hcl", ".gitignore"}

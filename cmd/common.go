@@ -33,17 +33,17 @@ func printDiags(app *App, g *globalOptions, p *config.Pipeline, diags hcl.Diagno
 	if len(diags) == 0 {
 		return
 	}
-	if g.json {
-		views.NewJSON(app.Stdout).Diagnostics(withoutSyntheticRanges(diags))
-		return
-	}
 	files := map[string]*hcl.File{}
 	if p != nil {
 		for name, f := range p.Files {
 			files[name] = f
 		}
 	}
-	diags = withoutSyntheticRanges(diags)
+	diags = withoutSyntheticRanges(diags, files)
+	if g.json {
+		views.NewJSON(app.Stdout).Diagnostics(diags)
+		return
+	}
 	// Variable files (-var-file, *.auto.vars.hcl) are not pipeline files:
 	// read them so their diagnostics show the source line too.
 	for _, d := range diags {
@@ -122,12 +122,13 @@ func secretName(p *config.Pipeline, name string) bool {
 }
 
 // withoutSyntheticRanges drops the made-up ranges ("<value for var.x>")
-// config gives values from the command line and the environment: there is
-// no file or line to show the user, so the detail alone says where.
-func withoutSyntheticRanges(diags hcl.Diagnostics) hcl.Diagnostics {
+// config gives values from the command line and the environment, and those
+// that point at a file or directory that cannot be read: there is no line
+// to show the user, so the detail alone says where.
+func withoutSyntheticRanges(diags hcl.Diagnostics, files map[string]*hcl.File) hcl.Diagnostics {
 	out := make(hcl.Diagnostics, len(diags))
 	for i, d := range diags {
-		if d.Subject != nil && strings.HasPrefix(d.Subject.Filename, "<") {
+		if d.Subject != nil && files[d.Subject.Filename] == nil && !readableFile(d.Subject.Filename) {
 			c := *d
 			c.Subject, c.Context = nil, nil
 			d = &c
@@ -135,6 +136,14 @@ func withoutSyntheticRanges(diags hcl.Diagnostics) hcl.Diagnostics {
 		out[i] = d
 	}
 	return out
+}
+
+func readableFile(name string) bool {
+	if strings.HasPrefix(name, "<") {
+		return false
+	}
+	info, err := os.Stat(name)
+	return err == nil && info.Mode().IsRegular()
 }
 
 // diagsError prints diags and returns the error that ends the command when
