@@ -9,7 +9,6 @@ import (
 	"github.com/ansflow/ansflow/state"
 	"github.com/ansflow/ansflow/views"
 	"github.com/spf13/cobra"
-	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
 type outputOptions struct {
@@ -84,15 +83,17 @@ func printOneOutput(ctx context.Context, app *App, g *globalOptions, o *outputOp
 	if !ok {
 		return fmt.Errorf("no output named %q; outputs are recorded by apply (see `ansflow output`)", name)
 	}
-	value, typ := rec.Value, rec.Type
+	value := rec.Value
 	if rec.Sensitive {
-		if value, typ, err = sensitiveOutput(ctx, app, g, o, st, name); err != nil {
+		if value, err = sensitiveOutput(ctx, app, g, o, st, name); err != nil {
 			return err
 		}
 	}
 	switch {
 	case o.json:
-		fmt.Fprintf(app.Stdout, "{\n  \"sensitive\": %t,\n  \"type\": %s,\n  \"value\": %s\n}\n", rec.Sensitive, typ, value)
+		// The value alone, as Terraform prints it (the list form, output
+		// -json, says which outputs are sensitive).
+		fmt.Fprintln(app.Stdout, string(value))
 	case o.raw:
 		var s string
 		if json.Unmarshal(value, &s) == nil {
@@ -108,29 +109,24 @@ func printOneOutput(ctx context.Context, app *App, g *globalOptions, o *outputOp
 
 // sensitiveOutput computes a sensitive output again (the state holds only
 // its hash); see engine.SensitiveOutput.
-func sensitiveOutput(ctx context.Context, app *App, g *globalOptions, o *outputOptions, st *state.State, name string) (json.RawMessage, json.RawMessage, error) {
+func sensitiveOutput(ctx context.Context, app *App, g *globalOptions, o *outputOptions, st *state.State, name string) (json.RawMessage, error) {
 	p, vars, err := load(app, g, &o.vars)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ws, err := workspace(g.dir())
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	eng, err := newEngine(app, g.dir(), ws, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	v, diags := eng.SensitiveOutput(p, st, vars, name)
 	if err := diagsError(app, g, p, diags); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	val, err := jsonValue(v)
-	if err != nil {
-		return nil, nil, err
-	}
-	typ, err := ctyjson.MarshalType(v.Type())
-	return val, typ, err
+	return jsonValue(v)
 }
 
 // jsonOutputs is the outputs event of apply -json: the outputs the state
