@@ -88,7 +88,9 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		writeApprovalNotes(app.Stdout, pl)
 	}
 	if !pl.plan.HasChanges() {
-		if !o.json {
+		if o.json {
+			jsonView.Outputs(jsonOutputs(pl.st))
+		} else {
 			fmt.Fprintln(app.Stdout, "\nNothing to do.")
 		}
 		return nil
@@ -137,6 +139,7 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 	if jsonView != nil {
 		jsonView.Diagnostics(diags)
 		jsonView.ApplySummary(res, destroy)
+		jsonView.Outputs(jsonOutputs(pl.st))
 	} else {
 		printDiags(app, g, pl.p, diags)
 		views.RenderApplySummary(app.Stdout, res, style, destroy)
@@ -204,6 +207,9 @@ func terminalWidth(w io.Writer) int {
 // approve asks on the terminal; without one it refuses.
 func approve(app *App, destroy bool) error {
 	if !app.IsTerminal {
+		if destroy {
+			return &exitError{code: 1, msg: "Error: destroy needs approval, and there is no terminal to ask on.\nRun it with -auto-approve, or save a plan with `ansflow plan -destroy -out=FILE`, review it, and run `ansflow apply FILE`."}
+		}
 		return &exitError{code: 1, msg: "Error: apply needs approval, and there is no terminal to ask on.\nRun it with -auto-approve, or save a plan with `ansflow plan -out=FILE`, review it, and run `ansflow apply FILE`."}
 	}
 	what := "perform these actions"
@@ -216,6 +222,9 @@ func approve(app *App, destroy bool) error {
 		return &exitError{code: 1, msg: "Error: no answer; nothing was changed."}
 	}
 	if strings.TrimSpace(line) != "yes" {
+		if destroy {
+			return &exitError{code: 1, msg: "Destroy cancelled; nothing was changed."}
+		}
 		return &exitError{code: 1, msg: "Apply cancelled; nothing was changed."}
 	}
 	return nil
@@ -270,7 +279,7 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 		_ = lock.Unlock()
 		closeStore(store)
 	}
-	st, err := store.Read(ctx)
+	st, err := readLocked(ctx, store)
 	if err != nil {
 		pl.closer()
 		return nil, err

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,15 +23,23 @@ import (
 )
 
 func newVersionCommand(app *App) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "version [flags]",
 		Short: "Print the ansflow version",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if asJSON {
+				enc := json.NewEncoder(app.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(currentVersion())
+			}
 			fmt.Fprintf(app.Stdout, "ansflow %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print the version as JSON")
+	return c
 }
 
 func newValidateCommand(app *App, g *globalOptions) *cobra.Command {
@@ -114,7 +123,7 @@ Docker and Kubernetes steps sketched in comments) and a .gitignore for the
 		RunE: func(*cobra.Command, []string) error {
 			dir := g.dir()
 			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
+				return fmt.Errorf("cannot create the pipeline directory %s: %v", dir, errors.Unwrap(err))
 			}
 			files := map[string]string{"main.hcl": starterPipeline, ".gitignore": ".ansflow/\n"}
 			names := []string{"main.hcl", ".gitignore"}

@@ -3,8 +3,10 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -101,7 +103,7 @@ func makePlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, d
 		_ = lock.Unlock()
 		closeStore(store)
 	}
-	st, err := store.Read(ctx)
+	st, err := readLocked(ctx, store)
 	if err != nil {
 		res.closer()
 		return nil, err
@@ -164,7 +166,7 @@ func writePlanFile(path string, p *engine.Plan) error {
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".ansflow-plan-*")
 	if err != nil {
-		return fmt.Errorf("saving the plan: %w", err)
+		return planSaveError(path, err)
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(append(data, '\n')); err != nil {
@@ -181,11 +183,29 @@ func writePlanFile(path string, p *engine.Plan) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// planSaveError says why a plan could not be saved, naming the user's path
+// rather than the temporary file.
+func planSaveError(path string, err error) error {
+	dir := filepath.Dir(path)
+	if _, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
+		return &exitError{code: 1, msg: fmt.Sprintf("Error: cannot save the plan to %s: the directory %s does not exist; create it first or choose another -out", path, dir)}
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &exitError{code: 1, msg: fmt.Sprintf("Error: cannot save the plan to %s: %v", path, err)}
+}
+
 // readPlanFile loads a saved plan.
 func readPlanFile(path string) (*engine.Plan, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading the plan file: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot read the plan file %s: %v", path, err)
 	}
 	return engine.DecodePlan(path, data)
 }

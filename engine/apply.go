@@ -150,6 +150,7 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 	if !plan.Destroy {
 		w.fillMissingValues()
 		vals, odiags := w.scope.EvalOutputs(w.allValues())
+		odiags = w.skippedRefs(odiags)
 		diags = append(diags, odiags...)
 		if !odiags.HasErrors() {
 			out.Outputs = vals
@@ -274,6 +275,12 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	case Delete:
 		return a.applyDelete(ctx, in, ch)
 	case NoOp, Skip:
+		if ch.Action == Skip && in.prior == nil {
+			if inputs, meta, diags := w.evalStep(in); !diags.HasErrors() && !meta.When {
+				w.skipValue(in, inputs, nil)
+				return nil
+			}
+		}
 		w.keepValue(in)
 		return nil
 	}
@@ -395,6 +402,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	rec.ExitCode = intOutput(outputs, "exit_code")
 	if err != nil {
 		rec.Status = state.StatusFailed
+		rec.Tolerated = meta.ContinueOnError
 		rec.Error = w.red.redact(err.Error())
 		if ch.Declarative && prior != nil && resp.Outputs == cty.NilVal {
 			// Keep what we knew of the object so it can still be deleted.

@@ -6,8 +6,10 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -77,6 +79,8 @@ type Plan struct {
 	Sources map[string]string `json:"sources"`
 
 	Changes []*Change `json:"changes"`
+	// Outputs are the changes to the pipeline's outputs (display only).
+	Outputs []OutputChange `json:"output_changes,omitempty"`
 }
 
 // PlanVariable is one variable value recorded in a plan.
@@ -168,7 +172,7 @@ func DecodePlan(name string, data []byte) (*Plan, error) {
 		FormatVersion int `json:"format_version"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("%s is not an ansflow plan file: %s", name, jsonErrorPosition(data, err))
+		return nil, fmt.Errorf("%s is not an ansflow plan file (it is not JSON%s); save a plan with `ansflow plan -out=FILE`", name, jsonOffset(data, err))
 	}
 	if probe.FormatVersion > PlanFormatVersion {
 		return nil, fmt.Errorf("%s was written by a newer ansflow (plan format %d; this build reads up to %d); apply it with that version or make a new plan", name, probe.FormatVersion, PlanFormatVersion)
@@ -187,6 +191,19 @@ func DecodePlan(name string, data []byte) (*Plan, error) {
 		return nil, fmt.Errorf("%s is damaged: a change in it is null; make a new plan", name)
 	}
 	return &p, nil
+}
+
+// jsonOffset is ", at line L, column C" for a syntax error, else "".
+func jsonOffset(data []byte, err error) string {
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		return ""
+	}
+	pos := jsonErrorPosition(data, err)
+	if i := strings.Index(pos, ": "); i > 0 {
+		return ", at " + pos[:i]
+	}
+	return ""
 }
 
 // jsonErrorPosition renders a JSON decoding error with line:col when it has

@@ -96,9 +96,13 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 	// Outputs are evaluated with what the plan knows, so a broken output
 	// stops the plan instead of failing after the steps ran.
 	if !o.Destroy && len(p.Outputs) > 0 {
-		if _, odiags := w.scope.EvalOutputs(w.outputValues()); odiags.HasErrors() {
+		vals, odiags := w.scope.EvalOutputs(w.outputValues())
+		if odiags = w.skippedRefs(odiags); odiags.HasErrors() {
 			return nil, append(diags, odiags...)
 		}
+		plan.Outputs = outputChanges(p, st, vals, false)
+	} else if o.Destroy {
+		plan.Outputs = outputChanges(p, st, nil, true)
 	}
 	order, err := w.g.TopoOrder()
 	if err != nil {
@@ -155,10 +159,13 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		if prior != nil && ch.Declarative {
 			reason += "; what it created is left as it is"
 		}
-		return keep(Skip, reason)
+		ch.Action = Skip
+		ch.Reasons = append(ch.Reasons, reason)
+		w.skipValue(in, inputs, priorValue(false))
+		return nil
 	}
 	if w.targets != nil && !w.targets[in.addr] {
-		return keep(Skip, "not selected by -target")
+		return keep(Skip, ReasonNotTargeted)
 	}
 
 	var secrets []string
@@ -303,7 +310,7 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 	case len(forceNew) > 0:
 		ch.Action = Replace
 		ch.Reasons = append(ch.Reasons, strings.Join(forceNew, ", ")+" cannot be changed in place")
-	case prior.Status == state.StatusFailed:
+	case failedUntolerated(in):
 		ch.Action = Update
 		ch.Reasons = append([]string{"it failed last run"}, ch.Reasons...)
 	case len(ch.Reasons) > 0:
@@ -323,6 +330,13 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 	return nil
 }
 
+// failedUntolerated reports whether the instance failed last run without
+// continue_on_error (still set) accepting it: such a step runs again.
+func failedUntolerated(in *inst) bool {
+	p := in.prior
+	return p.Status == state.StatusFailed && !(p.Tolerated && in.meta.ContinueOnError)
+}
+
 func (w *world) planRun(in *inst, ch *Change, fileReasons, upstream []string) {
 	prior := in.prior
 	ch.Action = Run
@@ -331,7 +345,7 @@ func (w *world) planRun(in *inst, ch *Change, fileReasons, upstream []string) {
 		ch.Reasons = []string{"it has not run yet"}
 	case w.replace[in.addr]:
 		ch.Reasons = []string{"-replace was requested"}
-	case prior.Status == state.StatusFailed:
+	case failedUntolerated(in):
 		r := "it failed last run"
 		if prior.ExitCode != nil {
 			r += fmt.Sprintf(" (exit code %d)", *prior.ExitCode)

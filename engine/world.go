@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ansflow/ansflow/config"
@@ -66,6 +67,10 @@ type stepInfo struct {
 
 	upstreamOnce sync.Once
 	upstream     []string // see changedDeps
+
+	// neverRan is set when an instance is skipped by `when` without a
+	// record: it has no outputs to refer to (see skippedRefs).
+	neverRan atomic.Bool
 }
 
 // value is what a reference to the whole step sees.
@@ -349,12 +354,68 @@ func (w *world) selectTargets(targets []string) error {
 	return nil
 }
 
+// skipValue sets the value of an instance that `when = false` skips. With a
+// record of an earlier run, references see what that run produced; without
+// one, they see only its inputs: a reference to an output is an error that
+// says the step was skipped (skippedRefs), and try() falls back.
+func (w *world) skipValue(in *inst, inputs cty.Value, kept func() cty.Value) {
+	if in.prior != nil {
+		in.setValue(kept)
+		return
+	}
+	in.info.neverRan.Store(true)
+	schema := in.info.step.Schema
+	in.setValue(func() cty.Value {
+		attrs := map[string]cty.Value{}
+		if inputs != cty.NilVal && inputs.Type().IsObjectType() && inputs.IsKnown() && !inputs.IsNull() {
+			for _, a := range schema.Inputs {
+				if inputs.Type().HasAttribute(a.Name) {
+					attrs[a.Name] = inputs.GetAttr(a.Name)
+				}
+			}
+		}
+		return cty.ObjectVal(attrs)
+	})
+}
+
+// skippedRefs rewrites "Unsupported attribute" errors about an output of a
+// step that was skipped and never ran into a message that says so.
+func (w *world) skippedRefs(diags hcl.Diagnostics) hcl.Diagnostics {
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError || d.Summary != "Unsupported attribute" || d.Expression == nil {
+			continue
+		}
+		t, tdiags := hcl.AbsTraversalForExpr(d.Expression)
+		if tdiags.HasErrors() || len(t) < 2 {
+			continue
+		}
+		attr, ok := t[1].(hcl.TraverseAttr)
+		if !ok {
+			continue
+		}
+		step := t.RootName() + "." + attr.Name
+		si := w.steps[step]
+		if si == nil || !si.neverRan.Load() {
+			continue
+		}
+		out := ""
+		if a, ok := t[len(t)-1].(hcl.TraverseAttr); ok {
+			out = a.Name
+		}
+		d.Summary = "Reference to a skipped step"
+		d.Detail = fmt.Sprintf("%s is skipped (its when is false) and has never run, so it has no %s to refer to. "+
+			"Give a fallback with try(%s.%s, \"...\"), or give this step the same when condition.", step, out, step, out)
+	}
+	return diags
+}
+
 // evalStep evaluates one instance's inputs and meta-arguments, filling in
 // the default cluster: a k8s step without `cluster` uses the pipeline's only
 // cluster block when there is exactly one.
 func (w *world) evalStep(in *inst) (cty.Value, config.Meta, hcl.Diagnostics) {
 	s := in.info.step
 	inputs, meta, diags := w.scope.EvalStep(s, in.key, w.refValues(s))
+	diags = w.skippedRefs(diags)
 	if diags.HasErrors() || len(w.p.Clusters) != 1 || s.Schema.Input("cluster") == nil {
 		return inputs, meta, diags
 	}

@@ -61,6 +61,10 @@ type Instance struct {
 	Attempts int       `json:"attempts"`
 	ExitCode *int      `json:"exit_code,omitempty"`
 	Error    string    `json:"error,omitempty"`
+	// Tolerated marks a failure of a step with continue_on_error: the run
+	// carried on, so the failure is its accepted result and the next plan
+	// does not run it again for having failed.
+	Tolerated bool `json:"tolerated,omitempty"`
 }
 
 // Duration of the last apply of the instance.
@@ -209,4 +213,22 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("the state is locked by another run: ID %s, %s by %s (pid %d) since %s.\n"+
 		"Wait for it to finish, pass -lock-timeout=DURATION to wait, or if that run is gone, run: ansflow force-unlock %s",
 		h.ID, h.Operation, h.Who, h.PID, h.Created.Format(time.RFC3339), h.ID)
+}
+
+// RunInterrupted is the result of a run whose process ended without
+// recording its end (killed with SIGKILL, a crash, a machine restart).
+const RunInterrupted = "interrupted"
+
+// StaleRuns returns the runs still marked "running", as changes that mark
+// them interrupted. Only the holder of the workspace lock may call it: with
+// the lock held, no run can still be going on.
+func (s *State) StaleRuns() []Change {
+	var out []Change
+	for _, r := range s.Runs {
+		if r.Result == "running" {
+			r.Result = RunInterrupted
+			out = append(out, Change{Run: &r})
+		}
+	}
+	return out
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 
 	"os"
@@ -99,6 +100,9 @@ func (s *Step) Apply(ctx context.Context, req providers.ApplyRequest) (providers
 			dir = filepath.Join(req.Env.Dir, wd)
 		}
 	}
+	if err := checkWorkdir(dir, stringAttr(in, "workdir")); err != nil {
+		return providers.ApplyResponse{}, err
+	}
 	want := 0
 	if v := in.GetAttr("expect_exit_code"); !v.IsNull() {
 		n, err := ExitCode(v)
@@ -145,15 +149,56 @@ func (s *Step) Apply(ctx context.Context, req providers.ApplyRequest) (providers
 	}
 	var exitErr *osexec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
-		if errors.Is(err, osexec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-			return resp, fmt.Errorf("cannot run %q: not found in PATH or in %s; check the command's first element", argv[0], dir)
-		}
-		return resp, fmt.Errorf("cannot run %q: %v", argv[0], err)
+		return resp, startError(argv[0], dir, err)
 	}
 	if code != want {
 		return resp, exitError(code, want, errb.tail())
 	}
 	return resp, nil
+}
+
+// checkWorkdir says plainly when the directory to run in is missing.
+func checkWorkdir(dir, workdir string) error {
+	info, err := os.Stat(dir)
+	switch {
+	case workdir == "":
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("workdir %q does not exist (%s); create it in an earlier step or fix workdir", workdir, dir)
+	case err != nil:
+		return fmt.Errorf("workdir %q cannot be used: %v", workdir, unwrapPath(err))
+	case !info.IsDir():
+		return fmt.Errorf("workdir %q is not a directory (%s)", workdir, dir)
+	}
+	return nil
+}
+
+// startError explains why a program could not be started, without Go's
+// fork/exec wording.
+func startError(prog, dir string, err error) error {
+	switch {
+	case errors.Is(err, osexec.ErrNotFound) || errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("cannot run %q: not found in PATH or in %s; check the command's first element", prog, dir)
+	case errors.Is(err, fs.ErrPermission):
+		path := prog
+		if !filepath.IsAbs(path) && strings.ContainsRune(path, filepath.Separator) {
+			path = filepath.Join(dir, path)
+		}
+		if info, serr := os.Stat(path); serr == nil && info.IsDir() {
+			return fmt.Errorf("cannot run %q: it is a directory, not a program", prog)
+		}
+		return fmt.Errorf("cannot run %q: it is not executable (permission denied); make it executable (chmod +x) or run it through its interpreter, e.g. [\"sh\", %q]", prog, prog)
+	}
+	return fmt.Errorf("cannot run %q: %v", prog, unwrapPath(err))
+}
+
+// unwrapPath drops the operation and path Go puts in front of a system error.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func exitError(code, want int, tail []string) error {
