@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -154,7 +153,7 @@ func runPlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, ou
 
 // writePlanFile saves a plan atomically, readable only by its owner.
 func writePlanFile(path string, p *engine.Plan) error {
-	data, err := json.MarshalIndent(p, "", " ")
+	data, err := engine.EncodePlan(p)
 	if err != nil {
 		return err
 	}
@@ -163,7 +162,7 @@ func writePlanFile(path string, p *engine.Plan) error {
 		return fmt.Errorf("saving the plan: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("saving the plan: %w", err)
 	}

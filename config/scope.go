@@ -285,6 +285,16 @@ func (s *Scope) ForEach(step *Step) ([]string, map[string]cty.Value, hcl.Diagnos
 // holding the type of their value. Values may be unknown and may carry the
 // Sensitive mark, deep inside collections.
 func (s *Scope) EvalStep(step *Step, key InstanceKey, steps StepValues) (cty.Value, Meta, hcl.Diagnostics) {
+	ctx, diags := s.stepContext(step, key, steps)
+	inputs, d := evalInputs(step, ctx)
+	diags = append(diags, d...)
+	meta, d := evalMeta(step, ctx)
+	diags = append(diags, d...)
+	return inputs, meta, diags
+}
+
+// stepContext is the evaluation context of one instance of step.
+func (s *Scope) stepContext(step *Step, key InstanceKey, steps StepValues) (*hcl.EvalContext, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	extra := referencedStepRoots(step, steps)
 	switch {
@@ -301,12 +311,7 @@ func (s *Scope) EvalStep(step *Step, key InstanceKey, steps StepValues) (cty.Val
 		})
 		extra[rootEach] = cty.DynamicVal
 	}
-	ctx := s.context(extra)
-	inputs, d := evalInputs(step, ctx)
-	diags = append(diags, d...)
-	meta, d := evalMeta(step, ctx)
-	diags = append(diags, d...)
-	return inputs, meta, diags
+	return s.context(extra), diags
 }
 
 // eachObject is the each object of instance key of step.

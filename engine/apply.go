@@ -22,10 +22,6 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
-// ErrStalePlan is returned when a saved plan no longer matches the state or
-// the pipeline.
-var ErrStalePlan = errors.New("saved plan is stale")
-
 // ApplyResult is the outcome of an apply.
 type ApplyResult struct {
 	Run      state.Run
@@ -56,9 +52,16 @@ func (r *ApplyResult) OK() bool {
 // Every finished step is recorded in the store before its dependents start.
 func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipeline, st *state.State, plan *Plan, vars map[string]cty.Value, parallelism int) (*ApplyResult, hcl.Diagnostics) {
 	if err := plan.CheckState(st); err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is stale", Detail: err.Error()}}
+		return nil, hcl.Diagnostics{staleDiagnostic(err)}
 	}
-	run := config.RunInfo{Number: st.RunNumber + 1, ID: uuid.NewString()}
+	// run.number and run.id are the plan's: the values it showed.
+	run := config.RunInfo{Number: plan.RunNumber, ID: plan.RunID}
+	if run.Number != st.RunNumber+1 {
+		return nil, hcl.Diagnostics{staleDiagnostic(&StalePlanError{Reason: fmt.Sprintf("the plan is for run %d but the next run is %d", run.Number, st.RunNumber+1)})}
+	}
+	if run.ID == "" {
+		run.ID = uuid.NewString()
+	}
 	w, diags := e.buildWorld(p, st, buildOptions{
 		vars: vars, run: run, refresh: plan.Refresh, destroy: plan.Destroy,
 		targets: plan.Targets, replace: plan.Replace,
@@ -72,13 +75,16 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 	}
 	for _, in := range w.nodes {
 		if !in.isJoin && planned[in.addr] == nil {
-			return nil, append(diags, staleDiag(fmt.Sprintf("%s is not in the saved plan", in.addr)))
+			return nil, append(diags, staleDiagnostic(&StalePlanError{Addr: in.addr, Reason: "it is not in the plan: the pipeline changed since the plan was made"}))
 		}
 	}
 	for addr := range planned {
 		if w.byAddr[addr] == nil {
-			return nil, append(diags, staleDiag(fmt.Sprintf("%s is in the saved plan but not in the pipeline", addr)))
+			return nil, append(diags, staleDiagnostic(&StalePlanError{Addr: addr, Reason: "it is in the plan but no longer in the pipeline"}))
 		}
+	}
+	if err := w.verifyPlan(ctx, plan, planned); err != nil {
+		return nil, append(diags, staleDiagnostic(err))
 	}
 
 	a := &applier{w: w, e: e, st: st, planned: planned, durations: map[string]time.Duration{}}
@@ -172,23 +178,18 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 
 // CheckState reports whether the plan was made against st. A plan made
 // against an empty, never written state adopts that state's lineage.
-func (p *Plan) CheckState(st *state.State) error {
+func (p *Plan) CheckState(st *state.State) *StalePlanError {
 	if st.Serial == 0 && p.Serial == 0 && len(st.Instances) == 0 {
 		st.Lineage = p.Lineage
 		return nil
 	}
 	if p.Lineage != st.Lineage {
-		return fmt.Errorf("the plan was made for another state (lineage %s; this state's is %s). Make a new plan", p.Lineage, st.Lineage)
+		return &StalePlanError{Reason: fmt.Sprintf("the plan was made for another state (lineage %s; this state's is %s)", p.Lineage, st.Lineage)}
 	}
 	if p.Serial != st.Serial {
-		return fmt.Errorf("the plan was made against state serial %d, but the state is now at serial %d: another apply or state change happened since. Make a new plan", p.Serial, st.Serial)
+		return &StalePlanError{Reason: fmt.Sprintf("the plan was made against state serial %d, but the state is now at serial %d: another apply or state change happened since", p.Serial, st.Serial)}
 	}
 	return nil
-}
-
-func staleDiag(why string) *hcl.Diagnostic {
-	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Saved plan is stale",
-		Detail: why + ": the pipeline changed since the plan was made. Make a new plan."}
 }
 
 func (e *Engine) user() string {
@@ -271,6 +272,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 		return a.fail(in, ch, errors.New("some inputs are still unknown after the steps they depend on ran; this is a bug in ansflow or a provider"))
 	}
 	in.inputs, in.meta = inputs, meta
+	_, refValues := w.recordReferences(in)
 	var secrets []string
 	gen := generic(inputs, &secrets)
 	w.red.add(secrets...)
@@ -367,7 +369,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	outputs = redactValue(outputs, w.red.redact)
 	rec := &state.Instance{
 		Addr: in.addr, Type: s.Type, Status: state.StatusOK, Fingerprint: fp,
-		Inputs: canonicalJSON(gen), FileHashes: files, Dependencies: in.deps,
+		Inputs: canonicalJSON(gen), FileHashes: files, Dependencies: in.deps, References: refValues,
 		Run: w.run.Number, Started: started.UTC(), Finished: finished.UTC(), Attempts: attempts,
 		Private: resp.Private,
 	}
@@ -415,8 +417,8 @@ func (a *applier) fail(in *inst, ch *Change, err error) error {
 	rec := &state.Instance{Addr: in.addr, Type: in.typ(), Status: state.StatusFailed, Dependencies: in.deps,
 		Run: a.w.run.Number, Started: now.UTC(), Finished: now.UTC(), Error: a.w.red.redact(err.Error())}
 	if in.prior != nil {
-		rec.Fingerprint, rec.Inputs, rec.Outputs, rec.Private, rec.FileHashes =
-			in.prior.Fingerprint, in.prior.Inputs, in.prior.Outputs, in.prior.Private, in.prior.FileHashes
+		rec.Fingerprint, rec.Inputs, rec.Outputs, rec.Private, rec.FileHashes, rec.References =
+			in.prior.Fingerprint, in.prior.Inputs, in.prior.Outputs, in.prior.Private, in.prior.FileHashes, in.prior.References
 	}
 	_ = a.record(state.Change{Instance: rec})
 	a.e.emit(Event{Type: EventStepEnd, Addr: in.addr, Action: ch.Action, Result: ResultFailed, Error: rec.Error})
