@@ -115,9 +115,10 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 	if progress != nil {
 		progress.Close()
 	}
-	if planFile != "" {
-		for _, d := range diags {
-			if errors.Is(engine.DiagnosticError(d), engine.ErrStalePlan) {
+	for _, d := range diags {
+		if errors.Is(engine.DiagnosticError(d), engine.ErrStalePlan) {
+			d.Summary = "The plan shown is stale"
+			if planFile != "" {
 				d.Summary = "Saved plan " + planFile + " is stale"
 			}
 		}

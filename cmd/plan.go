@@ -52,7 +52,8 @@ func newPlanCommand(app *App, g *globalOptions) *cobra.Command {
 		Short: "Show what apply would create, update, replace, destroy or run, and why",
 		Long: `Evaluates the pipeline against the stored state and shows, for every step
 that would do something, what and why. With -out the plan is saved and
-'ansflow apply FILE' applies exactly it (and refuses it if the state moved on).
+'ansflow apply FILE' applies exactly it, and refuses it before anything runs
+if the state, the files or any value it read changed (docs/plans.md).
 
 Exit codes: 0 success, 1 error; with -detailed-exitcode, 2 means there are changes.`,
 		Args: cobra.NoArgs,

@@ -32,6 +32,10 @@ exec "maybe" {
 exec "ids" {
   command = ["sh", "-c", "echo ${run.number} ${run.id} > ids.txt"]
 }
+exec "built" {
+  command = ["true"]
+  sources = ["src.txt"]
+}
 `
 
 // TestSavedPlanBinds changes what a plan read between plan and apply and
@@ -55,6 +59,13 @@ func TestSavedPlanBinds(t *testing.T) {
 				writeFile(t, filepath.Join(h.dir, "notes.txt"), "other")
 			},
 			want: `exec.deploy: command changed since the plan was made (file("notes.txt"))`,
+		},
+		{
+			name: "a file in sources changed",
+			change: func(h *harness, _ *engine.Plan, _ map[string]string) {
+				writeFile(t, filepath.Join(h.dir, "src.txt"), "v2")
+			},
+			want: `exec.built: the contents of sources changed since the plan was made`,
 		},
 		{
 			name: "a variable edited inside the plan, checksum recomputed",
@@ -86,6 +97,7 @@ func TestSavedPlanBinds(t *testing.T) {
 			h.eng.Getenv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
 			h.write(bindingPipeline)
 			writeFile(t, filepath.Join(h.dir, "notes.txt"), "hello")
+			writeFile(t, filepath.Join(h.dir, "src.txt"), "v1")
 			plan := h.plan(engine.Options{})
 			if tc.change != nil {
 				tc.change(h, plan, env)
