@@ -264,7 +264,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 		return nil
 	}
 	s := in.info.step
-	inputs, meta, diags := w.evalStep(in)
+	inputs, meta, diags := w.inputsAtApply(in, a.planned)
 	if diags.HasErrors() {
 		return a.fail(in, ch, &diagError{diags})
 	}
@@ -281,9 +281,12 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 		return a.fail(in, ch, err)
 	}
 	raw := unmarked(inputs)
-	files, err := p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: raw})
-	if err != nil {
-		return a.fail(in, ch, fmt.Errorf("reading what the step's inputs point at: %w", err))
+	files := in.verifiedFiles // read before the apply started, when nothing upstream could change them
+	if !in.filesKnown {
+		files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: raw})
+		if err != nil {
+			return a.fail(in, ch, fmt.Errorf("reading what the step's inputs point at: %w", err))
+		}
 	}
 	fp := fingerprint(canonicalJSON(gen), files)
 	prior := in.prior

@@ -250,9 +250,13 @@ func (w *world) verifyPlan(ctx context.Context, plan *Plan, planned map[string]*
 
 func (w *world) verifyInstance(ctx context.Context, in *inst, ch *Change, b *Binding) *StalePlanError {
 	s := in.info.step
-	stale := func(attr string, now map[string]map[string]cty.Value) *StalePlanError {
+	// What the attributes read now; worked out only when needed.
+	now := sync.OnceValue(func() map[string]map[string]cty.Value {
+		return w.scope.InputReferences(s, in.key, w.refValues(s))
+	})
+	stale := func(attr string) *StalePlanError {
 		r := attr + " changed since the plan was made"
-		if causes := changedRefs(attr, b.References[attr], b.Values, now, false, w.red.redact); len(causes) > 0 {
+		if causes := changedRefs(attr, b.References[attr], b.Values, now(), false, w.red.redact); len(causes) > 0 {
 			r += " (" + strings.Join(causes, ", ") + ")"
 		}
 		return &StalePlanError{Addr: in.addr, Reason: r}
@@ -263,6 +267,7 @@ func (w *world) verifyInstance(ctx context.Context, in *inst, ch *Change, b *Bin
 	}
 	changes := ch.Action.Changes()
 	prior := in.prior
+	in.verified = &verifiedInputs{inputs: inputs, meta: meta}
 	in.setValue(func() cty.Value {
 		var priorOutputs cty.Value
 		if prior != nil && !changes {
@@ -270,9 +275,8 @@ func (w *world) verifyInstance(ctx context.Context, in *inst, ch *Change, b *Bin
 		}
 		return stepValue(s.Schema, inputs, priorOutputs, changes)
 	})
-	now := w.scope.InputReferences(s, in.key, w.refValues(s))
 	if meta.When == b.WhenFalse {
-		return stale(config.WhenAttr, now)
+		return stale(config.WhenAttr)
 	}
 	if !changes {
 		return nil
@@ -285,9 +289,9 @@ func (w *world) verifyInstance(ctx context.Context, in *inst, ch *Change, b *Bin
 	nowInputs, _ := gen.(map[string]any)
 	for _, attr := range unionKeys(plannedInputs, nowInputs) {
 		if !bindMatch(plannedInputs[attr], nowInputs[attr]) {
-			return stale(attr, now)
+			return stale(attr)
 		}
-		if containsUnknown(swapUnknown(plannedInputs[attr], false)) && !sameNames(b.References[attr], now[attr]) {
+		if containsUnknown(swapUnknown(plannedInputs[attr], false)) && !sameNames(b.References[attr], now()[attr]) {
 			return &StalePlanError{Addr: in.addr, Reason: attr + " reads other values than when the plan was made"}
 		}
 	}
@@ -301,6 +305,9 @@ func (w *world) verifyInstance(ctx context.Context, in *inst, ch *Change, b *Bin
 	files, err := p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: unmarked(inputs)})
 	if err != nil {
 		return &StalePlanError{Addr: in.addr, Reason: "reading what its inputs point at: " + err.Error()}
+	}
+	if len(in.deps) == 0 {
+		in.verifiedFiles, in.filesKnown = files, true
 	}
 	if fingerprint(canonicalJSON(gen), files) != ch.Fingerprint {
 		var changed []string
@@ -353,4 +360,38 @@ func (w *world) resetValues() {
 	for _, si := range w.steps {
 		si.aggOnce, si.agg = sync.Once{}, cty.NilVal
 	}
+}
+
+// verifiedInputs are an instance's inputs as evaluated while verifying.
+type verifiedInputs struct {
+	inputs cty.Value
+	meta   config.Meta
+}
+
+// inputsAtApply evaluates the inputs of in for the apply, reusing those
+// evaluated while verifying when no step it depends on changes in this
+// apply (then nothing it reads can have changed since).
+func (w *world) inputsAtApply(in *inst, planned map[string]*Change) (cty.Value, config.Meta, hcl.Diagnostics) {
+	if v := in.verified; v != nil && !w.depsChange(in, planned) {
+		return v.inputs, v.meta, nil
+	}
+	return w.evalStep(in)
+}
+
+// depsChange reports whether a direct dependency of in changes.
+func (w *world) depsChange(in *inst, planned map[string]*Change) bool {
+	for _, d := range in.deps {
+		if si := w.steps[d]; si != nil {
+			for _, di := range si.instances {
+				if c := planned[di.addr]; c == nil || c.Action.Changes() {
+					return true
+				}
+			}
+			continue
+		}
+		if c := planned[d]; c == nil || c.Action.Changes() {
+			return true
+		}
+	}
+	return false
 }

@@ -152,6 +152,7 @@ func TestPlanFileChecksum(t *testing.T) {
 	h := newHarness(t)
 	h.write(bindingPipeline)
 	writeFile(t, filepath.Join(h.dir, "notes.txt"), "hello")
+	writeFile(t, filepath.Join(h.dir, "src.txt"), "v1")
 	data, err := engine.EncodePlan(h.plan(engine.Options{}))
 	if err != nil {
 		t.Fatal(err)

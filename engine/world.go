@@ -112,6 +112,12 @@ type inst struct {
 	meta    config.Meta
 	refs    map[string]map[string]cty.Value // what each attribute read (config.Scope.InputReferences)
 	binding *Binding                        // what the plan was made from
+	// verifiedFiles are the file hashes read while verifying a plan, kept
+	// for the apply when nothing upstream can change them first.
+	verifiedFiles map[string]string
+	filesKnown    bool
+	// verified holds the inputs evaluated while verifying the plan.
+	verified *verifiedInputs
 
 	// valueFn computes what references to this instance see; it runs at
 	// most once, and only if something refers to the instance by value.
