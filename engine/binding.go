@@ -233,7 +233,16 @@ func (w *world) verifyPlan(ctx context.Context, plan *Plan, planned map[string]*
 	}
 	for _, n := range order {
 		in := w.nodes[n]
-		if in.isJoin || in.orphan {
+		if in.isJoin {
+			continue
+		}
+		if deleted := planned[in.addr].Action == Delete; deleted != in.orphan {
+			if in.orphan {
+				return &StalePlanError{Addr: in.addr, Reason: fmt.Sprintf("the plan would %s it, but it is no longer configured", planned[in.addr].Action)}
+			}
+			return &StalePlanError{Addr: in.addr, Reason: "the plan would delete it, but it is configured"}
+		}
+		if in.orphan {
 			continue
 		}
 		b := plan.Bindings[in.addr]

@@ -82,6 +82,13 @@ func TestSavedPlanBinds(t *testing.T) {
 			want: `exec.maybe: when changed since the plan was made (var.on)`,
 		},
 		{
+			name: "an action edited inside the plan",
+			change: func(_ *harness, plan *engine.Plan, _ map[string]string) {
+				plan.Change("exec.ids").Action = engine.Delete
+			},
+			want: `exec.ids: the plan would delete it, but it is configured`,
+		},
+		{
 			name: "recorded inputs edited inside the plan",
 			change: func(_ *harness, plan *engine.Plan, _ map[string]string) {
 				c := plan.Bindings["exec.ids"]
