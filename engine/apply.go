@@ -272,10 +272,11 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 		return a.fail(in, ch, errors.New("some inputs are still unknown after the steps they depend on ran; this is a bug in ansflow or a provider"))
 	}
 	in.inputs, in.meta = inputs, meta
-	_, refValues := w.recordReferences(in)
 	var secrets []string
 	gen := generic(inputs, &secrets)
 	w.red.add(secrets...)
+	inputsJSON := canonicalJSON(gen)
+	_, refValues := w.recordReferences(in, inputsJSON)
 	p, err := w.provider(s.Type)
 	if err != nil {
 		return a.fail(in, ch, err)
@@ -288,7 +289,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 			return a.fail(in, ch, fmt.Errorf("reading what the step's inputs point at: %w", err))
 		}
 	}
-	fp := fingerprint(canonicalJSON(gen), files)
+	fp := fingerprint(inputsJSON, files)
 	prior := in.prior
 	if ch.Action == Update && prior != nil && prior.Status == state.StatusOK && fp == prior.Fingerprint && !hasDrift(ch) {
 		// Its inputs were unknown at plan time and turned out unchanged.
@@ -372,7 +373,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	outputs = redactValue(outputs, w.red.redact)
 	rec := &state.Instance{
 		Addr: in.addr, Type: s.Type, Status: state.StatusOK, Fingerprint: fp,
-		Inputs: canonicalJSON(gen), FileHashes: files, Dependencies: in.deps, References: refValues,
+		Inputs: inputsJSON, FileHashes: files, Dependencies: in.deps, References: refValues,
 		Run: w.run.Number, Started: started.UTC(), Finished: finished.UTC(), Attempts: attempts,
 		Private: resp.Private,
 	}

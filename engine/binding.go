@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -132,64 +133,86 @@ func bindMatch(planned, now any) bool {
 	return fmt.Sprint(planned) == fmt.Sprint(now)
 }
 
-// refDisplay is how a referenced value is recorded: its display form, a
-// hash for long or sensitive values.
-func refDisplay(v cty.Value) string {
-	if config.HasSensitive(v) {
-		return sensitiveHash(unmarked(v))
+// hashedPrefix starts the recorded form of a value that is kept only as a
+// hash.
+const hashedPrefix = "(sha256:"
+
+// refForms returns the display form of a referenced value, the JSON text
+// it would have inside the inputs, and its hashed form.
+func refForms(v cty.Value) (display, raw, hashed string) {
+	g := generic(unmarked(v), nil)
+	b := canonicalJSON(g)
+	sum := sha256.Sum256(b)
+	hashed = hashedPrefix + hex.EncodeToString(sum[:8]) + ")"
+	if str, ok := g.(string); ok {
+		return strconv.Quote(str), string(b[1 : len(b)-1]), hashed
 	}
-	if !v.IsWhollyKnown() {
+	return string(b), string(b), hashed
+}
+
+// recordRef is how a referenced value is recorded. It is shown only when
+// the inputs (exposed, in JSON) already show it and it is short; else it
+// is kept as a hash, so that nothing reaches a plan or the state that the
+// inputs did not already hold (sha256(file("key")) keeps the key out).
+func recordRef(v cty.Value, exposed []byte) string {
+	switch {
+	case config.HasSensitive(v):
+		return sensitiveHash(unmarked(v))
+	case !v.IsWhollyKnown():
 		return knownAfterApply
 	}
-	g := generic(v, nil)
-	var s string
-	if str, ok := g.(string); ok {
-		s = strconv.Quote(str)
-	} else {
-		s = string(canonicalJSON(g))
+	display, raw, hashed := refForms(v)
+	if len(display) > 64 || !bytes.Contains(exposed, []byte(raw)) {
+		return hashed
 	}
-	if len(s) > 64 {
-		sum := sha256.Sum256([]byte(s))
-		return "(sha256:" + hex.EncodeToString(sum[:8]) + ")"
+	return display
+}
+
+// refNow is v in the form of recorded (display, hash, sensitive hash or
+// unknown), so that the two compare.
+func refNow(recorded string, v cty.Value, redact func(string) string) string {
+	switch {
+	case !v.IsWhollyKnown():
+		return knownAfterApply
+	case strings.HasPrefix(recorded, "(sensitive:") || config.HasSensitive(v):
+		return sensitiveHash(unmarked(v))
 	}
-	return s
+	display, _, hashed := refForms(v)
+	if strings.HasPrefix(recorded, hashedPrefix) {
+		return hashed
+	}
+	return redact(display)
 }
 
 // showRef is what a reason shows of a recorded reference value.
 func showRef(s string) string {
-	if strings.HasPrefix(s, "(sensitive:") {
+	switch {
+	case strings.HasPrefix(s, "(sensitive:"):
 		return "(sensitive value)"
+	case strings.HasPrefix(s, hashedPrefix):
+		return "(hash " + strings.TrimSuffix(strings.TrimPrefix(s, hashedPrefix), ")") + ")"
 	}
 	return s
 }
 
-// references records what each attribute of an instance reads: the names
-// by attribute, and the display form of every value.
-func references(refs map[string]map[string]cty.Value) (map[string][]string, map[string]string) {
-	if len(refs) == 0 {
-		return nil, nil
-	}
-	names := make(map[string][]string, len(refs))
-	values := map[string]string{}
-	for attr, m := range refs {
-		for name, v := range m {
-			names[attr] = append(names[attr], name)
-			values[name] = refDisplay(v)
-		}
-		sort.Strings(names[attr])
-	}
-	return names, values
-}
-
 // recordReferences evaluates what each attribute of in reads and records
-// it on in; it returns the names by attribute and the display forms, with
-// known secrets redacted.
-func (w *world) recordReferences(in *inst) (map[string][]string, map[string]string) {
+// it on in; it returns the names by attribute and the recorded forms (see
+// recordRef) of their values, with known secrets redacted. exposed is the
+// inputs of in in JSON.
+func (w *world) recordReferences(in *inst, exposed []byte) (map[string][]string, map[string]string) {
 	s := in.info.step
 	in.refs = w.scope.InputReferences(s, in.key, w.refValues(s))
-	names, values := references(in.refs)
-	for k, v := range values {
-		values[k] = w.red.redact(v)
+	if len(in.refs) == 0 {
+		return nil, nil
+	}
+	names := make(map[string][]string, len(in.refs))
+	values := map[string]string{}
+	for attr, m := range in.refs {
+		for name, v := range m {
+			names[attr] = append(names[attr], name)
+			values[name] = w.red.redact(recordRef(v, exposed))
+		}
+		sort.Strings(names[attr])
 	}
 	return names, values
 }
@@ -210,7 +233,7 @@ func changedRefs(attr string, names []string, before map[string]string, now map[
 		v, ok := now[attr][name]
 		var cur string
 		if ok {
-			cur = redact(refDisplay(v))
+			cur = refNow(old, v, redact)
 		}
 		switch {
 		case had && ok && old == cur:

@@ -251,3 +251,36 @@ func setVar(t *testing.T, plan *engine.Plan, name, value string) {
 	}
 	plan.Variables[name] = engine.PlanVariable{Value: b, Type: []byte(`"string"`)}
 }
+
+// TestReferencesKeepWhatInputsDoNotShow checks that a value a step reads
+// but does not show in its inputs (a key whose hash is used) is recorded in
+// plans and the state only as a hash.
+func TestReferencesKeepWhatInputsDoNotShow(t *testing.T) {
+	h := newHarness(t)
+	h.write(`
+exec "k" {
+  command = ["echo", sha256(file("key.txt"))]
+}
+`)
+	const key = "TOP-SECRET-KEY-1"
+	writeFile(t, filepath.Join(h.dir, "key.txt"), key)
+	data, err := engine.EncodePlan(h.plan(engine.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(data), key) {
+		t.Errorf("the plan file holds the file's contents:\n%s", data)
+	}
+	h.apply(engine.Options{})
+	stateFiles, _ := filepath.Glob(filepath.Join(h.dir, ".ansflow", "state", "*"))
+	for _, f := range stateFiles {
+		if b, _ := os.ReadFile(f); strings.Contains(string(b), key) {
+			t.Errorf("%s holds the file's contents", f)
+		}
+	}
+	writeFile(t, filepath.Join(h.dir, "key.txt"), "another key")
+	got := strings.Join(h.plan(engine.Options{}).Change("exec.k").Reasons, "; ")
+	if !strings.Contains(got, `command changed (file("key.txt"): (hash `) {
+		t.Errorf("reason: got %q, want the file named with hashes", got)
+	}
+}

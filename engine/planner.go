@@ -140,7 +140,7 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 	in.inputs, in.meta = inputs, meta
 	b := &Binding{WhenFalse: !meta.When}
 	in.binding = b
-	b.References, b.Values = w.recordReferences(in)
+	b.References, b.Values = w.recordReferences(in, canonicalJSON(generic(inputs, nil)))
 	prior := in.prior
 	priorValue := func(outputsUnknown bool) func() cty.Value {
 		return func() cty.Value {
