@@ -87,7 +87,7 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 		return nil, append(diags, staleDiagnostic(err))
 	}
 
-	a := &applier{w: w, e: e, st: st, planned: planned, durations: map[string]time.Duration{}}
+	a := &applier{w: w, e: e, st: st, planned: planned, bindings: plan.Bindings, durations: map[string]time.Duration{}}
 	a.runRec = state.Run{
 		Number: run.Number, ID: run.ID, Operation: "apply", User: e.user(),
 		Started: e.now().UTC(), Result: "running",
@@ -206,10 +206,11 @@ func (e *Engine) user() string {
 
 // applier carries the shared, synchronised results of one apply.
 type applier struct {
-	w       *world
-	e       *Engine
-	st      *state.State
-	planned map[string]*Change
+	w        *world
+	e        *Engine
+	st       *state.State
+	planned  map[string]*Change
+	bindings map[string]*Binding
 
 	mu           sync.Mutex
 	runRec       state.Run
@@ -264,7 +265,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 		return nil
 	}
 	s := in.info.step
-	inputs, meta, diags := w.inputsAtApply(in, a.planned)
+	inputs, meta, reused, diags := w.inputsAtApply(in, a.planned)
 	if diags.HasErrors() {
 		return a.fail(in, ch, &diagError{diags})
 	}
@@ -275,6 +276,13 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	var secrets []string
 	gen := generic(inputs, &secrets)
 	w.red.add(secrets...)
+	if !reused {
+		// Parts known only after apply are known now; the rest must still
+		// be what the plan said.
+		if attr := mismatch(a.bindings[in.addr], gen); attr != "" {
+			return a.fail(in, ch, fmt.Errorf("%s is not what the plan said it would be, although only values known after apply could change it; nothing was run for it", attr))
+		}
+	}
 	inputsJSON := canonicalJSON(gen)
 	_, refValues := w.recordReferences(in, inputsJSON)
 	p, err := w.provider(s.Type)

@@ -130,7 +130,7 @@ func bindMatch(planned, now any) bool {
 	case map[string]any, []any, unknownMarker, nil:
 		return false
 	}
-	return fmt.Sprint(planned) == fmt.Sprint(now)
+	return planned == now // string, json.Number or bool on both sides
 }
 
 // hashedPrefix starts the recorded form of a value that is kept only as a
@@ -317,13 +317,15 @@ func (w *world) verifyInstance(ctx context.Context, in *inst, ch *Change, b *Bin
 		return &StalePlanError{Addr: in.addr, Reason: "the plan has no record of its inputs"}
 	}
 	gen := generic(inputs, nil)
-	plannedInputs, _ := decodeGeneric(b.Inputs).(map[string]any)
-	nowInputs, _ := gen.(map[string]any)
-	for _, attr := range unionKeys(plannedInputs, nowInputs) {
-		if !bindMatch(plannedInputs[attr], nowInputs[attr]) {
-			return stale(attr)
-		}
-		if containsUnknown(swapUnknown(plannedInputs[attr], false)) && !sameNames(b.References[attr], now()[attr]) {
+	if attr := mismatch(b, gen); attr != "" {
+		return stale(attr)
+	}
+	var plannedInputs map[string]any
+	if bytes.Contains(b.Inputs, []byte(unknownKey)) {
+		plannedInputs, _ = decodeGeneric(b.Inputs).(map[string]any)
+	}
+	for attr, v := range plannedInputs {
+		if containsUnknown(swapUnknown(v, false)) && !sameNames(b.References[attr], now()[attr]) {
 			return &StalePlanError{Addr: in.addr, Reason: attr + " reads other values than when the plan was made"}
 		}
 	}
@@ -403,11 +405,28 @@ type verifiedInputs struct {
 // inputsAtApply evaluates the inputs of in for the apply, reusing those
 // evaluated while verifying when no step it depends on changes in this
 // apply (then nothing it reads can have changed since).
-func (w *world) inputsAtApply(in *inst, planned map[string]*Change) (cty.Value, config.Meta, hcl.Diagnostics) {
+func (w *world) inputsAtApply(in *inst, planned map[string]*Change) (cty.Value, config.Meta, bool, hcl.Diagnostics) {
 	if v := in.verified; v != nil && !w.depsChange(in, planned) {
-		return v.inputs, v.meta, nil
+		return v.inputs, v.meta, true, nil
 	}
-	return w.evalStep(in)
+	inputs, meta, diags := w.evalStep(in)
+	return inputs, meta, false, diags
+}
+
+// mismatch names the first top-level input whose value now (generic)
+// differs from what b recorded, or "".
+func mismatch(b *Binding, now any) string {
+	if b == nil || b.Inputs == nil {
+		return ""
+	}
+	planned, _ := decodeGeneric(b.Inputs).(map[string]any)
+	nowInputs, _ := now.(map[string]any)
+	for _, attr := range unionKeys(planned, nowInputs) {
+		if !bindMatch(planned[attr], nowInputs[attr]) {
+			return attr
+		}
+	}
+	return ""
 }
 
 // depsChange reports whether a direct dependency of in changes.
