@@ -69,21 +69,8 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	planned := make(map[string]*Change, len(plan.Changes))
-	for _, c := range plan.Changes {
-		planned[c.Addr] = c
-	}
-	for _, in := range w.nodes {
-		if !in.isJoin && planned[in.addr] == nil {
-			return nil, append(diags, staleDiagnostic(&StalePlanError{Addr: in.addr, Reason: "it is not in the plan: the pipeline changed since the plan was made"}))
-		}
-	}
-	for addr := range planned {
-		if w.byAddr[addr] == nil {
-			return nil, append(diags, staleDiagnostic(&StalePlanError{Addr: addr, Reason: "it is in the plan but no longer in the pipeline"}))
-		}
-	}
-	if err := w.verifyPlan(ctx, plan, planned); err != nil {
+	planned, err := w.verifyPlan(ctx, plan)
+	if err != nil {
 		return nil, append(diags, staleDiagnostic(err))
 	}
 

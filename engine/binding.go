@@ -249,10 +249,25 @@ func changedRefs(attr string, names []string, before map[string]string, now map[
 // verifyPlan re-derives every planned change from the inputs as they
 // evaluate now (with the plan's variables and run) and refuses the plan
 // when one differs from what the plan recorded. Nothing has run yet.
-func (w *world) verifyPlan(ctx context.Context, plan *Plan, planned map[string]*Change) *StalePlanError {
+// It returns the planned changes by address.
+func (w *world) verifyPlan(ctx context.Context, plan *Plan) (map[string]*Change, *StalePlanError) {
+	planned := make(map[string]*Change, len(plan.Changes))
+	for _, c := range plan.Changes {
+		planned[c.Addr] = c
+	}
+	for _, in := range w.nodes {
+		if !in.isJoin && planned[in.addr] == nil {
+			return nil, &StalePlanError{Addr: in.addr, Reason: "it is not in the plan: the pipeline changed since the plan was made"}
+		}
+	}
+	for addr := range planned {
+		if w.byAddr[addr] == nil {
+			return nil, &StalePlanError{Addr: addr, Reason: "it is in the plan but no longer in the pipeline"}
+		}
+	}
 	order, err := w.g.TopoOrder()
 	if err != nil {
-		return &StalePlanError{Reason: err.Error()}
+		return nil, &StalePlanError{Reason: err.Error()}
 	}
 	for _, n := range order {
 		in := w.nodes[n]
@@ -261,23 +276,23 @@ func (w *world) verifyPlan(ctx context.Context, plan *Plan, planned map[string]*
 		}
 		if deleted := planned[in.addr].Action == Delete; deleted != in.orphan {
 			if in.orphan {
-				return &StalePlanError{Addr: in.addr, Reason: fmt.Sprintf("the plan would %s it, but it is no longer configured", planned[in.addr].Action)}
+				return nil, &StalePlanError{Addr: in.addr, Reason: fmt.Sprintf("the plan would %s it, but it is no longer configured", planned[in.addr].Action)}
 			}
-			return &StalePlanError{Addr: in.addr, Reason: "the plan would delete it, but it is configured"}
+			return nil, &StalePlanError{Addr: in.addr, Reason: "the plan would delete it, but it is configured"}
 		}
 		if in.orphan {
 			continue
 		}
 		b := plan.Bindings[in.addr]
 		if b == nil {
-			return &StalePlanError{Addr: in.addr, Reason: "the plan has no record of what it was made from"}
+			return nil, &StalePlanError{Addr: in.addr, Reason: "the plan has no record of what it was made from"}
 		}
 		if err := w.verifyInstance(ctx, in, planned[in.addr], b); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	w.resetValues()
-	return nil
+	return planned, nil
 }
 
 func (w *world) verifyInstance(ctx context.Context, in *inst, ch *Change, b *Binding) *StalePlanError {
