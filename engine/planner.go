@@ -140,7 +140,11 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 	in.inputs, in.meta = inputs, meta
 	b := &Binding{WhenFalse: !meta.When}
 	in.binding = b
-	b.References, b.Values = w.recordReferences(in, canonicalJSON(generic(inputs, nil)))
+	var secrets []string
+	gen := generic(inputs, &secrets)
+	w.red.add(secrets...)
+	inputsJSON := canonicalJSON(gen) // unknown parts as {}
+	b.References, b.Values = w.recordReferences(in, inputsJSON)
 	prior := in.prior
 	priorValue := func(outputsUnknown bool) func() cty.Value {
 		return func() cty.Value {
@@ -171,9 +175,6 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		return keep(Skip, "not selected by -target")
 	}
 
-	var secrets []string
-	gen := generic(inputs, &secrets)
-	w.red.add(secrets...)
 	var files map[string]string
 	if !containsUnknown(gen) {
 		p, err := w.provider(s.Type)
@@ -190,7 +191,7 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		if err != nil {
 			return fmt.Errorf("reading what the step's inputs point at: %w", err)
 		}
-		ch.Fingerprint = fingerprint(canonicalJSON(gen), files)
+		ch.Fingerprint = fingerprint(inputsJSON, files)
 	}
 	b.Inputs, b.Files = bindingJSON(gen), files
 	upstream := w.changedDeps(in)
