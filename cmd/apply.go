@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -122,9 +123,10 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 	if progress != nil {
 		progress.Close()
 	}
-	if planFile != "" {
-		for _, d := range diags {
-			if d.Summary == "Saved plan is stale" {
+	for _, d := range diags {
+		if errors.Is(engine.DiagnosticError(d), engine.ErrStalePlan) {
+			d.Summary = "The plan shown is stale"
+			if planFile != "" {
 				d.Summary = "Saved plan " + planFile + " is stale"
 			}
 		}
@@ -245,7 +247,7 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 		return nil, err
 	}
 	if err := plan.CheckSources(p); err != nil {
-		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the saved plan %s is stale: %v", planFile, err)}
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the saved plan %s is stale: %v. Make a new plan.", planFile, err)}
 	}
 	fresh, vdiags := p.ResolveVariables(config.VarInputs{Environ: app.Environ})
 	_ = vdiags // sensitive values may legitimately be missing here; checked below
@@ -286,7 +288,7 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 	}
 	if err := plan.CheckState(st); err != nil {
 		pl.closer()
-		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the saved plan %s is stale: %v", planFile, err)}
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the saved plan %s is stale: %v. Make a new plan.", planFile, err)}
 	}
 	pl.st = st
 	pl.eng, err = newEngine(app, g.dir(), ws, store)

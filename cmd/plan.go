@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -56,7 +55,8 @@ func newPlanCommand(app *App, g *globalOptions) *cobra.Command {
 		Short: "Show what apply would create, update, replace, destroy or run, and why",
 		Long: `Evaluates the pipeline against the stored state and shows, for every step
 that would do something, what and why. With -out the plan is saved and
-'ansflow apply FILE' applies exactly it (and refuses it if the state moved on).
+'ansflow apply FILE' applies exactly it, and refuses it before anything runs
+if the state, the files or any value it read changed (docs/plans.md).
 
 Exit codes: 0 success, 1 error; with -detailed-exitcode, 2 means there are changes.`,
 		Args: cobra.NoArgs,
@@ -160,7 +160,7 @@ func runPlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, ou
 
 // writePlanFile saves a plan atomically, readable only by its owner.
 func writePlanFile(path string, p *engine.Plan) error {
-	data, err := json.MarshalIndent(p, "", " ")
+	data, err := engine.EncodePlan(p)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func writePlanFile(path string, p *engine.Plan) error {
 		return planSaveError(path, err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("saving the plan: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -39,7 +40,7 @@ func (o Options) parallelism() int {
 // Plan compares the pipeline with the state and says what an apply would do.
 // vars are the resolved variable values (config.Pipeline.ResolveVariables).
 func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, vars map[string]cty.Value, o Options) (*Plan, hcl.Diagnostics) {
-	run := config.RunInfo{Number: st.RunNumber + 1, ID: "(known after apply)"}
+	run := config.RunInfo{Number: st.RunNumber + 1, ID: e.newRunID()}
 	w, diags := e.buildWorld(p, st, buildOptions{
 		vars: vars, run: run, refresh: o.Refresh, destroy: o.Destroy,
 		targets: o.Targets, replace: o.Replace,
@@ -60,6 +61,7 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 		Lineage:       st.Lineage,
 		Serial:        st.Serial,
 		RunNumber:     run.Number,
+		RunID:         run.ID,
 		Destroy:       o.Destroy,
 		Refresh:       o.Refresh,
 		Targets:       o.Targets,
@@ -108,11 +110,17 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Dependency cycle", Detail: err.Error()})
 	}
+	plan.Bindings = map[string]*Binding{}
 	for _, n := range order {
-		if in := w.nodes[n]; in.change != nil {
+		in := w.nodes[n]
+		if in.change != nil {
 			plan.Changes = append(plan.Changes, in.change)
 		}
+		if in.binding != nil {
+			plan.Bindings[in.addr] = in.binding
+		}
 	}
+	plan.Builtins = builtins(plan.Bindings)
 	return plan, diags
 }
 
@@ -135,6 +143,13 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		return &diagError{diags}
 	}
 	in.inputs, in.meta = inputs, meta
+	b := &Binding{WhenFalse: !meta.When}
+	in.binding = b
+	var secrets []string
+	gen := generic(inputs, &secrets)
+	w.red.add(secrets...)
+	inputsJSON := canonicalJSON(gen) // unknown parts as {}
+	b.References, b.Values = w.recordReferences(in, inputsJSON)
 	prior := in.prior
 	priorValue := func(outputsUnknown bool) func() cty.Value {
 		return func() cty.Value {
@@ -168,9 +183,6 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		return keep(Skip, ReasonNotTargeted)
 	}
 
-	var secrets []string
-	gen := generic(inputs, &secrets)
-	w.red.add(secrets...)
 	var files map[string]string
 	if !containsUnknown(gen) {
 		p, err := w.provider(s.Type)
@@ -190,8 +202,9 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		if err != nil {
 			return fmt.Errorf("reading what the step's inputs point at: %w", err)
 		}
-		ch.Fingerprint = fingerprint(canonicalJSON(gen), files)
+		ch.Fingerprint = fingerprint(inputsJSON, files)
 	}
+	b.Inputs, b.Files = bindingJSON(gen), files
 	upstream := w.changedDeps(in)
 	// Attribute diffs cost a decode of the stored inputs: skip them when
 	// the fingerprint says nothing changed (the common case on a rerun).
@@ -304,7 +317,7 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 	}
 	ch.Reasons = append(ch.Reasons, fileReasons...)
 	if len(changed) > 0 {
-		ch.Reasons = append(ch.Reasons, attrReason(ch.Attrs, upstream))
+		ch.Reasons = append(ch.Reasons, attrReason(ch.Attrs, upstream, w.causes(in, ch.Attrs)))
 	}
 	switch {
 	case len(forceNew) > 0:
@@ -356,7 +369,7 @@ func (w *world) planRun(in *inst, ch *Change, fileReasons, upstream []string) {
 	case ch.Fingerprint != prior.Fingerprint:
 		ch.Reasons = append(ch.Reasons, fileReasons...)
 		if len(ch.Attrs) > 0 {
-			ch.Reasons = append(ch.Reasons, attrReason(ch.Attrs, nil))
+			ch.Reasons = append(ch.Reasons, attrReason(ch.Attrs, nil, w.causes(in, ch.Attrs)))
 		}
 		if len(ch.Reasons) == 0 {
 			ch.Reasons = []string{"its inputs changed"}
@@ -419,7 +432,9 @@ func upstreamReason(upstream []string) string {
 	return "upstream " + strings.Join(upstream, ", ")
 }
 
-func attrReason(attrs []AttrChange, upstream []string) string {
+// attrReason says which attributes changed and, when known, because of
+// which references (causes).
+func attrReason(attrs []AttrChange, upstream, causes []string) string {
 	var names, unknown []string
 	for _, a := range attrs {
 		if a.Drift {
@@ -433,7 +448,11 @@ func attrReason(attrs []AttrChange, upstream []string) string {
 	}
 	var parts []string
 	if len(names) > 0 {
-		parts = append(parts, listNames(names)+" changed")
+		r := listNames(names) + " changed"
+		if len(causes) > 0 {
+			r += " (" + listNames(causes) + ")"
+		}
+		parts = append(parts, r)
 	}
 	if len(unknown) > 0 {
 		r := listNames(unknown) + " will be known only after apply"
@@ -515,7 +534,7 @@ func planVariables(p *config.Pipeline, vars map[string]cty.Value) map[string]Pla
 }
 
 // CheckSources reports pipeline files that differ from when the plan was made.
-func (p *Plan) CheckSources(pl *config.Pipeline) error {
+func (p *Plan) CheckSources(pl *config.Pipeline) *StalePlanError {
 	now := sourceHashes(pl)
 	var changed []string
 	for name, h := range p.Sources {
@@ -530,7 +549,7 @@ func (p *Plan) CheckSources(pl *config.Pipeline) error {
 	}
 	if len(changed) > 0 {
 		sort.Strings(changed)
-		return fmt.Errorf("the pipeline files changed since the plan was made (%s); make a new plan", strings.Join(changed, ", "))
+		return &StalePlanError{Reason: fmt.Sprintf("the pipeline files changed since the plan was made (%s)", strings.Join(changed, ", "))}
 	}
 	return nil
 }
@@ -578,4 +597,51 @@ func inputDiag(s *config.Step, addr string, err error) error {
 	}
 	return &diagError{hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid " + addr,
 		Detail: detail + ".", Subject: subject.Ptr()}}}
+}
+
+// builtinRoots are the roots of references whose values come from outside
+// the configuration.
+var builtinRoots = []string{"env(", "file", "templatefile(", "git.", "run.", "workspace", "path."}
+
+// builtins collects the values the changes read from outside the
+// configuration.
+func builtins(bindings map[string]*Binding) map[string]string {
+	out := map[string]string{}
+	for _, b := range bindings {
+		for name, v := range b.Values {
+			for _, r := range builtinRoots {
+				if strings.HasPrefix(name, r) {
+					out[name] = v
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// causes names the references whose value changed since the last apply
+// for the attributes that changed, with the old and new values:
+// `var.v: "1" -> "9"`.
+func (w *world) causes(in *inst, attrs []AttrChange) []string {
+	if in.prior == nil || len(in.prior.References) == 0 {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range attrs {
+		top := topAttr(a.Path)
+		if a.Drift || a.Unknown || seen[top] {
+			continue
+		}
+		seen[top] = true
+		for _, c := range changedRefs(top, nil, in.prior.References, in.refs, true, w.red.redact) {
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }

@@ -272,18 +272,8 @@ func diffAttrs(before, after any, schema *config.StepSchema) []AttrChange {
 	a := map[string]leaf{}
 	flatten(before, "", b)
 	flatten(after, "", a)
-	paths := make([]string, 0, len(a)+len(b))
-	for p := range a {
-		paths = append(paths, p)
-	}
-	for p := range b {
-		if _, ok := a[p]; !ok {
-			paths = append(paths, p)
-		}
-	}
-	sort.Strings(paths)
 	var out []AttrChange
-	for _, p := range paths {
+	for _, p := range unionKeys(a, b) {
 		bl, inB := b[p]
 		al, inA := a[p]
 		if inA && inB && bl == al {

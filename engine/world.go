@@ -15,6 +15,7 @@ import (
 	"github.com/ansflow/ansflow/graph"
 	"github.com/ansflow/ansflow/providers"
 	"github.com/ansflow/ansflow/state"
+	"github.com/google/uuid"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -30,6 +31,7 @@ type Engine struct {
 	Now       func() time.Time            // nil: time.Now
 	Git       *config.GitInfo             // nil: read from the directory
 	User      string                      // for history; "" : $USER
+	NewID     func() string               // run ids; nil: random UUIDs
 }
 
 func (e *Engine) now() time.Time {
@@ -37,6 +39,14 @@ func (e *Engine) now() time.Time {
 		return e.Now()
 	}
 	return time.Now()
+}
+
+// newRunID is the run.id of a new plan.
+func (e *Engine) newRunID() string {
+	if e.NewID != nil {
+		return e.NewID()
+	}
+	return uuid.NewString()
 }
 
 func (e *Engine) getenv() func(string) (string, bool) {
@@ -102,9 +112,17 @@ type inst struct {
 	deps   []string // addresses of direct dependencies (instances)
 
 	// set while planning or applying; each written only by its own visit
-	change *Change
-	inputs cty.Value
-	meta   config.Meta
+	change  *Change
+	inputs  cty.Value
+	meta    config.Meta
+	refs    map[string]map[string]cty.Value // what each attribute read (config.Scope.InputReferences)
+	binding *Binding                        // what the plan was made from
+	// verifiedFiles are the file hashes read while verifying a plan, kept
+	// for the apply when nothing upstream can change them first.
+	verifiedFiles map[string]string
+	filesKnown    bool
+	// verified holds the inputs evaluated while verifying the plan.
+	verified *verifiedInputs
 
 	// valueFn computes what references to this instance see; it runs at
 	// most once, and only if something refers to the instance by value.

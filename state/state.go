@@ -54,6 +54,11 @@ type Instance struct {
 	Private      json.RawMessage   `json:"private,omitempty"`
 	FileHashes   map[string]string `json:"file_hashes,omitempty"`
 	Dependencies []string          `json:"dependencies,omitempty"` // direct dependencies, by address
+	// References are the values its inputs read when it was last applied
+	// (var.x, env("X"), docker_build.app.ref, ...), in display form;
+	// sensitive ones only as "(sensitive:sha256:<hex>)". Plans use them to
+	// say which of them changed.
+	References map[string]string `json:"references,omitempty"`
 
 	Run      int       `json:"run"` // run number that last applied it
 	Started  time.Time `json:"started"`
