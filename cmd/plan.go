@@ -15,6 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ansflow/ansflow/internal/safefile"
 )
 
 // planOptions are the flags shared by plan, apply and destroy.
@@ -179,7 +181,7 @@ func writePlanFile(path string, p *engine.Plan) error {
 
 // readPlanFile loads a saved plan.
 func readPlanFile(path string) (*engine.Plan, error) {
-	data, err := os.ReadFile(path)
+	data, _, err := safefile.Read(path, safefile.PlanLimit)
 	if err != nil {
 		return nil, fmt.Errorf("reading the plan file: %w", err)
 	}

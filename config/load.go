@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +12,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ansflow/ansflow/internal/safefile"
 )
 
 // Top-level block types other than steps.
@@ -178,9 +182,9 @@ func (l *loader) errorf(subject hcl.Range, summary, detailFormat string, args ..
 
 // parseFile reads and parses one pipeline file.
 func (l *loader) parseFile(filename string) {
-	src, err := os.ReadFile(filename)
+	src, _, err := safefile.Read(filename, safefile.ConfigLimit)
 	if err != nil {
-		l.diags = append(l.diags, dirError(filename, "Cannot read pipeline file", fmt.Sprintf("The file %q cannot be read; check its permissions.", filename)))
+		l.diags = append(l.diags, dirError(filename, "Cannot read pipeline file", fmt.Sprintf("The file %q cannot be read (%v); check that it is a regular, readable file.", filename, readProblem(err))))
 		return
 	}
 	if d := checkNesting(src, filename); d != nil {
@@ -477,4 +481,19 @@ func (l *loader) decodeCluster(b *hclsyntax.Block) {
 	}
 	l.checkConnBody(b, bodyRule{where: "a cluster block", attrs: clusterAttrs})
 	l.p.Clusters[name] = &Cluster{Name: name, Config: b.Body, DeclRange: b.DefRange()}
+}
+
+// readProblem is the short reason a file could not be read.
+func readProblem(err error) string {
+	var refused *safefile.Error
+	if errors.As(err, &refused) {
+		return "it " + refused.Problem
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return "it does not exist"
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return "permission denied"
+	}
+	return err.Error()
 }

@@ -13,6 +13,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/ansflow/ansflow/internal/safefile"
 )
 
 // EnvVarPrefix starts the names of environment variables that set pipeline
@@ -165,10 +167,10 @@ func parseRawValue(v *Variable, raw string) (cty.Value, error) {
 
 // readFile reads a variable-values file of name = value attributes.
 func (r *varResolver) readFile(filename string) {
-	src, err := os.ReadFile(filename)
+	src, _, err := safefile.Read(filename, safefile.ConfigLimit)
 	if err != nil {
 		r.diags = append(r.diags, dirError(filename, "Cannot read variables file",
-			fmt.Sprintf("The variables file %q cannot be read; check the path given to -var-file.", filename)))
+			fmt.Sprintf("The variables file %q cannot be read (%v); check the path given to -var-file.", filename, readProblem(err))))
 		return
 	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)

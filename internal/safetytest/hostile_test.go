@@ -28,6 +28,9 @@ type hostile struct {
 	want  []string // each must appear in the output
 	// never must not appear in the output (e.g. a secret).
 	never []string
+	// promise is the promise of the probe report the case checks
+	// (default: promiseMalformed).
+	promise string
 }
 
 // workspace is a copy of the baseline pipeline directory.
@@ -146,6 +149,11 @@ func stateBytes(t *testing.T, dir string) map[string]string {
 		if strings.HasSuffix(e.Name(), ".lock") || strings.HasSuffix(e.Name(), ".lock.info") {
 			continue
 		}
+		if !e.Type().IsRegular() { // a special file a case put there
+			target, _ := os.Readlink(filepath.Join(sdir, e.Name()))
+			files[e.Name()] = e.Type().String() + " " + target
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join(sdir, e.Name()))
 		if err != nil && !e.IsDir() {
 			t.Fatal(err)
@@ -162,6 +170,7 @@ func TestHostileInputs(t *testing.T) {
 	cases := append(pipelineCases(), variableCases()...)
 	cases = append(cases, planCases()...)
 	cases = append(cases, stateCases()...)
+	cases = append(cases, specialFileCases()...)
 	cases = append(cases, fixtureCases(t, filepath.Join("..", "..", "config", "testdata", "bad"))...)
 	if longRun() {
 		cases = append(cases, mutatedCases(200)...)
@@ -172,6 +181,7 @@ func TestHostileInputs(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
+				defer tally(t, c.promise)
 				runHostile(t, base, c)
 				if !t.Failed() {
 					handled.Add(1)
