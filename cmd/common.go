@@ -43,7 +43,7 @@ func printDiags(app *App, g *globalOptions, p *config.Pipeline, diags hcl.Diagno
 		}
 	}
 	wr := hcl.NewDiagnosticTextWriter(app.Stderr, files, uint(width), g.color(app))
-	_ = wr.WriteDiagnostics(diags)
+	_ = wr.WriteDiagnostics(config.RedactDiagnostics(diags))
 }
 
 // diagsError prints diags and returns the error that ends the command when

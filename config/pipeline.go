@@ -176,6 +176,10 @@ type Meta struct {
 	Timeout         time.Duration // 0: none
 	ContinueOnError bool
 	Retry           RetryPolicy
+	// Secrets are the sensitive strings evaluating the inputs produced,
+	// intermediate results included (see SensitiveStrings): what a log of
+	// the step must not show.
+	Secrets []string
 }
 
 // RetryPolicy is an evaluated retry block. Attempts is at least 1.

@@ -306,6 +306,12 @@ func (s *Scope) EvalStep(step *Step, key InstanceKey, steps StepValues) (cty.Val
 	diags = append(diags, d...)
 	meta, d := evalMeta(step, ctx)
 	diags = append(diags, d...)
+	if HasSensitive(inputs) {
+		attrs, _ := inputAttrs(step)
+		for _, name := range sortedKeys(attrs) {
+			meta.Secrets = append(meta.Secrets, SensitiveStrings(attrs[name].Expr, ctx)...)
+		}
+	}
 	return inputs, meta, diags
 }
 
@@ -442,7 +448,12 @@ func evalMeta(step *Step, ctx *hcl.EvalContext) (Meta, hcl.Diagnostics) {
 		v, d := expr.Value(ctx)
 		diags = append(diags, d...)
 		if !d.HasErrors() {
-			diags = append(diags, check(v, expr.Range())...)
+			for _, cd := range check(v, expr.Range()) {
+				if cd.Expression == nil {
+					cd.Expression, cd.EvalContext = expr, ctx
+				}
+				diags = append(diags, cd)
+			}
 		}
 	}
 	eval(step.When, func(v cty.Value, r hcl.Range) (d hcl.Diagnostics) {

@@ -274,6 +274,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	var secrets []string
 	gen := generic(inputs, &secrets)
 	w.red.add(secrets...)
+	w.red.add(meta.Secrets...)
 	p, err := w.provider(s.Type)
 	if err != nil {
 		return a.fail(in, ch, err)

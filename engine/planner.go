@@ -78,7 +78,7 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 			if ds := Diagnostics(err); ds != nil {
 				errs = append(errs, ds...)
 			} else {
-				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan " + in.addr, Detail: err.Error()})
+				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan " + in.addr, Detail: w.red.redact(err.Error())})
 			}
 			mu.Unlock()
 			return err
@@ -163,6 +163,7 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 	var secrets []string
 	gen := generic(inputs, &secrets)
 	w.red.add(secrets...)
+	w.red.add(meta.Secrets...)
 	var files map[string]string
 	if !containsUnknown(gen) {
 		p, err := w.provider(s.Type)

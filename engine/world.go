@@ -465,7 +465,7 @@ type diagError struct{ diags hcl.Diagnostics }
 
 func (e *diagError) Error() string {
 	var parts []string
-	for _, d := range e.diags {
+	for _, d := range config.RedactDiagnostics(e.diags) {
 		if d.Severity != hcl.DiagError {
 			continue
 		}
