@@ -58,9 +58,16 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 	if err := plan.CheckState(st); err != nil {
 		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is stale", Detail: err.Error()}}
 	}
+	key, kdiags := e.hashKey(ctx)
+	if kdiags.HasErrors() {
+		return nil, kdiags
+	}
+	if err := checkPlanSecrets(plan, vars, key); err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is stale", Detail: err.Error()}}
+	}
 	run := config.RunInfo{Number: st.RunNumber + 1, ID: uuid.NewString()}
 	w, diags := e.buildWorld(p, st, buildOptions{
-		vars: vars, run: run, refresh: plan.Refresh, destroy: plan.Destroy,
+		key: key, vars: vars, run: run, refresh: plan.Refresh, destroy: plan.Destroy,
 		targets: plan.Targets, replace: plan.Replace,
 	})
 	if diags.HasErrors() {
@@ -272,7 +279,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	}
 	in.inputs, in.meta = inputs, meta
 	var secrets []string
-	gen := generic(inputs, &secrets)
+	gen := generic(inputs, &secrets, w.key)
 	w.red.add(secrets...)
 	w.red.add(meta.Secrets...)
 	p, err := w.provider(s.Type)
@@ -523,7 +530,7 @@ func (w *world) storedOutputs(vals map[string]cty.Value) map[string]state.Output
 			collect := []string{}
 			collectStrings(u, &collect)
 			w.red.add(collect...)
-			u = cty.StringVal(sensitiveHash(u))
+			u = cty.StringVal(sensitiveHash(w.key, u))
 		}
 		u = redactValue(u, w.red.redact)
 		val, err := ctyjson.Marshal(u, u.Type())

@@ -39,8 +39,12 @@ func (o Options) parallelism() int {
 // vars are the resolved variable values (config.Pipeline.ResolveVariables).
 func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, vars map[string]cty.Value, o Options) (*Plan, hcl.Diagnostics) {
 	run := config.RunInfo{Number: st.RunNumber + 1, ID: "(known after apply)"}
+	key, kdiags := e.hashKey(ctx)
+	if kdiags.HasErrors() {
+		return nil, kdiags
+	}
 	w, diags := e.buildWorld(p, st, buildOptions{
-		vars: vars, run: run, refresh: o.Refresh, destroy: o.Destroy,
+		key: key, vars: vars, run: run, refresh: o.Refresh, destroy: o.Destroy,
 		targets: o.Targets, replace: o.Replace,
 	})
 	if diags.HasErrors() {
@@ -64,7 +68,7 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 		Targets:       o.Targets,
 		Replace:       o.Replace,
 		Sources:       sourceHashes(p),
-		Variables:     planVariables(p, vars),
+		Variables:     planVariables(p, vars, w.key),
 	}
 	var mu sync.Mutex
 	var errs hcl.Diagnostics
@@ -161,7 +165,7 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 	}
 
 	var secrets []string
-	gen := generic(inputs, &secrets)
+	gen := generic(inputs, &secrets, w.key)
 	w.red.add(secrets...)
 	w.red.add(meta.Secrets...)
 	var files map[string]string
@@ -472,11 +476,11 @@ func sourceHashes(p *config.Pipeline) map[string]string {
 }
 
 // planVariables records variable values; sensitive ones only by hash.
-func planVariables(p *config.Pipeline, vars map[string]cty.Value) map[string]PlanVariable {
+func planVariables(p *config.Pipeline, vars map[string]cty.Value, key []byte) map[string]PlanVariable {
 	out := make(map[string]PlanVariable, len(vars))
 	for name, v := range vars {
 		if config.HasSensitive(v) {
-			out[name] = PlanVariable{Sensitive: true, Hash: sensitiveHash(unmarked(v))}
+			out[name] = PlanVariable{Sensitive: true, Hash: sensitiveHash(key, unmarked(v))}
 			continue
 		}
 		v = unmarked(v)
@@ -521,7 +525,8 @@ func (p *Plan) VariablesFromPlan(fresh map[string]cty.Value, sensitive func(stri
 	for name, pv := range p.Variables {
 		if pv.Sensitive {
 			v, ok := fresh[name]
-			if !ok || sensitiveHash(unmarked(v)) != pv.Hash {
+			// A keyed hash is checked by Apply, which has the key.
+			if !ok || !strings.HasPrefix(pv.Hash, keyedHashPrefix) && sensitiveHash(nil, unmarked(v)) != pv.Hash {
 				return nil, fmt.Errorf("the sensitive variable %q is not stored in plan files; supply the same value again (for example with ANSFLOW_VAR_%s) to apply this plan", name, name)
 			}
 			out[name] = v
