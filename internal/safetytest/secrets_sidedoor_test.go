@@ -143,4 +143,3 @@ func TestSecretsSideDoors(t *testing.T) {
 		})
 	}
 }
-
