@@ -110,6 +110,7 @@ func Functions(baseDir string) map[string]function.Function {
 	fs["filesha256"] = fileHashFunc(baseDir, func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) })
 	fs["filebase64"] = fileHashFunc(baseDir, base64.StdEncoding.EncodeToString)
 	fs["templatefile"] = templateFileFunc(baseDir, fs)
+	limitFunctions(fs)
 	return fs
 }
 
@@ -319,6 +320,9 @@ func templateFileFunc(baseDir string, funcs map[string]function.Function) functi
 		src, err := readFile(baseDir, path)
 		if err != nil {
 			return cty.NilVal, err
+		}
+		if d := checkDepth(src, path, true); d != nil {
+			return cty.NilVal, function.NewArgErrorf(0, "%q is not a valid template: %s", path, d.Detail)
 		}
 		expr, diags := hclsyntax.ParseTemplate(src, path, hcl.InitialPos)
 		if diags.HasErrors() {

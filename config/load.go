@@ -80,13 +80,13 @@ func Load(dir string) (*Pipeline, hcl.Diagnostics) {
 	}
 	if l.diags.HasErrors() {
 		// Decoding a body with syntax errors only adds confusing noise.
-		return l.p, l.diags
+		return l.p, limitDiagnostics(l.diags)
 	}
 	for _, f := range l.files {
 		l.decodeFile(f.Body.(*hclsyntax.Body))
 	}
 	l.checkReferences()
-	return l.p, l.diags
+	return l.p, limitDiagnostics(l.diags)
 }
 
 // pipelineFiles lists the pipeline file names in dir, sorted.
@@ -187,7 +187,7 @@ func (l *loader) parseFile(filename string) {
 		l.diags = append(l.diags, dirError(filename, "Cannot read pipeline file", fmt.Sprintf("The file %q cannot be read (%v); check that it is a regular, readable file.", filename, readProblem(err))))
 		return
 	}
-	if d := checkNesting(src, filename); d != nil {
+	if d := checkDepth(src, filename, false); d != nil {
 		l.diags = append(l.diags, d)
 		return
 	}

@@ -150,6 +150,9 @@ func parseRawValue(v *Variable, raw string) (cty.Value, error) {
 	if v.Type.IsPrimitiveType() {
 		return convert.Convert(cty.StringVal(raw), v.Type)
 	}
+	if d := checkDepth([]byte(raw), "", false); d != nil {
+		return cty.NilVal, fmt.Errorf("it nests more than %d levels deep; flatten it", maxNesting)
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), "", hcl.InitialPos)
 	if !diags.HasErrors() && len(expr.Variables()) == 0 {
 		if val, d := expr.Value(nil); !d.HasErrors() {
@@ -171,6 +174,10 @@ func (r *varResolver) readFile(filename string) {
 	if err != nil {
 		r.diags = append(r.diags, dirError(filename, "Cannot read variables file",
 			fmt.Sprintf("The variables file %q cannot be read (%v); check the path given to -var-file.", filename, readProblem(err))))
+		return
+	}
+	if d := checkDepth(src, filename, false); d != nil {
+		r.diags = append(r.diags, d)
 		return
 	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)

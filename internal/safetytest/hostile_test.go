@@ -31,6 +31,8 @@ type hostile struct {
 	// promise is the promise of the probe report the case checks
 	// (default: promiseMalformed).
 	promise string
+	// maxOutput, when set, bounds stdout and stderr together (bytes).
+	maxOutput int
 }
 
 // workspace is a copy of the baseline pipeline directory.
@@ -171,6 +173,7 @@ func TestHostileInputs(t *testing.T) {
 	cases = append(cases, planCases()...)
 	cases = append(cases, stateCases()...)
 	cases = append(cases, specialFileCases()...)
+	cases = append(cases, boundedCases()...)
 	cases = append(cases, fixtureCases(t, filepath.Join("..", "..", "config", "testdata", "bad"))...)
 	if longRun() {
 		cases = append(cases, mutatedCases(200)...)
@@ -217,6 +220,9 @@ func runHostile(t *testing.T, base string, c hostile) {
 	}
 	if strings.TrimSpace(out) == "" {
 		t.Errorf("no message at all\n%s", r)
+	}
+	if c.maxOutput > 0 && len(out) > c.maxOutput {
+		t.Errorf("%d bytes of output, want at most %d\n%s", len(out), c.maxOutput, r)
 	}
 	for _, want := range c.want {
 		if !strings.Contains(out, want) {
