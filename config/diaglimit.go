@@ -28,7 +28,7 @@ func limitDiagnostics(diags hcl.Diagnostics) hcl.Diagnostics {
 	}
 	kept := make(hcl.Diagnostics, 0, len(diags))
 	seen := map[string]int{}
-	dropped := map[string]bool{} // file -> an error was dropped
+	dropped := map[string]bool{}     // file -> an error was dropped
 	first := map[string]*hcl.Range{} // file -> subject of the first dropped
 	var order []string
 	for _, d := range diags {
