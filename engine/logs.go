@@ -2,12 +2,15 @@ package engine
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/ansflow/ansflow/config"
 )
@@ -213,11 +216,36 @@ func (l *stepLog) Tail() []string {
 	return append([]string(nil), l.tail...)
 }
 
-var logNameReplacer = strings.NewReplacer("/", "%2F", "\x00", "")
+// maxLogName bounds the part of a log file name that comes from the
+// address, well under the 255 bytes file systems allow.
+const maxLogName = 160
 
 // LogFileName is the file name (without directory) of an instance's log.
+// Distinct addresses get distinct names: "%", "/", control characters and
+// a leading "." are percent-encoded, so for_each keys "x/y" and "x%2Fy"
+// do not share a file. A name longer than maxLogName bytes keeps its start
+// and ends in a hash of the whole address, so no address is too long to
+// store.
 func LogFileName(addr, stream string) string {
-	return logNameReplacer.Replace(addr) + "." + stream
+	var b strings.Builder
+	for i := 0; i < len(addr); i++ {
+		c := addr[i]
+		if c == '%' || c == '/' || c == '\\' || c < 0x20 || c == 0x7f || c == '.' && i == 0 {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	name := b.String()
+	if len(name) > maxLogName {
+		sum := sha256.Sum256([]byte(addr))
+		cut := maxLogName - 2*12 - 1
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut] + "~" + hex.EncodeToString(sum[:12])
+	}
+	return name + "." + stream
 }
 
 // LogDir is the directory of run n's logs in a pipeline directory:

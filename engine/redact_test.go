@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // Whatever way a step's output is cut into reads, no secret reaches the
@@ -48,6 +49,27 @@ func TestRedactionAcrossReadsAndLines(t *testing.T) {
 			if !strings.Contains(got.String(), "(sensitive value)") {
 				t.Errorf("%s, read %d bytes at a time: nothing was redacted", in.name, chunk)
 			}
+		}
+	}
+}
+
+// Log file names are injective and bounded, whatever the address.
+func TestLogFileNameInjectiveAndBounded(t *testing.T) {
+	long := strings.Repeat("k", 300)
+	addrs := []string{
+		`exec.a["x/y"]`, `exec.a["x%2Fy"]`, `exec.a["x%252Fy"]`, `exec.a["x\\y"]`, `exec.a["x\u0000y"]`, `exec.a["x"]`,
+		`exec.a["..`, `exec.a[".."]`, "exec." + long, "exec." + long + "x", `exec.a["` + long + `"]`, `exec.a["` + long + `y"]`,
+		`exec.a["` + strings.Repeat("é", 200) + `"]`, `exec.a["` + strings.Repeat("/", 200) + `"]`, `exec.a["` + strings.Repeat("%", 200) + `"]`,
+	}
+	seen := map[string]string{}
+	for _, a := range addrs {
+		name := LogFileName(a, "stdout")
+		if other, ok := seen[name]; ok {
+			t.Errorf("%q and %q share the log file %q", a, other, name)
+		}
+		seen[name] = a
+		if len(name) > 200 || strings.ContainsAny(name, "/\x00") || strings.HasPrefix(name, ".") || !utf8.ValidString(name) {
+			t.Errorf("LogFileName(%q) = %q: want at most 200 bytes of valid UTF-8, no slash, NUL or leading dot", a, name)
 		}
 	}
 }
