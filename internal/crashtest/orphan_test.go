@@ -19,6 +19,8 @@ import (
 // supervisor sees its lifeline close and kills the step's process group.
 func TestKill9StopsTheRunningStep(t *testing.T) {
 	bin := buildBinary(t)
+	cases, breaks := 0, 0
+	defer func() { report(promiseSteps, cases, breaks) }()
 	for _, tc := range []struct {
 		name   string
 		script string
@@ -30,6 +32,12 @@ func TestKill9StopsTheRunningStep(t *testing.T) {
 		{"ignores SIGTERM", `trap "" TERM HUP INT; sleep 300 & echo $! >> pids; echo $$ >> pids; wait`, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			cases++
+			defer func() {
+				if t.Failed() {
+					breaks++
+				}
+			}()
 			dir := t.TempDir()
 			src := fmt.Sprintf("exec \"long\" {\n  command = [\"sh\", \"-c\", %q]\n}\n", tc.script)
 			if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {

@@ -16,6 +16,7 @@ import (
 // and used to die with "fatal error: stack overflow" (about 60 000 levels
 // were enough); config.Load now refuses deep nesting before parsing.
 func TestDeepNesting(t *testing.T) {
+	defer tally(t, promiseHostile)
 	const depth = 100000
 	src := "locals {\n  a = " + strings.Repeat("[", depth) + strings.Repeat("]", depth) + "\n}\n"
 	dir := pipelineDir(t, map[string]string{"main.hcl": src})

@@ -154,6 +154,7 @@ func (b *background) wait(t *testing.T) int {
 // runs the step, the nine others fail at once (before the step finishes)
 // naming the holder.
 func TestConcurrentApplies(t *testing.T) {
+	defer tally(t, promiseState)
 	const n = 10
 	// The step sleeps long enough for ten processes to start on a busy
 	// machine with two cores.
@@ -245,6 +246,7 @@ func TestConcurrentApplies(t *testing.T) {
 // TestLockTimeoutWaits: an apply with -lock-timeout waits for the holder to
 // finish and then runs.
 func TestLockTimeoutWaits(t *testing.T) {
+	defer tally(t, promiseState)
 	dir := pipelineDir(t, slowPipeline("1"))
 	first := startApply(t, dir, "-var", "n=first")
 	waitFor(t, "the first apply's step to start", func() bool { return exists(filepath.Join(dir, "started")) })
@@ -264,6 +266,7 @@ func TestLockTimeoutWaits(t *testing.T) {
 // TestKilledHolderDoesNotBlock: kill -9 of the lock holder in the middle of
 // its step leaves nothing that blocks the next apply.
 func TestKilledHolderDoesNotBlock(t *testing.T) {
+	defer tally(t, promiseState)
 	dir := pipelineDir(t, slowPipeline("5"))
 	holder := startApply(t, dir, "-var", "n=killed")
 	waitFor(t, "the step to start", func() bool { return exists(filepath.Join(dir, "started")) })
@@ -285,6 +288,7 @@ func TestKilledHolderDoesNotBlock(t *testing.T) {
 // TestForceUnlock: force-unlock refuses a wrong ID naming the holder, and
 // removes the lock given the right one, so another run can take it.
 func TestForceUnlock(t *testing.T) {
+	defer tally(t, promiseState)
 	dir := pipelineDir(t, slowPipeline("5"))
 	holder := startApply(t, dir, "-var", "n=holder")
 	infoPath := filepath.Join(dir, ".ansflow", "state", "default.lock.info")
