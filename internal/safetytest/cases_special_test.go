@@ -76,11 +76,11 @@ func specialFileCases() []hostile {
 		{"x.vars.hcl", 100 << 20, []string{"plan", "-var-file=x.vars.hcl"}},
 		{"arg", 100 << 20, []string{"plan"}},
 	} {
-		promise := promiseSpecial
+		promise, what := promiseSpecial, "plan, variables and file() file size (bytes, sparse)"
 		if strings.HasPrefix(big.file, ".ansflow") {
-			promise = promiseState
+			promise, what = promiseState, "state and journal file size (bytes, sparse)"
 		}
-		limit(promise+": file size", big.size)
+		limit(what, big.size)
 		add(promise, "sparse "+big.file+" over the limit", func(t *testing.T, w *workspace) {
 			if big.file == "arg" {
 				w.write(t, "main.hcl", []byte("locals {\n  x = file(\"arg\")\n}\n\nexec \"a\" {\n  command = [\"echo\", local.x]\n}\n"))
