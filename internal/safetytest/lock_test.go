@@ -319,3 +319,35 @@ func TestForceUnlock(t *testing.T) {
 	_ = holder.cmd.Process.Signal(syscall.SIGKILL)
 	holder.wait(t)
 }
+
+// TestForcedAwayHolderFailsLoudly: the lock of a live apply is forced
+// away and a second apply runs to the end meanwhile. When the first one
+// records its step, it finds the state changed under it: it must fail
+// naming the state and write nothing, and the second one's records stay.
+func TestForcedAwayHolderFailsLoudly(t *testing.T) {
+	defer tally(t, promiseState)
+	dir := pipelineDir(t, slowPipeline("3"))
+	first := startApply(t, dir, "-var", "n=first")
+	infoPath := filepath.Join(dir, ".ansflow", "state", "default.lock.info")
+	var h lockHolder
+	waitFor(t, "the first apply's step", func() bool {
+		data, err := os.ReadFile(infoPath)
+		return exists(filepath.Join(dir, "started")) && err == nil && json.Unmarshal(data, &h) == nil && h.ID != ""
+	})
+	mustRun(t, dir, nil, "force-unlock", h.ID)
+	mustRun(t, dir, nil, "apply", "-auto-approve", "-var", "n=second", "-var", "sleep=0")
+
+	code := first.wait(t)
+	out := first.output()
+	if code == 0 || !strings.Contains(out, "changed by another run") || !strings.Contains(out, "default.json") {
+		t.Errorf("the forced-away apply: want a failure saying the state default.json was changed by another run, got exit %d\n%s", code, out)
+	}
+	st := mustRun(t, dir, nil, "state", "show", "exec.slow")
+	if !strings.Contains(st.stdout, "second") {
+		t.Errorf("the second apply's record of exec.slow is gone\n%s", st)
+	}
+	hist := mustRun(t, dir, nil, "history")
+	if !strings.Contains(hist.stdout, "ok") {
+		t.Errorf("history lost the second apply\n%s", hist)
+	}
+}
