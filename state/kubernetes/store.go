@@ -363,6 +363,12 @@ func (s *Store) Write(ctx context.Context, st *state.State) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Appends of another writer change journal segments, not the pointer
+	// whose resourceVersion guards the switch: read the state afresh, so
+	// that records another run appended since this Store last saw it
+	// make a conflict rather than vanish. (The lock closes the window
+	// between this read and the switch.)
+	s.known = nil
 	t, err := s.current(ctx)
 	if err != nil {
 		return err
