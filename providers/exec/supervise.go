@@ -50,6 +50,15 @@ func supervise(args []string) int {
 	path, argv := args[1], args[2:]
 	lifeline := os.NewFile(lifelineFD, "lifeline")
 	syscall.CloseOnExec(lifelineFD)
+	// ansflow starts the supervisor as the leader of a new group; make
+	// sure of it, so that killing the group never reaches anyone else.
+	if syscall.Getpgrp() != os.Getpid() {
+		if err := syscall.Setpgid(0, 0); err != nil {
+			fmt.Fprintf(os.Stderr, "ansflow step supervisor: cannot lead a process group: %v\n", err)
+			return 127
+		}
+	}
+	group := os.Getpid()
 
 	// Signals for the group reach the command directly; the supervisor
 	// stays until the command is gone. Caught (not ignored) signals are
@@ -73,7 +82,7 @@ func supervise(args []string) int {
 	go func() {
 		_, _ = io.Copy(io.Discard, lifeline)
 		// ansflow is gone: nothing of the step may stay.
-		_ = syscall.Kill(0, syscall.SIGKILL)
+		_ = syscall.Kill(-group, syscall.SIGKILL)
 	}()
 	st, err := p.Wait()
 	if err != nil {
