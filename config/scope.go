@@ -309,7 +309,9 @@ func (s *Scope) EvalStep(step *Step, key InstanceKey, steps StepValues) (cty.Val
 	if HasSensitive(inputs) {
 		attrs, _ := inputAttrs(step)
 		for _, name := range sortedKeys(attrs) {
-			meta.Secrets = append(meta.Secrets, SensitiveStrings(attrs[name].Expr, ctx)...)
+			if inputs.Type().HasAttribute(name) && HasSensitive(inputs.GetAttr(name)) {
+				meta.Secrets = append(meta.Secrets, SensitiveStrings(attrs[name].Expr, ctx)...)
+			}
 		}
 	}
 	return inputs, meta, diags
