@@ -85,3 +85,25 @@ func TestSensitiveHashesAreKeyed(t *testing.T) {
 		t.Errorf("applying a saved plan with another sensitive value: want a refusal naming the variable\n%s", r)
 	}
 }
+
+// TestChangedHashKeyRerunsOnce: when the recorded hashes no longer match
+// (a state from before keyed hashes, or a lost key), the steps with a
+// sensitive input run once more and then are up to date again: never a
+// rerun on every apply.
+func TestChangedHashKeyRerunsOnce(t *testing.T) {
+	defer tally(t, promiseSecrets)
+	src := sidePW + "exec \"secret\" {\n  command = [\"true\"]\n  env = { PW = var.pw }\n}\n\nexec \"plain\" {\n  command = [\"true\"]\n}\n"
+	env := []string{"ANSFLOW_VAR_pw=" + canary}
+	dir := pipelineDir(t, map[string]string{"main.hcl": src})
+	mustRun(t, dir, env, "apply", "-auto-approve")
+	if err := os.Remove(filepath.Join(dir, ".ansflow", "keys", "default.key")); err != nil {
+		t.Fatal(err)
+	}
+	if r := mustRun(t, dir, env, "plan"); !strings.Contains(r.stdout, "1 to run") || !strings.Contains(r.stdout, "exec.secret") {
+		t.Errorf("plan after the key changed: want exec.secret to run once\n%s", r)
+	}
+	mustRun(t, dir, env, "apply", "-auto-approve")
+	if r := mustRun(t, dir, env, "plan"); !strings.Contains(r.stdout, "No changes") {
+		t.Errorf("plan after the rerun: want no changes\n%s", r)
+	}
+}
