@@ -197,7 +197,7 @@ func stateCases() []hostile {
 	const sf = "default.json"
 	const jf = "default.journal"
 	c := func(name string, setup func(*testing.T, *workspace), want ...string) hostile {
-		return hostile{name: "state/" + name, setup: setup, want: want}
+		return hostile{name: "state/" + name, promise: promiseState, setup: setup, want: want}
 	}
 	cases := []hostile{
 		c("truncated snapshot", snap(func(t *testing.T, w *workspace) []byte { return w.read(t, stateFile)[:200] }), sf),
@@ -270,8 +270,8 @@ func stateCases() []hostile {
 		label string
 	}{{[]string{"plan"}, "plan"}, {[]string{"state", "list"}, "state list"}, {[]string{"show"}, "show"}, {[]string{"output"}, "output"}} {
 		cases = append(cases,
-			hostile{name: "state/truncated snapshot (" + r.label + ")", setup: snap(func(t *testing.T, w *workspace) []byte { return w.read(t, stateFile)[:200] }), args: r.args, want: []string{sf}},
-			hostile{name: "state/format_version 99 (" + r.label + ")", setup: edit(func(m map[string]any) { m["format_version"] = 99 }), args: r.args, want: []string{sf, "newer"}},
+			hostile{name: "state/truncated snapshot (" + r.label + ")", promise: promiseState, setup: snap(func(t *testing.T, w *workspace) []byte { return w.read(t, stateFile)[:200] }), args: r.args, want: []string{sf}},
+			hostile{name: "state/format_version 99 (" + r.label + ")", promise: promiseState, setup: edit(func(m map[string]any) { m["format_version"] = 99 }), args: r.args, want: []string{sf, "newer"}},
 		)
 	}
 	return cases
