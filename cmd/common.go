@@ -65,7 +65,7 @@ func printDiags(app *App, g *globalOptions, p *config.Pipeline, diags hcl.Diagno
 		}
 	}
 	wr := hcl.NewDiagnosticTextWriter(app.Stderr, files, uint(width), g.color(app))
-	_ = wr.WriteDiagnostics(diags)
+	_ = wr.WriteDiagnostics(config.RedactDiagnostics(diags))
 }
 
 // maskSensitive hides the values a variable file gives sensitive variables,

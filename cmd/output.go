@@ -122,7 +122,7 @@ func sensitiveOutput(ctx context.Context, app *App, g *globalOptions, o *outputO
 	if err != nil {
 		return nil, err
 	}
-	v, diags := eng.SensitiveOutput(p, st, vars, name)
+	v, diags := eng.SensitiveOutput(ctx, p, st, vars, name)
 	if err := diagsError(app, g, p, diags); err != nil {
 		return nil, err
 	}

@@ -17,6 +17,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ansflow/ansflow/internal/safefile"
 )
 
 // planOptions are the flags shared by plan, apply and destroy.
@@ -199,7 +201,7 @@ func planSaveError(path string, err error) error {
 
 // readPlanFile loads a saved plan.
 func readPlanFile(path string) (*engine.Plan, error) {
-	data, err := os.ReadFile(path)
+	data, _, err := safefile.Read(path, safefile.PlanLimit)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {

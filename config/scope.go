@@ -303,7 +303,24 @@ func (s *Scope) EvalStep(step *Step, key InstanceKey, steps StepValues) (cty.Val
 	diags = append(diags, d...)
 	meta, d := evalMeta(step, ctx, s.validate)
 	diags = append(diags, d...)
+	meta.Secrets = sensitiveInputStrings(step, inputs, ctx)
 	return inputs, meta, diags
+}
+
+// sensitiveInputStrings are the sensitive strings that evaluating the
+// inputs produced, intermediate results included (see SensitiveStrings).
+func sensitiveInputStrings(step *Step, inputs cty.Value, ctx *hcl.EvalContext) []string {
+	if !HasSensitive(inputs) {
+		return nil
+	}
+	var out []string
+	attrs, _ := inputAttrs(step)
+	for _, name := range sortedKeys(attrs) {
+		if inputs.Type().HasAttribute(name) && HasSensitive(inputs.GetAttr(name)) {
+			out = append(out, SensitiveStrings(attrs[name].Expr, ctx)...)
+		}
+	}
+	return out
 }
 
 // stepContext is the evaluation context of one instance of step.
@@ -468,7 +485,12 @@ func evalMeta(step *Step, ctx *hcl.EvalContext, validate bool) (Meta, hcl.Diagno
 		case validate && !v.IsWhollyKnown():
 			diags = append(diags, unknownMeta(v, want, name, expr)...)
 		default:
-			diags = append(diags, check(v, expr.Range())...)
+			for _, cd := range check(v, expr.Range()) {
+				if cd.Expression == nil {
+					cd.Expression, cd.EvalContext = expr, ctx
+				}
+				diags = append(diags, cd)
+			}
 		}
 	}
 	evalAs(step.When, metaWhen, cty.Bool, func(v cty.Value, r hcl.Range) (d hcl.Diagnostics) {

@@ -68,8 +68,15 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 	if run.ID == "" {
 		run.ID = uuid.NewString()
 	}
+	key, kdiags := e.hashKey(ctx)
+	if kdiags.HasErrors() {
+		return nil, kdiags
+	}
+	if err := checkPlanSecrets(plan, vars, key); err != nil {
+		return nil, hcl.Diagnostics{staleDiagnostic(&StalePlanError{Reason: err.Error()})}
+	}
 	w, diags := e.buildWorld(p, st, buildOptions{
-		vars: vars, run: run, refresh: plan.Refresh, destroy: plan.Destroy,
+		key: key, vars: vars, run: run, refresh: plan.Refresh, destroy: plan.Destroy,
 		targets: plan.Targets, replace: plan.Replace,
 	})
 	if diags.HasErrors() {
@@ -283,7 +290,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	}
 	in.inputs, in.meta = inputs, meta
 	var secrets []string
-	gen := generic(inputs, &secrets)
+	gen := generic(inputs, &secrets, w.key)
 	w.red.add(secrets...)
 	if !reused {
 		// Parts known only after apply are known now; the rest must still
@@ -294,6 +301,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	}
 	inputsJSON := canonicalJSON(gen)
 	_, refValues := w.recordReferences(in, inputsJSON)
+	w.red.add(meta.Secrets...)
 	p, err := w.provider(s.Type)
 	if err != nil {
 		return a.fail(in, ch, err)
@@ -554,7 +562,7 @@ func (w *world) storedOutputs(vals map[string]cty.Value) map[string]state.Output
 			collect := []string{}
 			collectStrings(u, &collect)
 			w.red.add(collect...)
-			u = cty.StringVal(sensitiveHash(u))
+			u = cty.StringVal(sensitiveHash(w.key, u))
 		}
 		u = redactValue(u, w.red.redact)
 		val, err := ctyjson.Marshal(u, u.Type())

@@ -140,7 +140,7 @@ const hashedPrefix = "(sha256:"
 // refForms returns the display form of a referenced value, the JSON text
 // it would have inside the inputs, and its hashed form.
 func refForms(v cty.Value) (display, raw, hashed string) {
-	g := generic(unmarked(v), nil)
+	g := generic(unmarked(v), nil, nil)
 	b := canonicalJSON(g)
 	sum := sha256.Sum256(b)
 	hashed = hashedPrefix + hex.EncodeToString(sum[:8]) + ")"
@@ -154,10 +154,10 @@ func refForms(v cty.Value) (display, raw, hashed string) {
 // the inputs (exposed, in JSON) already show it and it is short; else it
 // is kept as a hash, so that nothing reaches a plan or the state that the
 // inputs did not already hold (sha256(file("key")) keeps the key out).
-func recordRef(v cty.Value, exposed []byte) string {
+func recordRef(v cty.Value, exposed, key []byte) string {
 	switch {
 	case config.HasSensitive(v):
-		return sensitiveHash(unmarked(v))
+		return sensitiveHash(key, unmarked(v))
 	case !v.IsWhollyKnown():
 		return knownAfterApply
 	}
@@ -170,12 +170,12 @@ func recordRef(v cty.Value, exposed []byte) string {
 
 // refNow is v in the form of recorded (display, hash, sensitive hash or
 // unknown), so that the two compare.
-func refNow(recorded string, v cty.Value, redact func(string) string) string {
+func refNow(recorded string, v cty.Value, redact func(string) string, key []byte) string {
 	switch {
 	case !v.IsWhollyKnown():
 		return knownAfterApply
 	case strings.HasPrefix(recorded, "(sensitive:") || config.HasSensitive(v):
-		return sensitiveHash(unmarked(v))
+		return sensitiveHash(key, unmarked(v))
 	}
 	display, _, hashed := refForms(v)
 	if strings.HasPrefix(recorded, hashedPrefix) {
@@ -210,7 +210,7 @@ func (w *world) recordReferences(in *inst, exposed []byte) (map[string][]string,
 	for attr, m := range in.refs {
 		for name, v := range m {
 			names[attr] = append(names[attr], name)
-			values[name] = w.red.redact(recordRef(v, exposed))
+			values[name] = w.red.redact(recordRef(v, exposed, w.key))
 		}
 		sort.Strings(names[attr])
 	}
@@ -220,7 +220,7 @@ func (w *world) recordReferences(in *inst, exposed []byte) (map[string][]string,
 // changedRefs lists the references of attr (recorded in names, or read
 // now) whose value differs between before (recorded) and now: by name, or
 // withValues as `name: "a" -> "b"` for those known on both sides.
-func changedRefs(attr string, names []string, before map[string]string, now map[string]map[string]cty.Value, withValues bool, redact func(string) string) []string {
+func changedRefs(attr string, names []string, before map[string]string, now map[string]map[string]cty.Value, withValues bool, redact func(string) string, key []byte) []string {
 	all := append([]string(nil), names...)
 	for n := range now[attr] {
 		all = append(all, n)
@@ -233,7 +233,7 @@ func changedRefs(attr string, names []string, before map[string]string, now map[
 		v, ok := now[attr][name]
 		var cur string
 		if ok {
-			cur = refNow(old, v, redact)
+			cur = refNow(old, v, redact, key)
 		}
 		switch {
 		case had && ok && old == cur:
@@ -303,7 +303,7 @@ func (w *world) verifyInstance(ctx context.Context, in *inst, ch *Change, b *Bin
 	})
 	stale := func(attr string) *StalePlanError {
 		r := attr + " changed since the plan was made"
-		if causes := changedRefs(attr, b.References[attr], b.Values, now(), false, w.red.redact); len(causes) > 0 {
+		if causes := changedRefs(attr, b.References[attr], b.Values, now(), false, w.red.redact, w.key); len(causes) > 0 {
 			r += " (" + strings.Join(causes, ", ") + ")"
 		}
 		return &StalePlanError{Addr: in.addr, Reason: r}
@@ -331,7 +331,7 @@ func (w *world) verifyInstance(ctx context.Context, in *inst, ch *Change, b *Bin
 	if b.Inputs == nil {
 		return &StalePlanError{Addr: in.addr, Reason: "the plan has no record of its inputs"}
 	}
-	gen := generic(inputs, nil)
+	gen := generic(inputs, nil, w.key)
 	if attr := mismatch(b, gen); attr != "" {
 		return stale(attr)
 	}

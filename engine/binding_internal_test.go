@@ -26,8 +26,8 @@ func TestBindMatch(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			planned := decodeGeneric(bindingJSON(generic(tc.planned, nil)))
-			if got := bindMatch(planned, generic(tc.now, nil)); got != tc.want {
+			planned := decodeGeneric(bindingJSON(generic(tc.planned, nil, nil)))
+			if got := bindMatch(planned, generic(tc.now, nil, nil)); got != tc.want {
 				t.Errorf("bindMatch(%#v, %#v) = %v, want %v", tc.planned, tc.now, got, tc.want)
 			}
 		})

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -19,13 +20,17 @@ import (
 // step values, and returned only when its hash is the recorded one: a value
 // computed from other inputs than the apply's is refused, never shown as if
 // it were the applied one.
-func (e *Engine) SensitiveOutput(p *config.Pipeline, st *state.State, vars map[string]cty.Value, name string) (cty.Value, hcl.Diagnostics) {
+func (e *Engine) SensitiveOutput(ctx context.Context, p *config.Pipeline, st *state.State, vars map[string]cty.Value, name string) (cty.Value, hcl.Diagnostics) {
 	rec, ok := st.Outputs[name]
 	if !ok || !rec.Sensitive {
 		return cty.NilVal, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "No sensitive output " + name,
 			Detail: "The state records no sensitive output of that name."}}
 	}
-	w, diags := e.buildWorld(p, st, buildOptions{vars: vars, run: config.RunInfo{Number: st.RunNumber, ID: lastRunID(st)}})
+	key, diags := e.hashKey(ctx)
+	if diags.HasErrors() {
+		return cty.NilVal, diags
+	}
+	w, diags := e.buildWorld(p, st, buildOptions{key: key, vars: vars, run: config.RunInfo{Number: st.RunNumber, ID: lastRunID(st)}})
 	if diags.HasErrors() {
 		return cty.NilVal, diags
 	}
@@ -46,7 +51,7 @@ func (e *Engine) SensitiveOutput(p *config.Pipeline, st *state.State, vars map[s
 	u := unmarked(v)
 	var stored string
 	_ = json.Unmarshal(rec.Value, &stored)
-	if !u.IsWhollyKnown() || sensitiveHash(u) != stored {
+	if !u.IsWhollyKnown() || sensitiveHash(key, u) != stored {
 		return cty.NilVal, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError,
 			Summary: fmt.Sprintf("Cannot show the sensitive output %q", name),
 			Detail: "The state keeps only a hash of a sensitive value, so it is computed again from the pipeline's " +
@@ -82,7 +87,7 @@ type OutputChange struct {
 
 // outputChanges compares the outputs a plan evaluated (vals; unknown where
 // they depend on what will change) with those the state recorded.
-func outputChanges(p *config.Pipeline, st *state.State, vals map[string]cty.Value, destroy bool) []OutputChange {
+func outputChanges(p *config.Pipeline, st *state.State, vals map[string]cty.Value, destroy bool, key []byte) []OutputChange {
 	var out []OutputChange
 	names := make([]string, 0, len(st.Outputs)+len(vals))
 	for n := range st.Outputs {
@@ -110,7 +115,7 @@ func outputChanges(p *config.Pipeline, st *state.State, vals map[string]cty.Valu
 			ch.Before = &before
 		}
 		if has {
-			after, same := outputAfter(v, rec, had, sensitive)
+			after, same := outputAfter(v, rec, had, sensitive, key)
 			if same {
 				continue
 			}
@@ -131,7 +136,7 @@ func outputChanges(p *config.Pipeline, st *state.State, vals map[string]cty.Valu
 
 // outputAfter is the display form of a planned output value and whether it
 // equals the recorded one.
-func outputAfter(v cty.Value, rec state.Output, had, sensitive bool) (string, bool) {
+func outputAfter(v cty.Value, rec state.Output, had, sensitive bool, key []byte) (string, bool) {
 	u := unmarked(v)
 	if !u.IsWhollyKnown() {
 		return knownAfterApply, false
@@ -139,7 +144,7 @@ func outputAfter(v cty.Value, rec state.Output, had, sensitive bool) (string, bo
 	if sensitive {
 		var stored string
 		_ = json.Unmarshal(rec.Value, &stored)
-		return redacted, had && sensitiveHash(u) == stored
+		return redacted, had && sensitiveHash(key, u) == stored
 	}
 	b, err := ctyjson.Marshal(u, u.Type())
 	if err != nil {

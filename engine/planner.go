@@ -41,8 +41,12 @@ func (o Options) parallelism() int {
 // vars are the resolved variable values (config.Pipeline.ResolveVariables).
 func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, vars map[string]cty.Value, o Options) (*Plan, hcl.Diagnostics) {
 	run := config.RunInfo{Number: st.RunNumber + 1, ID: e.newRunID()}
+	key, kdiags := e.hashKey(ctx)
+	if kdiags.HasErrors() {
+		return nil, kdiags
+	}
 	w, diags := e.buildWorld(p, st, buildOptions{
-		vars: vars, run: run, refresh: o.Refresh, destroy: o.Destroy,
+		key: key, vars: vars, run: run, refresh: o.Refresh, destroy: o.Destroy,
 		targets: o.Targets, replace: o.Replace,
 	})
 	if diags.HasErrors() {
@@ -67,7 +71,7 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 		Targets:       o.Targets,
 		Replace:       o.Replace,
 		Sources:       sourceHashes(p),
-		Variables:     planVariables(p, vars),
+		Variables:     planVariables(p, vars, w.key),
 	}
 	var mu sync.Mutex
 	var errs hcl.Diagnostics
@@ -81,7 +85,7 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 			if ds := Diagnostics(err); ds != nil {
 				errs = append(errs, ds...)
 			} else {
-				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan " + in.addr, Detail: err.Error()})
+				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan " + in.addr, Detail: w.red.redact(err.Error())})
 			}
 			mu.Unlock()
 			return err
@@ -102,9 +106,9 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 		if odiags = w.skippedRefs(odiags); odiags.HasErrors() {
 			return nil, append(diags, odiags...)
 		}
-		plan.Outputs = outputChanges(p, st, vals, false)
+		plan.Outputs = outputChanges(p, st, vals, false, key)
 	} else if o.Destroy {
-		plan.Outputs = outputChanges(p, st, nil, true)
+		plan.Outputs = outputChanges(p, st, nil, true, key)
 	}
 	order, err := w.g.TopoOrder()
 	if err != nil {
@@ -146,8 +150,9 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 	b := &Binding{WhenFalse: !meta.When}
 	in.binding = b
 	var secrets []string
-	gen := generic(inputs, &secrets)
+	gen := generic(inputs, &secrets, w.key)
 	w.red.add(secrets...)
+	w.red.add(meta.Secrets...)
 	inputsJSON := canonicalJSON(gen) // unknown parts as {}
 	b.References, b.Values = w.recordReferences(in, inputsJSON)
 	prior := in.prior
@@ -512,11 +517,11 @@ func sourceHashes(p *config.Pipeline) map[string]string {
 }
 
 // planVariables records variable values; sensitive ones only by hash.
-func planVariables(p *config.Pipeline, vars map[string]cty.Value) map[string]PlanVariable {
+func planVariables(p *config.Pipeline, vars map[string]cty.Value, key []byte) map[string]PlanVariable {
 	out := make(map[string]PlanVariable, len(vars))
 	for name, v := range vars {
 		if config.HasSensitive(v) {
-			out[name] = PlanVariable{Sensitive: true, Hash: sensitiveHash(unmarked(v))}
+			out[name] = PlanVariable{Sensitive: true, Hash: sensitiveHash(key, unmarked(v))}
 			continue
 		}
 		v = unmarked(v)
@@ -561,7 +566,8 @@ func (p *Plan) VariablesFromPlan(fresh map[string]cty.Value, sensitive func(stri
 	for name, pv := range p.Variables {
 		if pv.Sensitive {
 			v, ok := fresh[name]
-			if !ok || sensitiveHash(unmarked(v)) != pv.Hash {
+			// A keyed hash is checked by Apply, which has the key.
+			if !ok || !strings.HasPrefix(pv.Hash, keyedHashPrefix) && sensitiveHash(nil, unmarked(v)) != pv.Hash {
 				return nil, fmt.Errorf("the sensitive variable %q is not stored in plan files; supply the same value again (for example with ANSFLOW_VAR_%s) to apply this plan", name, name)
 			}
 			out[name] = v
@@ -637,7 +643,7 @@ func (w *world) causes(in *inst, attrs []AttrChange) []string {
 			continue
 		}
 		seen[top] = true
-		for _, c := range changedRefs(top, nil, in.prior.References, in.refs, true, w.red.redact) {
+		for _, c := range changedRefs(top, nil, in.prior.References, in.refs, true, w.red.redact, w.key) {
 			if !slices.Contains(out, c) {
 				out = append(out, c)
 			}

@@ -158,6 +158,7 @@ func (in *inst) typ() string {
 // instance graph built.
 type world struct {
 	e       *Engine
+	key     []byte // hash key of sensitive values (state.HashKeyer)
 	p       *config.Pipeline
 	st      *state.State
 	scope   *config.Scope
@@ -175,6 +176,7 @@ type world struct {
 }
 
 type buildOptions struct {
+	key     []byte // the workspace's hash key; nil for a store without one
 	vars    map[string]cty.Value
 	run     config.RunInfo
 	refresh bool
@@ -206,6 +208,7 @@ func (e *Engine) buildWorld(p *config.Pipeline, st *state.State, o buildOptions)
 		steps:   make(map[string]*stepInfo, len(sg.Steps)),
 		byAddr:  make(map[string]*inst, len(sg.Steps)),
 		red:     &redactor{},
+		key:     o.key,
 		run:     o.run,
 		refresh: o.refresh,
 		destroy: o.destroy,
@@ -547,7 +550,7 @@ type diagError struct{ diags hcl.Diagnostics }
 
 func (e *diagError) Error() string {
 	var parts []string
-	for _, d := range e.diags {
+	for _, d := range config.RedactDiagnostics(e.diags) {
 		if d.Severity != hcl.DiagError {
 			continue
 		}
@@ -595,4 +598,34 @@ func ctxErr(ctx context.Context, timeout time.Duration) error {
 		return fmt.Errorf("timed out after %s (the step's timeout); raise `timeout` if it needs longer", timeout)
 	}
 	return errors.New("cancelled (interrupted)")
+}
+
+// hashKey returns the store's hash key for sensitive values, or nil when
+// the store keeps none.
+func (e *Engine) hashKey(ctx context.Context) ([]byte, hcl.Diagnostics) {
+	hk, ok := e.Store.(state.HashKeyer)
+	if !ok {
+		return nil, nil
+	}
+	key, err := hk.HashKey(ctx)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the workspace's hash key", Detail: err.Error()}}
+	}
+	return key, nil
+}
+
+// checkPlanSecrets reports a sensitive variable whose value differs from
+// the one the plan was made with (by keyed hash).
+func checkPlanSecrets(plan *Plan, vars map[string]cty.Value, key []byte) error {
+	for name, pv := range plan.Variables {
+		if !pv.Sensitive || !strings.HasPrefix(pv.Hash, keyedHashPrefix) {
+			continue
+		}
+		v, ok := vars[name]
+		if !ok || sensitiveHash(key, unmarked(v)) != pv.Hash {
+			return fmt.Errorf("the sensitive variable %q is not the value the plan was made with (or the plan was made for another workspace's key); "+
+				"supply the same value again (for example with ANSFLOW_VAR_%s), or make a new plan", name, name)
+		}
+	}
+	return nil
 }

@@ -48,7 +48,9 @@ type Instance struct {
 	// of files they point at; equal fingerprints mean nothing changed.
 	Fingerprint string `json:"fingerprint"`
 	// Inputs and Outputs are cty values in JSON form. Sensitive values are
-	// never stored: they are replaced by "(sensitive:sha256:<hex>)".
+	// never stored: they are replaced by "(sensitive:hmac-sha256:<hex>)", a
+	// hash keyed with the workspace's key (HashKeyer); older states hold
+	// "(sensitive:sha256:<hex>)".
 	Inputs       json.RawMessage   `json:"inputs,omitempty"`
 	Outputs      json.RawMessage   `json:"outputs,omitempty"`
 	Private      json.RawMessage   `json:"private,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -234,6 +235,7 @@ func (j *JSON) Validate(diags hcl.Diagnostics) {
 
 // DiagnosticJSON converts a diagnostic to its JSON form.
 func DiagnosticJSON(d *hcl.Diagnostic) jsonDiagnostic {
+	d = config.RedactDiagnostics(hcl.Diagnostics{d})[0]
 	jd := jsonDiagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
 	if d.Severity == hcl.DiagWarning {
 		jd.Severity = "warning"

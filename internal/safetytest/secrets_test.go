@@ -84,6 +84,7 @@ type secretRun struct {
 // TestSecretsExec: a full apply of the exec pipeline with the canary as a
 // sensitive variable (ANSFLOW_VAR_password) and as a registry password.
 func TestSecretsExec(t *testing.T) {
+	defer tally(t, promiseSecrets)
 	s := secretRun{
 		dir:     pipelineDir(t, map[string]string{"main.hcl": execSecretsPipeline}),
 		secrets: []string{canary},
@@ -115,6 +116,7 @@ func TestSecretsExec(t *testing.T) {
 // the registry password given through ANSFLOW_VAR_registry_password, and
 // the canary in a sensitive build argument.
 func TestSecretsDocker(t *testing.T) {
+	defer tally(t, promiseSecrets)
 	requireDocker(t)
 	tag := fmt.Sprintf("t%d", time.Now().UnixNano())
 	dir := pipelineDir(t, map[string]string{

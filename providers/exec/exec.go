@@ -112,20 +112,25 @@ func (s *Step) Apply(ctx context.Context, req providers.ApplyRequest) (providers
 		want = n
 	}
 
-	cmd := osexec.CommandContext(ctx, argv[0], argv[1:]...)
+	path, err := lookCommand(argv[0], dir)
+	if err != nil {
+		return providers.ApplyResponse{Outputs: cty.ObjectVal(map[string]cty.Value{
+			"exit_code": cty.NumberIntVal(-1), "stdout": cty.StringVal(""), "stderr": cty.StringVal(""),
+		})}, err
+	}
+	cmd, lifeline, err := s.supervised(ctx, path, argv)
+	if err != nil {
+		return providers.ApplyResponse{}, err
+	}
+	defer lifeline.Close() // the supervisor kills what is left of the step
 	cmd.Dir = dir
-	cmd.Env = mergeEnv(os.Environ(), stringMap(in.GetAttr("env")))
-	// Its own process group, so a Ctrl-C meant for ansflow reaches the
-	// command only through ansflow (which lets it finish first).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = s.WaitDelay
+	cmd.Env = append(mergeEnv(os.Environ(), stringMap(in.GetAttr("env"))), supervisorEnv+"=1")
 	var out, errb capped
 	cmd.Stdout = multi(req.Logs.Stdout, &out)
 	cmd.Stderr = multi(req.Logs.Stderr, &errb)
 	cmd.Stdin = nil
 
-	err := cmd.Run()
+	err = runSupervised(cmd)
 	code := -1
 	if cmd.ProcessState != nil {
 		code = cmd.ProcessState.ExitCode()
@@ -199,6 +204,72 @@ func unwrapPath(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// lookCommand finds the program argv0 names, as os/exec would: a name
+// with a slash relative to dir, else in PATH. It also refuses what could not
+// be started (a directory, a file without an exec bit) before a supervisor
+// is started for it, so the message names the problem plainly.
+func lookCommand(argv0, dir string) (string, error) {
+	p := argv0
+	if !strings.Contains(argv0, "/") {
+		found, err := osexec.LookPath(argv0)
+		if err != nil {
+			return "", startError(argv0, dir, err)
+		}
+		p = found
+	} else if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	info, err := os.Stat(p)
+	switch {
+	case err != nil:
+		return "", startError(argv0, dir, err)
+	case info.IsDir() || info.Mode()&0o111 == 0:
+		return "", startError(argv0, dir, fs.ErrPermission)
+	}
+	return p, nil
+}
+
+// supervised prepares the command at path with argv under a supervisor
+// (see supervise.go): its own process group, so that a Ctrl-C meant for
+// ansflow reaches it only through ansflow (which lets it finish first),
+// and a lifeline that ansflow must close once the command is done.
+func (s *Step) supervised(ctx context.Context, path string, argv []string) (*osexec.Cmd, *os.File, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, fmt.Errorf("finding the ansflow binary to supervise the command: %w", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting the command: %w", err)
+	}
+	cmd := osexec.CommandContext(ctx, self)
+	cmd.Args = supervisorArgs(path, argv)
+	cmd.ExtraFiles = []*os.File{r} // fd 3: lifelineFD
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Cancelled: SIGTERM to the group, SIGKILL to it if it is still
+	// there after WaitDelay.
+	cmd.Cancel = func() error {
+		pgid := cmd.Process.Pid
+		time.AfterFunc(s.WaitDelay, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+		return syscall.Kill(-pgid, syscall.SIGTERM)
+	}
+	cmd.WaitDelay = s.WaitDelay + time.Second
+	return cmd, w, nil
+}
+
+// runSupervised runs cmd from supervised; the read end of the lifeline is
+// the supervisor's alone once it has started.
+func runSupervised(cmd *osexec.Cmd) error {
+	err := cmd.Start()
+	for _, f := range cmd.ExtraFiles {
+		f.Close()
+	}
+	if err != nil {
+		return err
+	}
+	return cmd.Wait()
 }
 
 func exitError(code, want int, tail []string) error {

@@ -45,6 +45,9 @@ func TestApply(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "sub", "x.sh"), []byte("#!/bin/sh\necho x\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name       string
 		set        map[string]cty.Value
@@ -63,6 +66,12 @@ func TestApply(t *testing.T) {
 			wantErr: "exited with code 4 (expected 0); last lines of stderr:\n  boom", wantCode: 4, wantStderr: "boom\n"},
 		{name: "expected exit code", set: map[string]cty.Value{"command": argv("sh", "-c", "exit 3"), "expect_exit_code": cty.NumberIntVal(3)},
 			wantCode: 3},
+		{name: "the supervisor's mark is not passed on", set: map[string]cty.Value{"command": argv("sh", "-c", "echo ${ANSFLOW_STEP_SUPERVISOR:-unset}")},
+			wantStdout: "unset\n"},
+		{name: "relative program path", set: map[string]cty.Value{"command": argv("./sub/x.sh")},
+			wantStdout: "x\n"},
+		{name: "killed by a signal", set: map[string]cty.Value{"command": argv("sh", "-c", "kill -KILL $$")},
+			wantErr: "exited with code -1", wantCode: -1},
 		{name: "missing program", set: map[string]cty.Value{"command": argv("no-such-program-ansflow")},
 			wantErr: `cannot run "no-such-program-ansflow": not found`, wantCode: -1},
 	}
