@@ -1,9 +1,11 @@
 package cmd
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/ansflow/ansflow/internal/safefile"
 	"io"
 	"os"
 	"os/signal"
@@ -50,12 +52,13 @@ func printDiags(app *App, g *globalOptions, p *config.Pipeline, diags hcl.Diagno
 		if d.Subject == nil || files[d.Subject.Filename] != nil {
 			continue
 		}
-		if src, err := os.ReadFile(d.Subject.Filename); err == nil {
+		if src, _, err := safefile.Read(d.Subject.Filename, safefile.ConfigLimit); err == nil && lineLen(src, d.Subject.Start.Byte) <= maxSnippetLine {
 			if masked := maskSensitive(p, d.Subject.Filename, src); masked != nil {
 				files[d.Subject.Filename] = &hcl.File{Bytes: masked}
 			}
 		}
 	}
+	dropLongLines(files, diags)
 	width := 0
 	if app.IsTerminal {
 		if f, ok := app.Stderr.(*os.File); ok {
@@ -66,6 +69,35 @@ func printDiags(app *App, g *globalOptions, p *config.Pipeline, diags hcl.Diagno
 	}
 	wr := hcl.NewDiagnosticTextWriter(app.Stderr, files, uint(width), g.color(app))
 	_ = wr.WriteDiagnostics(config.RedactDiagnostics(diags))
+}
+
+// maxSnippetLine is the longest source line a diagnostic shows; a longer
+// one (500,000 operators on one line) is left out, not echoed.
+const maxSnippetLine = 1000
+
+// dropLongLines removes from files those whose line under a diagnostic is
+// longer than maxSnippetLine: their diagnostics keep file:line:col but show
+// no source.
+func dropLongLines(files map[string]*hcl.File, diags hcl.Diagnostics) {
+	for _, d := range diags {
+		if d.Subject == nil {
+			continue
+		}
+		if f := files[d.Subject.Filename]; f != nil && lineLen(f.Bytes, d.Subject.Start.Byte) > maxSnippetLine {
+			delete(files, d.Subject.Filename)
+		}
+	}
+}
+
+// lineLen is the length of the line of src that holds byte offset at.
+func lineLen(src []byte, at int) int {
+	at = min(max(at, 0), len(src))
+	from := bytes.LastIndexByte(src[:at], '\n') + 1
+	to := bytes.IndexByte(src[at:], '\n')
+	if to < 0 {
+		to = len(src) - at
+	}
+	return at + to - from
 }
 
 // maskSensitive hides the values a variable file gives sensitive variables,
