@@ -78,7 +78,7 @@ func (c *cluster) namespace(t *testing.T) string {
 
 // inputs builds a step's input object as the engine would: every attribute
 // of the schema, given values converted to its type, defaults applied.
-func inputs(t *testing.T, stepType string, given map[string]cty.Value) cty.Value {
+func inputs(t testing.TB, stepType string, given map[string]cty.Value) cty.Value {
 	t.Helper()
 	s := config.LookupStepSchema(stepType)
 	vals := map[string]cty.Value{}
