@@ -104,8 +104,11 @@ func (s *helmReleaseStep) Apply(ctx context.Context, req providers.ApplyRequest)
 	}
 	name := in.str("name")
 	rel, err := s.upgradeInstall(ctx, hc, in, ch, vals, req.Logs)
-	if rel == nil {
-		rel, _ = lastRelease(hc, name)
+	if err != nil {
+		// What is there now: a rollback's revision, else the failed one.
+		if last, _ := lastRelease(hc, name); last != nil {
+			rel = last
+		}
 	}
 	if rel == nil {
 		return providers.ApplyResponse{}, err

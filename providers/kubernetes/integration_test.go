@@ -33,7 +33,7 @@ type cluster struct {
 	p  *Provider
 }
 
-func needCluster(t *testing.T) *cluster {
+func needCluster(t testing.TB) *cluster {
 	t.Helper()
 	unavailable := func(why string) {
 		t.Helper()
