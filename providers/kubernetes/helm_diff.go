@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	releaseutil "helm.sh/helm/v4/pkg/release/v1/util"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -75,7 +76,7 @@ func manifestChanges(before, after []*unstructured.Unstructured) []providers.Dri
 			out = append(out, providers.Drift{Path: refOf(n).String(), Before: "(absent)", After: "created"})
 			continue
 		}
-		out = append(out, fieldChanges(refOf(n).String(), o.Object, n.Object)...)
+		out = append(out, masked(n, fieldChanges(refOf(n).String(), o.Object, n.Object))...)
 	}
 	for _, o := range before {
 		if !seen[keyOf(o)] {
@@ -112,10 +113,38 @@ func liveDrift(want []*unstructured.Unstructured, live map[objectKey]*unstructur
 			out = append(out, providers.Drift{Path: name, Before: "exists", After: "deleted"})
 			continue
 		}
+		var ds []providers.Drift
 		for _, d := range differences(w.Object, got.Object) {
+			if w.GetKind() == "Secret" && strings.HasPrefix(d.Path, "stringData.") {
+				continue // write-only: the API server folds it into data
+			}
 			d.Path = name + "." + d.Path
-			out = append(out, d)
+			ds = append(ds, d)
 		}
+		out = append(out, masked(w, ds)...)
 	}
 	return out
+}
+
+// masked hides the values of a Secret's data in changes to it: plans and
+// state never show them (base64 is no protection).
+func masked(obj *unstructured.Unstructured, ds []providers.Drift) []providers.Drift {
+	if obj.GetKind() != "Secret" || obj.GroupVersionKind().Group != "" {
+		return ds
+	}
+	prefix := refOf(obj).String() + "."
+	for i, d := range ds {
+		field := strings.TrimPrefix(d.Path, prefix)
+		if strings.HasPrefix(field, "data.") || strings.HasPrefix(field, "stringData.") {
+			ds[i].Before, ds[i].After = hideValue(d.Before), hideValue(d.After)
+		}
+	}
+	return ds
+}
+
+func hideValue(v string) string {
+	if v == "(absent)" {
+		return v
+	}
+	return "(sensitive value)"
 }

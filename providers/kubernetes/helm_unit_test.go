@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/zclconf/go-cty/cty"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ansflow/ansflow/providers"
 )
@@ -271,5 +272,25 @@ func TestHelmReleaseValidate(t *testing.T) {
 		if (tt.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
 			t.Errorf("Validate(%v) = %v, want %q", tt.given, err, tt.wantErr)
 		}
+	}
+}
+
+func TestSecretValuesAreMasked(t *testing.T) {
+	before, _ := releaseObjects("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {password: b2xk}\nstringData: {token: t1}\n", "ns")
+	after, _ := releaseObjects("apiVersion: v1\nkind: Secret\nmetadata: {name: s}\ndata: {password: bmV3}\nstringData: {token: t2}\n", "ns")
+	for _, d := range manifestChanges(before, after) {
+		if strings.Contains(d.Before+d.After, "b2xk") || strings.Contains(d.Before+d.After, "bmV3") || strings.Contains(d.Before+d.After, "t1") {
+			t.Errorf("a secret's value shows in the plan: %+v", d)
+		}
+	}
+	if got := len(manifestChanges(before, after)); got != 2 {
+		t.Errorf("got %d changes, want 2 (password and token)", got)
+	}
+	// Live: data differs (masked); stringData is never read back (no drift).
+	live := map[objectKey]*unstructured.Unstructured{keyOf(before[0]): {Object: map[string]any{
+		"apiVersion": "v1", "kind": "Secret", "metadata": map[string]any{"name": "s", "namespace": "ns"}, "data": map[string]any{"password": "Y2hhbmdlZA==", "token": "dDE="}}}}
+	want := []providers.Drift{{Path: "secret/s.data.password", Before: "(sensitive value)", After: "(sensitive value)"}}
+	if diff := cmp.Diff(want, liveDrift(before, live)); diff != "" {
+		t.Errorf("live drift (-want +got):\n%s", diff)
 	}
 }
