@@ -345,6 +345,7 @@ func TestHelmReleaseAtomicRollsBackCrashLoop(t *testing.T) {
 	if err == nil {
 		t.Fatalf("an upgrade whose pods crash-loop succeeded\n%s", l)
 	}
+	t.Logf("the failed upgrade says:\n%v", err)
 	for _, want := range []string{"release hr-atomic revision 2 failed", "deployment/hr-atomic-app: pod hr-atomic-app-", `container "app" is in CrashLoopBackOff`, "last exit code 1", "atomic: rolled back, now revision 3 (Rollback to 1)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not say %q:\n%v", want, err)
