@@ -44,9 +44,10 @@ var exampleSpecs = map[string]exampleSpec{
 }
 
 // TestExamples runs every example: `validate` always passes; where the
-// services an example needs answer, a full apply succeeds and a second plan
-// finds nothing to do. Missing services skip the apply locally and fail it
-// when CI=true. Each run uses its own workspace and is destroyed afterwards.
+// services an example needs answer, a full apply succeeds, a second plan
+// finds nothing to do, and so does a second apply. Missing services skip the
+// apply locally and fail it when CI=true. Each run uses its own workspace and
+// is destroyed afterwards.
 func TestExamples(t *testing.T) {
 	dirs, err := filepath.Glob(filepath.Join("..", "examples", "*", "*.hcl"))
 	if err != nil {
@@ -130,6 +131,10 @@ func testExample(t *testing.T, dir string, spec exampleSpec) {
 	out, code = run(t, append([]string{"plan", "-detailed-exitcode"}, extra...)...)
 	if code != 0 {
 		t.Errorf("after a full apply, plan -detailed-exitcode exited %d, want 0 (nothing to do):\n%s", code, out)
+	}
+	out, code = run(t, append([]string{"apply", "-auto-approve"}, extra...)...)
+	if code != 0 || !strings.Contains(out, "Nothing to do.") {
+		t.Errorf("the second apply exited %d, want 0 and nothing done:\n%s", code, out)
 	}
 }
 
