@@ -69,33 +69,40 @@ func BenchmarkHelmRelease50(b *testing.B) {
 		}
 	})
 
-	b.Run("sdk-upgrade-install", func(b *testing.B) {
-		ns := c.hrNamespace(b)
-		cfg := helmCLI(b, ns)
-		ch, _, err := chartSource{ref: chart, path: chart}.load()
-		if err != nil {
-			b.Fatal(err)
-		}
-		i := 0
-		for b.Loop() {
-			vals := map[string]any{"version": fmt.Sprint(i)}
-			if _, err := action.NewHistory(cfg).Run("hr-bench"); errors.Is(err, driver.ErrReleaseNotFound) {
-				in := action.NewInstall(cfg)
-				in.ReleaseName, in.Namespace, in.WaitStrategy, in.Timeout = "hr-bench", ns, kube.StatusWatcherStrategy, 5*time.Minute
-				_, err = in.RunWithContext(ctx, ch, vals)
-				if err != nil {
-					b.Fatal(err)
-				}
-			} else {
-				up := action.NewUpgrade(cfg)
-				up.Namespace, up.WaitStrategy, up.Timeout = ns, kube.StatusWatcherStrategy, 5*time.Minute
-				if _, err := up.RunWithContext(ctx, "hr-bench", ch, vals); err != nil {
-					b.Fatal(err)
-				}
+	b.Run("sdk-upgrade-install", func(b *testing.B) { sdkUpgradeInstall(b, c, chart) })
+	// The same with ansflow's client-side rate limit (50 requests/s) instead
+	// of client-go's default 5 that the helm command keeps unless --qps.
+	b.Run("sdk-upgrade-install-qps50", func(b *testing.B) { sdkUpgradeInstall(b, c, chart, 50) })
+}
+
+// sdkUpgradeInstall is `helm upgrade --install --wait` of the chart, with
+// the SDK's actions configured as the helm command configures them.
+func sdkUpgradeInstall(b *testing.B, c *cluster, chart string, qps ...float32) {
+	ctx := context.Background()
+	ns := c.hrNamespace(b)
+	cfg := helmCLI(b, ns, qps...)
+	ch, _, err := chartSource{ref: chart, path: chart}.load()
+	if err != nil {
+		b.Fatal(err)
+	}
+	i := 0
+	for b.Loop() {
+		vals := map[string]any{"version": fmt.Sprint(i)}
+		if _, err := action.NewHistory(cfg).Run("hr-bench"); errors.Is(err, driver.ErrReleaseNotFound) {
+			in := action.NewInstall(cfg)
+			in.ReleaseName, in.Namespace, in.WaitStrategy, in.Timeout = "hr-bench", ns, kube.StatusWatcherStrategy, 5*time.Minute
+			if _, err := in.RunWithContext(ctx, ch, vals); err != nil {
+				b.Fatal(err)
 			}
-			i++
+		} else {
+			up := action.NewUpgrade(cfg)
+			up.Namespace, up.WaitStrategy, up.Timeout = ns, kube.StatusWatcherStrategy, 5*time.Minute
+			if _, err := up.RunWithContext(ctx, "hr-bench", ch, vals); err != nil {
+				b.Fatal(err)
+			}
 		}
-	})
+		i++
+	}
 }
 
 func quietLogs() providers.Logs { return providers.Logs{Stdout: discard{}, Stderr: discard{}} }

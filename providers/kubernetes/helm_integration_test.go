@@ -14,13 +14,13 @@ import (
 
 	"github.com/zclconf/go-cty/cty"
 	"helm.sh/helm/v4/pkg/action"
+	"helm.sh/helm/v4/pkg/cli"
 	"helm.sh/helm/v4/pkg/registry"
 	release "helm.sh/helm/v4/pkg/release/v1"
 	"helm.sh/helm/v4/pkg/storage/driver"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/cli-runtime/pkg/genericclioptions"
 
 	"github.com/ansflow/ansflow/providers"
 )
@@ -41,14 +41,17 @@ func (c *cluster) hrNamespace(t testing.TB) string {
 }
 
 // helmCLI is an action.Configuration built the way the helm command builds
-// its own (kubeconfig flags, secrets storage): what `helm history` sees.
-func helmCLI(t testing.TB, ns string) *action.Configuration {
+// its own (its settings from HELM_* and KUBECONFIG, secrets storage): what
+// `helm history` sees. qps > 0 is `helm --qps`.
+func helmCLI(t testing.TB, ns string, qps ...float32) *action.Configuration {
 	t.Helper()
-	flags := genericclioptions.NewConfigFlags(true)
-	kc := os.Getenv("KUBECONFIG")
-	flags.KubeConfig, flags.Namespace = &kc, &ns
+	settings := cli.New()
+	settings.SetNamespace(ns)
+	if len(qps) > 0 {
+		settings.QPS = qps[0]
+	}
 	cfg := action.NewConfiguration()
-	if err := cfg.Init(flags, ns, "secrets"); err != nil {
+	if err := cfg.Init(settings.RESTClientGetter(), ns, "secrets"); err != nil {
 		t.Fatal(err)
 	}
 	return cfg

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/zclconf/go-cty/cty"
-	"golang.org/x/sync/errgroup"
 	"helm.sh/helm/v4/pkg/action"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
 	chartutil "helm.sh/helm/v4/pkg/chart/v2/util"
@@ -361,6 +360,10 @@ func (s *helmReleaseStep) dryRunDiff(ctx context.Context, hc *helmConfig, req pr
 	}
 	u := action.NewUpgrade(hc.cfg)
 	u.Namespace, u.ResetValues, u.DryRunStrategy = hc.ns, true, action.DryRunServer
+	// Strict field validation fetches and parses the cluster's OpenAPI
+	// document on every build, most of a no-op plan's time; the apply
+	// validates (server-side), the plan only compares.
+	u.DisableOpenAPIValidation = true
 	r, err := u.RunWithContext(ctx, in.str("name"), ch, vals)
 	if err != nil {
 		return nil
@@ -374,36 +377,4 @@ func (s *helmReleaseStep) dryRunDiff(ctx context.Context, hc *helmConfig, req pr
 		return nil
 	}
 	return manifestChanges(current, want)
-}
-
-// liveObjects fetches the objects of a manifest, a few at a time; deleted
-// ones are missing from the map.
-func (c *client) liveObjects(ctx context.Context, objs []*unstructured.Unstructured) (map[objectKey]*unstructured.Unstructured, error) {
-	got := make([]*unstructured.Unstructured, len(objs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(8)
-	for i, o := range objs {
-		g.Go(func() error {
-			t, err := c.mappingFor(o.GroupVersionKind())
-			if err != nil {
-				return err
-			}
-			r := refOf(o)
-			if !t.namespaced() {
-				r.Namespace = ""
-			}
-			got[i], err = c.getRef(gctx, r)
-			return err
-		})
-	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	out := make(map[objectKey]*unstructured.Unstructured, len(objs))
-	for i, o := range objs {
-		if got[i] != nil {
-			out[keyOf(o)] = got[i]
-		}
-	}
-	return out, nil
 }
