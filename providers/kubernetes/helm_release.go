@@ -184,17 +184,21 @@ func (s *helmReleaseStep) releaseError(hc *helmConfig, name string, rel *release
 		what = fmt.Sprintf("release %s revision %d", name, rel.Version)
 	}
 	var pf *PodFailure
-	if errors.As(cause, &pf) {
-		err = pf
-	} else if strings.Contains(err.Error(), "another operation (install/upgrade/rollback) is in progress") {
+	if !errors.As(cause, &pf) && strings.Contains(err.Error(), "another operation (install/upgrade/rollback) is in progress") {
 		return fmt.Errorf("%s: %w (if no helm command is running, an earlier one was interrupted: `helm history %s -n %s` shows it, `helm rollback %s -n %s` ends it)", what, err, name, hc.ns, name, hc.ns)
 	}
+	uninstalled := strings.Contains(err.Error(), "has been uninstalled due to rollback-on-failure")
+	if pf != nil {
+		err = pf
+	}
 	msg := fmt.Sprintf("%s failed: %v", what, err)
-	if atomic {
+	if atomic && rel != nil { // nil: it failed before Helm made a revision
 		switch last, _ := lastRelease(hc, name); {
 		case last == nil:
-			msg += "\natomic: the release was uninstalled again"
-		case rel == nil || last.Version != rel.Version:
+			if uninstalled {
+				msg += "\natomic: the release was uninstalled again"
+			}
+		case last.Version > rel.Version:
 			msg += fmt.Sprintf("\natomic: rolled back, now revision %d (%s)", last.Version, last.Info.Description)
 		}
 	}

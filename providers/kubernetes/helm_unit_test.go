@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,6 +10,11 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/zclconf/go-cty/cty"
+	"helm.sh/helm/v4/pkg/action"
+	rcommon "helm.sh/helm/v4/pkg/release/common"
+	release "helm.sh/helm/v4/pkg/release/v1"
+	"helm.sh/helm/v4/pkg/storage"
+	"helm.sh/helm/v4/pkg/storage/driver"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/ansflow/ansflow/providers"
@@ -292,5 +298,48 @@ func TestSecretValuesAreMasked(t *testing.T) {
 	want := []providers.Drift{{Path: "secret/s.data.password", Before: "(sensitive value)", After: "(sensitive value)"}}
 	if diff := cmp.Diff(want, liveDrift(before, live)); diff != "" {
 		t.Errorf("live drift (-want +got):\n%s", diff)
+	}
+}
+
+func TestReleaseError(t *testing.T) {
+	mem := driver.NewMemory()
+	mem.SetNamespace("ns")
+	hc := &helmConfig{cfg: &action.Configuration{Releases: storage.Init(mem)}, c: &client{}, ns: "ns"}
+	stored := func(v int, st rcommon.Status, desc string) *release.Release {
+		r := &release.Release{Name: "web", Namespace: "ns", Version: v, Info: &release.Info{Status: st, Description: desc}}
+		if err := hc.cfg.Releases.Create(r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	s := &helmReleaseStep{}
+	crash := &PodFailure{Owner: "deployment/web", Pod: "web-1", Container: "web", Reason: "CrashLoopBackOff"}
+	ctxErr := errors.New("context canceled")
+
+	// A failed first install that Helm uninstalled, and one that failed before anything was stored.
+	rel := &release.Release{Name: "web", Version: 1}
+	got := s.releaseError(hc, "web", rel, fmt.Errorf("release web failed, and has been uninstalled due to rollback-on-failure being set: %w", ctxErr), crash, true).Error()
+	if want := "release web revision 1 failed: deployment/web: pod web-1: container \"web\" is in CrashLoopBackOff\natomic: the release was uninstalled again"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	got = s.releaseError(hc, "web", rel, errors.New("parse error in deployment.yaml"), nil, true).Error()
+	if want := "release web revision 1 failed: parse error in deployment.yaml"; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	if got := s.releaseError(hc, "web", nil, errors.New("no chart"), nil, true).Error(); got != "release web failed: no chart" {
+		t.Errorf("got %q", got)
+	}
+
+	// A failed upgrade rolled back by Helm.
+	stored(1, rcommon.StatusSuperseded, "Install complete")
+	failed := stored(2, rcommon.StatusFailed, "Upgrade failed")
+	stored(3, rcommon.StatusDeployed, "Rollback to 1")
+	got = s.releaseError(hc, "web", failed, ctxErr, crash, true).Error()
+	if !strings.HasSuffix(got, "\natomic: rolled back, now revision 3 (Rollback to 1)") || !strings.HasPrefix(got, "release web revision 2 failed: deployment/web: pod web-1") {
+		t.Errorf("rolled back: %q", got)
+	}
+	got = s.releaseError(hc, "web", failed, errors.New("another operation (install/upgrade/rollback) is in progress"), nil, false).Error()
+	if !strings.Contains(got, "`helm rollback web -n ns` ends it") {
+		t.Errorf("pending: %q", got)
 	}
 }
