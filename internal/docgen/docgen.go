@@ -175,6 +175,7 @@ func exampleValue(typ string, a config.AttrSchema) (cty.Value, bool) {
 		"condition":    cty.StringVal("available"),
 		"replicas":     cty.NumberIntVal(3),
 		"pod_selector": cty.StringVal("app=my-app"),
+		"chart":        cty.StringVal("./charts/my-app"),
 		"command":      cty.ListVal([]cty.Value{cty.StringVal("echo"), cty.StringVal("hello")}),
 	}
 	optionalShown := map[string]bool{"k8s_deploy.name": true, "k8s_deploy.image": true, "k8s_delete.name": true,

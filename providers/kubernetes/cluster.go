@@ -77,7 +77,8 @@ type client struct {
 	dynamic   dynamic.Interface
 	discovery discovery.CachedDiscoveryInterface
 	mapper    *restmapper.DeferredDiscoveryRESTMapper
-	kinds     meta.RESTMapper // mapper with kubectl's short names (deploy, sts, cm, ...)
+	kinds     meta.RESTMapper        // mapper with kubectl's short names (deploy, sts, cm, ...)
+	loader    clientcmd.ClientConfig // the kubeconfig as loaded (for the Helm SDK's RESTClientGetter)
 }
 
 // newClient loads the kubeconfig like kubectl does (explicit path, else
@@ -126,6 +127,7 @@ func newClient(s clusterSettings, qps float32, burst int) (*client, error) {
 		discovery: disc,
 		mapper:    mapper,
 		kinds:     restmapper.NewShortcutExpander(mapper, disc, func(string) {}),
+		loader:    loader,
 	}, nil
 }
 

@@ -9,4 +9,9 @@
 //
 // One set of clients is kept per distinct cluster settings (kubeconfig path,
 // context) and shared by all steps of a Provider.
+//
+// helm_release (helm_*.go) runs Helm 4's install, upgrade and uninstall
+// actions over the same clients, with one action.Configuration per cluster
+// and namespace; Helm stores the releases (as Secrets) and owns the fields it
+// applies (field manager: the program's name, as with the helm command).
 package kubernetes

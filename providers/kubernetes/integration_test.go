@@ -66,7 +66,13 @@ func needCluster(t testing.TB) *cluster {
 // namespace creates a fresh namespace for one test and deletes it afterwards.
 func (c *cluster) namespace(t *testing.T) string {
 	t.Helper()
-	ns, err := c.cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: "ansflow-test-"}}, metav1.CreateOptions{})
+	return c.namespaceNamed(t, "ansflow-test-")
+}
+
+// namespaceNamed creates a fresh namespace prefix-XXXXX, deleted afterwards.
+func (c *cluster) namespaceNamed(t testing.TB, prefix string) string {
+	t.Helper()
+	ns, err := c.cs.CoreV1().Namespaces().Create(t.Context(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{GenerateName: prefix}}, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

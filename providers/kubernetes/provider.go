@@ -61,6 +61,8 @@ func (p *Provider) Steps() map[string]providers.Step {
 		"k8s_wait":   &waitStep{p: p},
 		"k8s_exec":   &execStep{p: p},
 		"k8s_logs":   &logsStep{p: p},
+
+		"helm_release": &helmReleaseStep{p: p},
 	}
 }
 
