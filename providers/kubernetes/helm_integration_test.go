@@ -73,7 +73,7 @@ func history(t *testing.T, cfg *action.Configuration, name string) string {
 	return strings.Join(parts, " ")
 }
 
-func obj(kv map[string]cty.Value) cty.Value { return cty.ObjectVal(kv) }
+func ctyObj(kv map[string]cty.Value) cty.Value { return cty.ObjectVal(kv) }
 
 func hasDrift(ds []providers.Drift, path string) (providers.Drift, bool) {
 	for _, d := range ds {
@@ -92,7 +92,7 @@ func TestHelmReleaseLifecycle(t *testing.T) {
 	in := func(replicas int64) cty.Value {
 		return helmInputs(t, map[string]cty.Value{
 			"namespace": cty.StringVal(ns), "name": cty.StringVal("hr-life"), "chart": cty.StringVal(chart),
-			"values": obj(map[string]cty.Value{"replicas": cty.NumberIntVal(replicas)}),
+			"values": ctyObj(map[string]cty.Value{"replicas": cty.NumberIntVal(replicas)}),
 		})
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
@@ -271,8 +271,8 @@ func TestHelmReleaseFromPackageAndOCI(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
 	defer cancel()
 
-	open := obj(map[string]cty.Value{"name": cty.StringVal("open"), "address": cty.StringVal(helmTestRegistry), "username": cty.NullVal(cty.String), "password": cty.NullVal(cty.String)})
-	auth := obj(map[string]cty.Value{"name": cty.StringVal("auth"), "address": cty.StringVal(helmTestAuthRegistry), "username": cty.StringVal("ci"), "password": cty.StringVal("ci-secret")})
+	open := ctyObj(map[string]cty.Value{"name": cty.StringVal("open"), "address": cty.StringVal(helmTestRegistry), "username": cty.NullVal(cty.String), "password": cty.NullVal(cty.String)})
+	auth := ctyObj(map[string]cty.Value{"name": cty.StringVal("auth"), "address": cty.StringVal(helmTestAuthRegistry), "username": cty.StringVal("ci"), "password": cty.StringVal("ci-secret")})
 	tests := []struct {
 		release, chart, version string
 		registry                cty.Value
@@ -329,7 +329,7 @@ func TestHelmReleaseAtomicRollsBackCrashLoop(t *testing.T) {
 	in := func(fault string) cty.Value {
 		return helmInputs(t, map[string]cty.Value{
 			"namespace": cty.StringVal(ns), "name": cty.StringVal("hr-atomic"), "chart": cty.StringVal(chart),
-			"atomic": cty.True, "values": obj(map[string]cty.Value{"fault": cty.StringVal(fault), "version": cty.StringVal(fault)}),
+			"atomic": cty.True, "values": ctyObj(map[string]cty.Value{"fault": cty.StringVal(fault), "version": cty.StringVal(fault)}),
 		})
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
@@ -371,7 +371,7 @@ func TestHelmReleaseAtomicRollsBackCrashLoop(t *testing.T) {
 	// A first install that fails with atomic is uninstalled again.
 	bad := helmInputs(t, map[string]cty.Value{
 		"namespace": cty.StringVal(ns), "name": cty.StringVal("hr-atomic-new"), "chart": cty.StringVal(chart),
-		"atomic": cty.True, "values": obj(map[string]cty.Value{"fault": cty.StringVal("imagepull")}),
+		"atomic": cty.True, "values": ctyObj(map[string]cty.Value{"fault": cty.StringVal("imagepull")}),
 	})
 	_, err = step.Apply(ctx, providers.ApplyRequest{Inputs: bad, Logs: pl})
 	if err == nil || !strings.Contains(err.Error(), "ImagePullBackOff") || !strings.Contains(err.Error(), "atomic: the release was uninstalled again") {
@@ -392,7 +392,7 @@ func TestHelmReleaseWithoutAtomicFailsFast(t *testing.T) {
 	chart := testChart{name: "hr-app", version: "0.1.0"}.write(t, t.TempDir())
 	in := helmInputs(t, map[string]cty.Value{
 		"namespace": cty.StringVal(ns), "name": cty.StringVal("hr-plain"), "chart": cty.StringVal(filepath.Clean(chart)),
-		"values": obj(map[string]cty.Value{"fault": cty.StringVal("crashloop")}),
+		"values": ctyObj(map[string]cty.Value{"fault": cty.StringVal("crashloop")}),
 	})
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
