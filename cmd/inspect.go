@@ -470,8 +470,13 @@ func newWorkspaceCommand(app *App, g *globalOptions) *cobra.Command {
 	var force bool
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete a workspace's state (it must be empty, or -force)", Args: cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			if err := state.DeleteWorkspace(g.dir(), args[0], force); err != nil {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, done, err := workspaceStore(g.dir(), args[0])
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := state.DeleteWorkspaceIn(cmd.Context(), g.dir(), s, force); err != nil {
 				return err
 			}
 			fmt.Fprintf(app.Stdout, "Deleted workspace %q.\n", args[0])
@@ -482,23 +487,8 @@ func newWorkspaceCommand(app *App, g *globalOptions) *cobra.Command {
 	c.AddCommand(
 		&cobra.Command{
 			Use: "list", Short: "List workspaces; * marks the current one", Args: cobra.NoArgs,
-			RunE: func(*cobra.Command, []string) error {
-				cur, err := state.CurrentWorkspace(g.dir())
-				if err != nil {
-					return err
-				}
-				names, err := state.ListWorkspaces(g.dir())
-				if err != nil {
-					return err
-				}
-				for _, n := range names {
-					mark := " "
-					if n == cur {
-						mark = "*"
-					}
-					fmt.Fprintf(app.Stdout, "%s %s\n", mark, n)
-				}
-				return nil
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return listWorkspaces(cmd.Context(), app, g.dir())
 			},
 		},
 		&cobra.Command{
@@ -514,11 +504,16 @@ func newWorkspaceCommand(app *App, g *globalOptions) *cobra.Command {
 		},
 		&cobra.Command{
 			Use: "new NAME", Short: "Create a workspace and select it", Args: cobra.ExactArgs(1),
-			RunE: func(_ *cobra.Command, args []string) error {
-				if err := state.NewWorkspace(g.dir(), args[0]); err != nil {
+			RunE: func(cmd *cobra.Command, args []string) error {
+				s, done, err := workspaceStore(g.dir(), args[0])
+				if err != nil {
 					return err
 				}
-				if err := state.SelectWorkspace(g.dir(), args[0]); err != nil {
+				defer done()
+				if err := state.NewWorkspaceIn(cmd.Context(), s); err != nil {
+					return err
+				}
+				if err := state.SelectWorkspaceIn(cmd.Context(), g.dir(), s); err != nil {
 					return err
 				}
 				fmt.Fprintf(app.Stdout, "Created and switched to workspace %q.\n", args[0])
@@ -527,8 +522,13 @@ func newWorkspaceCommand(app *App, g *globalOptions) *cobra.Command {
 		},
 		&cobra.Command{
 			Use: "select NAME", Short: "Switch to a workspace", Args: cobra.ExactArgs(1),
-			RunE: func(_ *cobra.Command, args []string) error {
-				if err := state.SelectWorkspace(g.dir(), args[0]); err != nil {
+			RunE: func(cmd *cobra.Command, args []string) error {
+				s, done, err := workspaceStore(g.dir(), args[0])
+				if err != nil {
+					return err
+				}
+				defer done()
+				if err := state.SelectWorkspaceIn(cmd.Context(), g.dir(), s); err != nil {
 					return err
 				}
 				fmt.Fprintf(app.Stdout, "Switched to workspace %q.\n", args[0])
