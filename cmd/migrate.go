@@ -80,7 +80,7 @@ func runMigrate(ctx context.Context, app *App, g *globalOptions, o *migrateOptio
 	if err != nil {
 		return err
 	}
-	configured, diags := backends.Load(dir)
+	configured, diags := loadBackend(dir)
 	if diags.HasErrors() {
 		return diagsError(app, g, nil, diags)
 	}

@@ -5,13 +5,12 @@ import (
 	"fmt"
 
 	"github.com/ansflow/ansflow/state"
-	"github.com/ansflow/ansflow/state/backends"
 )
 
 // workspaceStore opens the store of workspace name in the backend the
 // pipeline of dir configures, for the workspace commands; done closes it.
 func workspaceStore(dir, name string) (store state.WorkspaceStore, done func(), err error) {
-	b, diags := backends.Load(dir)
+	b, diags := loadBackend(dir)
 	if diags.HasErrors() {
 		return nil, nil, fmt.Errorf("cannot tell where the state is kept: %w", diags)
 	}
