@@ -188,7 +188,7 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 			}
 			in, ok := st.Instances[args[0]]
 			if !ok {
-				return notInState(args[0], st)
+				return state.NotInState(args[0], st)
 			}
 			enc := json.NewEncoder(app.Stdout)
 			enc.SetIndent("", "  ")
@@ -202,10 +202,9 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return editState(cmd.Context(), g, &lo, "state rm", func(st *state.State) error {
 				for _, a := range args {
-					if _, ok := st.Instances[a]; !ok {
-						return notInState(a, st)
+					if err := st.RemoveInstance(a); err != nil {
+						return err
 					}
-					delete(st.Instances, a)
 					fmt.Fprintf(app.Stdout, "Removed %s\n", a)
 				}
 				return nil
@@ -219,29 +218,8 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			src, dst := args[0], args[1]
 			return editState(cmd.Context(), g, &lo, "state mv", func(st *state.State) error {
-				in, ok := st.Instances[src]
-				if !ok {
-					return notInState(src, st)
-				}
-				if _, taken := st.Instances[dst]; taken {
-					return fmt.Errorf("%s already has a record; remove it first with `ansflow state rm %s`", dst, dst)
-				}
-				typ := dst
-				if i := strings.IndexByte(typ, '.'); i > 0 {
-					typ = typ[:i]
-				}
-				if typ != in.Type {
-					return fmt.Errorf("cannot move a %s record to %s: the step type must stay the same", in.Type, dst)
-				}
-				delete(st.Instances, src)
-				in.Addr = dst
-				st.Instances[dst] = in
-				for _, other := range st.Instances {
-					for i, d := range other.Dependencies {
-						if d == src {
-							other.Dependencies[i] = dst
-						}
-					}
+				if err := st.MoveInstance(src, dst); err != nil {
+					return err
 				}
 				fmt.Fprintf(app.Stdout, "Moved %s to %s\n", src, dst)
 				return nil
@@ -252,10 +230,6 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 	lo.register(mv.Flags())
 	c.AddCommand(list, show, rm, mv, newStateMigrateCommand(app, g))
 	return c
-}
-
-func notInState(addr string, st *state.State) error {
-	return fmt.Errorf("%s is not in the state; `ansflow state list` shows what is (%d records)", addr, len(st.Instances))
 }
 
 // editState locks, reads, edits and writes the state.
@@ -270,14 +244,7 @@ func editState(ctx context.Context, g *globalOptions, lo *lockOptions, op string
 		return lockError(err)
 	}
 	defer lock.Unlock()
-	st, err := store.Read(ctx)
-	if err != nil {
-		return err
-	}
-	if err := edit(st); err != nil {
-		return err
-	}
-	return store.Write(ctx, st)
+	return state.Edit(ctx, store, edit)
 }
 
 func newOutputCommand(app *App, g *globalOptions) *cobra.Command {
