@@ -263,7 +263,7 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 			return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: %s has no value for variable %q although the pipeline declares it; the file was changed or damaged. Make a new plan.", planFile, name)}
 		}
 	}
-	store, ws, err := openStore(g.dir())
+	store, ws, err := openPipelineStore(g.dir(), p)
 	if err != nil {
 		return nil, err
 	}

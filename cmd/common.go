@@ -18,7 +18,6 @@ import (
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
 	"github.com/ansflow/ansflow/state"
-	"github.com/ansflow/ansflow/state/backends"
 	"github.com/ansflow/ansflow/views"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -242,16 +241,7 @@ func stateDir(dir string) string { return filepath.Join(dir, ".ansflow", "state"
 // openStore opens the state store of the current workspace, in the
 // backend the pipeline's ansflow block configures (local by default).
 func openStore(dir string) (state.Store, string, error) {
-	ws, err := workspace(dir)
-	if err != nil {
-		return nil, "", err
-	}
-	b, diags := backends.Load(dir)
-	if diags.HasErrors() {
-		return nil, "", fmt.Errorf("cannot tell where the state is kept: %w", diags)
-	}
-	store, err := b.Open(dir, ws)
-	return store, ws, err
+	return openPipelineStore(dir, nil)
 }
 
 // lockOptions are -lock-timeout.

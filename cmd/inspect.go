@@ -175,7 +175,7 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 				addrs = sortedAddrs(st)
 			}
 			for _, a := range addrs {
-				for _, m := range instancesOf(st, a) {
+				for _, m := range st.InstancesOf(a) {
 					fmt.Fprintln(app.Stdout, m)
 				}
 			}
@@ -195,14 +195,11 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 			return editState(cmd.Context(), g, &lo, "state rm", func(st *state.State) error {
 				var removed []string
 				for _, a := range addrs {
-					matched := instancesOf(st, a)
-					if len(matched) == 0 {
-						return notInState(a, st)
+					matched, err := st.RemoveInstance(a)
+					if err != nil {
+						return err
 					}
-					for _, m := range matched {
-						delete(st.Instances, m)
-						removed = append(removed, m)
-					}
+					removed = append(removed, matched...)
 				}
 				for _, m := range removed {
 					fmt.Fprintf(app.Stdout, "Removed %s\n", m)
@@ -225,7 +222,11 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 				return err
 			}
 			return editState(cmd.Context(), g, &lo, "state mv", func(st *state.State) error {
-				return moveRecords(app, st, src, dst)
+				moves, err := st.MoveInstance(src, dst)
+				for _, m := range moves {
+					fmt.Fprintf(app.Stdout, "Moved %s to %s\n", m.From, m.To)
+				}
+				return err
 			})
 		},
 	}
@@ -248,7 +249,7 @@ func newStateShowCommand(app *App, g *globalOptions) *cobra.Command {
 			}
 			in, ok := st.Instances[args[0]]
 			if !ok {
-				return notInState(args[0], st)
+				return state.NotInState(args[0], st)
 			}
 			enc := json.NewEncoder(app.Stdout)
 			enc.SetIndent("", "  ")
@@ -277,68 +278,6 @@ func canonicalAddr(s string) (string, error) {
 		return "", &exitError{code: 1, msg: "Error: " + err.Error()}
 	}
 	return config.InstanceAddr(step, key), nil
-}
-
-// moveRecords moves the record at src to dst; the address of a step with
-// for_each moves all its instances, keeping their keys.
-func moveRecords(app *App, st *state.State, src, dst string) error {
-	matched := instancesOf(st, src)
-	if len(matched) == 0 {
-		return notInState(src, st)
-	}
-	if matched[0] != src && strings.HasSuffix(dst, "]") {
-		return fmt.Errorf("%s stands for %d instances; move them to a step address without a key, or move one instance at a time", src, len(matched))
-	}
-	moves := map[string]string{}
-	for _, m := range matched {
-		to := dst + m[len(src):]
-		if _, taken := st.Instances[to]; taken {
-			return fmt.Errorf("%s already has a record; remove it first with `ansflow state rm %s`", to, to)
-		}
-		in := st.Instances[m]
-		if typ, _, _ := strings.Cut(to, "."); typ != in.Type {
-			return fmt.Errorf("cannot move a %s record to %s: the step type must stay the same", in.Type, to)
-		}
-		moves[m] = to
-	}
-	for _, m := range matched {
-		in := st.Instances[m]
-		delete(st.Instances, m)
-		in.Addr = moves[m]
-		st.Instances[in.Addr] = in
-	}
-	for _, other := range st.Instances {
-		for i, d := range other.Dependencies {
-			if d == src {
-				other.Dependencies[i] = dst
-			} else if to, ok := moves[d]; ok {
-				other.Dependencies[i] = to
-			}
-		}
-	}
-	for _, m := range matched {
-		fmt.Fprintf(app.Stdout, "Moved %s to %s\n", m, moves[m])
-	}
-	return nil
-}
-
-// instancesOf is the record at addr, or, for the address of a step with
-// for_each, the records of all its instances.
-func instancesOf(st *state.State, addr string) []string {
-	if _, ok := st.Instances[addr]; ok {
-		return []string{addr}
-	}
-	var out []string
-	for _, a := range sortedAddrs(st) {
-		if strings.HasPrefix(a, addr+"[") {
-			out = append(out, a)
-		}
-	}
-	return out
-}
-
-func notInState(addr string, st *state.State) error {
-	return fmt.Errorf("%s is not in the state; `ansflow state list` shows what is (%d records)", addr, len(st.Instances))
 }
 
 // editState locks, reads, edits and writes the state.
@@ -422,8 +361,13 @@ func newWorkspaceCommand(app *App, g *globalOptions) *cobra.Command {
 	var force bool
 	del := &cobra.Command{
 		Use: "delete NAME", Short: "Delete a workspace's state (it must be empty, or -force)", Args: cobra.ExactArgs(1),
-		RunE: func(_ *cobra.Command, args []string) error {
-			if err := state.DeleteWorkspace(g.dir(), args[0], force); err != nil {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, done, err := workspaceStore(g.dir(), args[0])
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := state.DeleteWorkspaceIn(cmd.Context(), g.dir(), s, force); err != nil {
 				return err
 			}
 			fmt.Fprintf(app.Stdout, "Deleted workspace %q.\n", args[0])
@@ -434,23 +378,8 @@ func newWorkspaceCommand(app *App, g *globalOptions) *cobra.Command {
 	c.AddCommand(
 		&cobra.Command{
 			Use: "list", Short: "List workspaces; * marks the current one", Args: cobra.NoArgs,
-			RunE: func(*cobra.Command, []string) error {
-				cur, err := state.CurrentWorkspace(g.dir())
-				if err != nil {
-					return err
-				}
-				names, err := state.ListWorkspaces(g.dir())
-				if err != nil {
-					return err
-				}
-				for _, n := range names {
-					mark := " "
-					if n == cur {
-						mark = "*"
-					}
-					fmt.Fprintf(app.Stdout, "%s %s\n", mark, n)
-				}
-				return nil
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				return listWorkspaces(cmd.Context(), app, g.dir())
 			},
 		},
 		&cobra.Command{
@@ -466,11 +395,16 @@ func newWorkspaceCommand(app *App, g *globalOptions) *cobra.Command {
 		},
 		&cobra.Command{
 			Use: "new NAME", Short: "Create a workspace and select it", Args: cobra.ExactArgs(1),
-			RunE: func(_ *cobra.Command, args []string) error {
-				if err := state.NewWorkspace(g.dir(), args[0]); err != nil {
+			RunE: func(cmd *cobra.Command, args []string) error {
+				s, done, err := workspaceStore(g.dir(), args[0])
+				if err != nil {
 					return err
 				}
-				if err := state.SelectWorkspace(g.dir(), args[0]); err != nil {
+				defer done()
+				if err := state.NewWorkspaceIn(cmd.Context(), s); err != nil {
+					return err
+				}
+				if err := state.SelectWorkspaceIn(cmd.Context(), g.dir(), s); err != nil {
 					return err
 				}
 				fmt.Fprintf(app.Stdout, "Created and switched to workspace %q.\n", args[0])
@@ -479,8 +413,13 @@ func newWorkspaceCommand(app *App, g *globalOptions) *cobra.Command {
 		},
 		&cobra.Command{
 			Use: "select NAME", Short: "Switch to a workspace", Args: cobra.ExactArgs(1),
-			RunE: func(_ *cobra.Command, args []string) error {
-				if err := state.SelectWorkspace(g.dir(), args[0]); err != nil {
+			RunE: func(cmd *cobra.Command, args []string) error {
+				s, done, err := workspaceStore(g.dir(), args[0])
+				if err != nil {
+					return err
+				}
+				defer done()
+				if err := state.SelectWorkspaceIn(cmd.Context(), g.dir(), s); err != nil {
 					return err
 				}
 				fmt.Fprintf(app.Stdout, "Switched to workspace %q.\n", args[0])

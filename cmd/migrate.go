@@ -80,7 +80,7 @@ func runMigrate(ctx context.Context, app *App, g *globalOptions, o *migrateOptio
 	if err != nil {
 		return err
 	}
-	configured, diags := backends.Load(dir)
+	configured, diags := loadBackend(dir)
 	if diags.HasErrors() {
 		return diagsError(app, g, nil, diags)
 	}
@@ -108,11 +108,6 @@ func runMigrate(ctx context.Context, app *App, g *globalOptions, o *migrateOptio
 		return err
 	}
 	defer closeStore(dst)
-	imp, ok := dst.(state.Importer)
-	if !ok {
-		return fmt.Errorf("the %s backend cannot import a state", to)
-	}
-
 	for _, s := range []state.Store{src, dst} {
 		lock, err := o.lock.lock(ctx, s, "state migrate")
 		if err != nil {
@@ -120,33 +115,13 @@ func runMigrate(ctx context.Context, app *App, g *globalOptions, o *migrateOptio
 		}
 		defer lock.Unlock()
 	}
-	st, err := src.Read(ctx)
+	m := state.Migration{Workspace: ws, From: src, To: dst, FromName: from.String(), ToName: to.String(), Force: o.force}
+	st, serial, err := m.Run(ctx)
 	if err != nil {
 		return err
-	}
-	if recordsNothing(st) {
-		return fmt.Errorf("nothing to migrate: workspace %q has no state in the %s backend", ws, from)
-	}
-	cur, err := dst.Read(ctx)
-	if err != nil {
-		return err
-	}
-	if err := checkMigration(st, cur, o.force); err != nil {
-		return fmt.Errorf("workspace %q in the %s backend: %w", ws, to, err)
-	}
-	if err := imp.Import(ctx, st); err != nil {
-		return err
-	}
-	check, err := dst.Read(ctx)
-	if err != nil {
-		return fmt.Errorf("reading the migrated state back: %w", err)
-	}
-	if check.Lineage != st.Lineage || len(check.Instances) != len(st.Instances) || len(check.Runs) != len(st.Runs) {
-		return fmt.Errorf("the migrated state does not read back as written (lineage %s, %d instances); the source is unchanged",
-			check.Lineage, len(check.Instances))
 	}
 	fmt.Fprintf(app.Stdout, "Migrated workspace %q from the %s backend to the %s backend: %d instances, %d runs, lineage %s, serial %d.\n",
-		ws, from, to, len(st.Instances), len(st.Runs), st.Lineage, check.Serial)
+		ws, from, to, len(st.Instances), len(st.Runs), st.Lineage, serial)
 	switch {
 	case to.Type == backends.Kubernetes && configured.Type != backends.Kubernetes:
 		k := to.Kubernetes
@@ -155,27 +130,4 @@ func runMigrate(ctx context.Context, app *App, g *globalOptions, o *migrateOptio
 		fmt.Fprintln(app.Stdout, "Now remove the backend block from the pipeline's ansflow block, so that runs use the local state.")
 	}
 	return nil
-}
-
-// checkMigration refuses to replace a destination state that records
-// something of another lineage, or a newer serial of the same lineage,
-// unless force.
-func checkMigration(src, dst *state.State, force bool) error {
-	if force || recordsNothing(dst) {
-		return nil
-	}
-	if dst.Lineage != src.Lineage {
-		return fmt.Errorf("it already holds a state of lineage %s (%d instances), not %s; "+
-			"migrate another workspace, or pass -force to replace it", dst.Lineage, len(dst.Instances), src.Lineage)
-	}
-	if dst.Serial > src.Serial {
-		return fmt.Errorf("it holds a newer state of the same lineage (serial %d, the source has %d); "+
-			"migrate the other way, or pass -force to replace it", dst.Serial, src.Serial)
-	}
-	return nil
-}
-
-// recordsNothing reports whether st records nothing.
-func recordsNothing(st *state.State) bool {
-	return len(st.Instances) == 0 && len(st.Outputs) == 0 && len(st.Runs) == 0 && st.RunNumber == 0
 }

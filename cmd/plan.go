@@ -91,7 +91,7 @@ func makePlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, d
 	if err != nil {
 		return nil, err
 	}
-	store, ws, err := openStore(g.dir())
+	store, ws, err := openPipelineStore(g.dir(), p)
 	if err != nil {
 		return nil, err
 	}

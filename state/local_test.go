@@ -477,3 +477,10 @@ func writeString(t *testing.T, path, s string) {
 		t.Fatal(err)
 	}
 }
+
+func TestLocalWorkspacesConformance(t *testing.T) {
+	storetest.RunWorkspaces(t, func(t *testing.T) storetest.Opener {
+		dir := t.TempDir()
+		return func(ws string) state.WorkspaceStore { return state.NewLocal(dir, ws) }
+	})
+}

@@ -68,14 +68,65 @@ func CurrentWorkspace(pipelineDir string) (string, error) {
 	return name, nil
 }
 
-// SelectWorkspace makes name the current workspace of pipelineDir. It must
-// exist, unless it is "default".
+// WorkspaceStore is the store of one workspace that also knows the other
+// workspaces of its pipeline in the same backend and can delete its own
+// state. Both the local and the kubernetes stores are WorkspaceStores, so
+// that the workspace functions below work the same on either.
+type WorkspaceStore interface {
+	Store
+	// Workspace returns the name of the store's workspace.
+	Workspace() string
+	// Workspaces returns the workspaces that have a stored state, sorted.
+	Workspaces(ctx context.Context) ([]string, error)
+	// Delete removes the workspace's state, backups included. The caller
+	// holds the lock, which Unlock releases afterwards.
+	Delete(ctx context.Context) error
+}
+
+var _ WorkspaceStore = (*Local)(nil)
+
+// Workspace returns the name of the workspace.
+func (l *Local) Workspace() string { return l.workspace }
+
+// Workspaces returns the workspaces with a snapshot or a journal in the
+// store's directory, sorted.
+func (l *Local) Workspaces(context.Context) ([]string, error) {
+	entries, err := os.ReadDir(l.dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("listing workspaces: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		name, ok := workspaceOfFile(e.Name())
+		if ok && !slices.Contains(names, name) {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// Delete removes the files of the workspace; see WorkspaceStore.
+func (l *Local) Delete(context.Context) error { return l.remove() }
+
+// localStore is the local store of workspace name of pipelineDir.
+func localStore(pipelineDir, name string) *Local { return NewLocal(StateDir(pipelineDir), name) }
+
+// SelectWorkspace makes name the current workspace of pipelineDir, whose
+// states are local. It must exist, unless it is "default".
 func SelectWorkspace(pipelineDir, name string) error {
+	return SelectWorkspaceIn(context.Background(), pipelineDir, localStore(pipelineDir, name))
+}
+
+// SelectWorkspaceIn makes the workspace of s the current workspace of
+// pipelineDir. It must exist in s's backend, unless it is "default".
+func SelectWorkspaceIn(ctx context.Context, pipelineDir string, s WorkspaceStore) error {
+	name := s.Workspace()
 	if err := ValidateWorkspaceName(name); err != nil {
 		return err
 	}
 	if name != DefaultWorkspace {
-		exists, err := workspaceExists(pipelineDir, name)
+		exists, err := workspaceExists(ctx, s)
 		if err != nil {
 			return err
 		}
@@ -92,35 +143,44 @@ func SelectWorkspace(pipelineDir, name string) error {
 	return nil
 }
 
-// NewWorkspace creates workspace name in pipelineDir with an empty state.
-// It does not select it.
+// NewWorkspace creates workspace name in pipelineDir with an empty local
+// state. It does not select it.
 func NewWorkspace(pipelineDir, name string) error {
+	return NewWorkspaceIn(context.Background(), localStore(pipelineDir, name))
+}
+
+// NewWorkspaceIn creates the workspace of s with an empty state. It does
+// not select it.
+func NewWorkspaceIn(ctx context.Context, s WorkspaceStore) error {
+	name := s.Workspace()
 	if err := ValidateWorkspaceName(name); err != nil {
 		return err
 	}
-	exists, err := workspaceExists(pipelineDir, name)
+	exists, err := workspaceExists(ctx, s)
 	if err != nil {
 		return err
 	}
 	if exists {
 		return fmt.Errorf("workspace %q already exists; select it with: ansflow workspace select %s", name, name)
 	}
-	return NewLocal(StateDir(pipelineDir), name).Write(context.Background(), New(name))
+	return s.Write(ctx, New(name))
 }
 
-// ListWorkspaces returns the workspaces of pipelineDir, sorted; "default"
-// is always among them.
+// ListWorkspaces returns the local workspaces of pipelineDir, sorted;
+// "default" is always among them.
 func ListWorkspaces(pipelineDir string) ([]string, error) {
-	names := []string{DefaultWorkspace}
-	entries, err := os.ReadDir(StateDir(pipelineDir))
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("listing workspaces: %w", err)
+	return ListWorkspacesIn(context.Background(), localStore(pipelineDir, DefaultWorkspace))
+}
+
+// ListWorkspacesIn returns the workspaces of s's backend, sorted;
+// "default" is always among them.
+func ListWorkspacesIn(ctx context.Context, s WorkspaceStore) ([]string, error) {
+	names, err := s.Workspaces(ctx)
+	if err != nil {
+		return nil, err
 	}
-	for _, e := range entries {
-		name, ok := workspaceOfFile(e.Name())
-		if ok && !slices.Contains(names, name) {
-			names = append(names, name)
-		}
+	if !slices.Contains(names, DefaultWorkspace) {
+		names = append(names, DefaultWorkspace)
 	}
 	slices.Sort(names)
 	return names, nil
@@ -137,25 +197,28 @@ func workspaceOfFile(file string) (string, bool) {
 	return "", false
 }
 
-// workspaceExists reports whether name has a snapshot or a journal.
-func workspaceExists(pipelineDir, name string) (bool, error) {
-	for _, ext := range []string{".json", ".journal"} {
-		_, err := os.Lstat(filepath.Join(StateDir(pipelineDir), name+ext))
-		if err == nil {
-			return true, nil
-		}
-		if !errors.Is(err, fs.ErrNotExist) {
-			return false, err
-		}
+// workspaceExists reports whether the workspace of s has a stored state.
+func workspaceExists(ctx context.Context, s WorkspaceStore) (bool, error) {
+	names, err := s.Workspaces(ctx)
+	if err != nil {
+		return false, err
 	}
-	return false, nil
+	return slices.Contains(names, s.Workspace()), nil
 }
 
-// DeleteWorkspace removes workspace name of pipelineDir with its backups.
-// It refuses the current workspace, "default", a workspace locked by a run,
-// and, unless force is set, a workspace whose state still records
-// something (destroy it first, or the objects it created are forgotten).
+// DeleteWorkspace removes local workspace name of pipelineDir with its
+// backups; see DeleteWorkspaceIn.
 func DeleteWorkspace(pipelineDir, name string, force bool) error {
+	return DeleteWorkspaceIn(context.Background(), pipelineDir, localStore(pipelineDir, name), force)
+}
+
+// DeleteWorkspaceIn removes the state of s's workspace with its backups.
+// It refuses the current workspace of pipelineDir, "default", a workspace
+// locked by a run, and, unless force is set, a workspace whose state still
+// records something (destroy it first, or the objects it created are
+// forgotten).
+func DeleteWorkspaceIn(ctx context.Context, pipelineDir string, s WorkspaceStore, force bool) error {
+	name := s.Workspace()
 	if err := ValidateWorkspaceName(name); err != nil {
 		return err
 	}
@@ -169,32 +232,29 @@ func DeleteWorkspace(pipelineDir, name string, force bool) error {
 	if name == current {
 		return fmt.Errorf("workspace %q is the current workspace; select another first: ansflow workspace select default", name)
 	}
-	exists, err := workspaceExists(pipelineDir, name)
+	exists, err := workspaceExists(ctx, s)
 	if err != nil {
 		return err
 	}
 	if !exists {
 		return fmt.Errorf("workspace %q does not exist", name)
 	}
-
-	ctx := context.Background()
-	store := NewLocal(StateDir(pipelineDir), name)
-	lock, err := store.Lock(ctx, NewLockInfo("workspace delete"), false)
+	lock, err := s.Lock(ctx, NewLockInfo("workspace delete"), false)
 	if err != nil {
 		return fmt.Errorf("cannot delete workspace %q: %w", name, err)
 	}
 	defer lock.Unlock()
 	if !force {
-		s, err := store.Read(ctx)
+		st, err := s.Read(ctx)
 		if err != nil {
 			return fmt.Errorf("cannot delete workspace %q: %w; pass -force to delete it anyway", name, err)
 		}
-		if n := len(s.Instances); n > 0 {
+		if n := len(st.Instances); n > 0 {
 			return fmt.Errorf("workspace %q still records %d step instances; run ansflow destroy in it first, "+
 				"or pass -force to forget them (the objects they created stay where they are)", name, n)
 		}
 	}
-	return store.remove()
+	return s.Delete(ctx)
 }
 
 // remove deletes the files of the workspace, keeping the lock file for

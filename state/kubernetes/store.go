@@ -642,3 +642,22 @@ func (s *Store) Workspaces(ctx context.Context) ([]string, error) {
 	slices.Sort(names)
 	return names, nil
 }
+
+var _ state.WorkspaceStore = (*Store)(nil)
+
+// Workspace returns the name of the store's workspace.
+func (s *Store) Workspace() string { return s.workspace }
+
+// Delete removes every Secret of the workspace's state: pointer, chunks
+// and journal segments. The caller holds the lock; its Lease goes with
+// Unlock.
+func (s *Store) Delete(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.known = nil
+	err := s.client.CoreV1().Secrets(s.namespace).DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{LabelSelector: s.selector()})
+	if err != nil {
+		return s.apiError("deleting", err)
+	}
+	return nil
+}

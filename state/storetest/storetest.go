@@ -27,10 +27,7 @@ import (
 
 // Run runs the conformance tests against stores made by newStore.
 func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
-	tests := []struct {
-		name string
-		test func(t *testing.T, s state.Store)
-	}{
+	runAll(t, newStore, []namedTest[state.Store]{
 		{"ReadEmpty", testReadEmpty},
 		{"WriteReadRoundTrip", testRoundTrip},
 		{"SerialIncrements", testSerial},
@@ -46,10 +43,20 @@ func Run(t *testing.T, newStore func(t *testing.T) state.Store) {
 		{"ForceUnlock", testForceUnlock},
 		{"ConcurrentAppends", testConcurrentAppends},
 		{"Approvals", testApprovals},
-	}
+	})
+}
+
+// namedTest is one conformance subtest of a T: a store or a backend.
+type namedTest[T any] struct {
+	name string
+	test func(t *testing.T, x T)
+}
+
+// runAll runs each test as a subtest on a new T made by newT.
+func runAll[T any](t *testing.T, newT func(t *testing.T) T, tests []namedTest[T]) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.test(t, newStore(t))
+			tt.test(t, newT(t))
 		})
 	}
 }

@@ -1,4 +1,4 @@
-package backends
+package cmd
 
 import (
 	"os"
@@ -8,20 +8,22 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/ansflow/ansflow/state/backends"
 )
 
-func TestLoad(t *testing.T) {
+func TestLoadBackend(t *testing.T) {
 	tests := []struct {
 		name    string
 		src     string
-		want    Backend
+		want    backends.Backend
 		wantErr string // substring of the diagnostics
 	}{
-		{name: "no settings", src: `exec "a" { command = ["true"] }`, want: Backend{Type: Local}},
-		{name: "no backend", src: `ansflow {}`, want: Backend{Type: Local}},
+		{name: "no settings", src: `exec "a" { command = ["true"] }`, want: backends.Backend{Type: backends.Local}},
+		{name: "no backend", src: `ansflow {}`, want: backends.Backend{Type: backends.Local}},
 		{name: "explicit local", src: `ansflow {
 backend "local" {}
-}`, want: Backend{Type: Local}},
+}`, want: backends.Backend{Type: backends.Local}},
 		{
 			name: "kubernetes",
 			src: `ansflow {
@@ -33,7 +35,7 @@ backend "local" {}
     lease_duration = "5s"
   }
 }`,
-			want: Backend{Type: Kubernetes},
+			want: backends.Backend{Type: backends.Kubernetes},
 		},
 		{name: "unknown attribute", src: `ansflow {
 backend "kubernetes" {
@@ -70,17 +72,17 @@ namespace = var.ns
 			if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(tt.src), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			got, diags := Load(dir)
+			got, diags := loadBackend(dir)
 			if tt.wantErr != "" {
 				if !diags.HasErrors() || !strings.Contains(diags.Error(), tt.wantErr) {
-					t.Fatalf("Load diagnostics = %v, want an error containing %q", diags, tt.wantErr)
+					t.Fatalf("loadBackend diagnostics = %v, want an error containing %q", diags, tt.wantErr)
 				}
 				return
 			}
 			if diags.HasErrors() {
-				t.Fatalf("Load: %v", diags)
+				t.Fatalf("loadBackend: %v", diags)
 			}
-			if tt.want.Type == Kubernetes {
+			if tt.want.Type == backends.Kubernetes {
 				tt.want.Kubernetes.Namespace = "ci"
 				tt.want.Kubernetes.Name = "my-pipeline"
 				tt.want.Kubernetes.Kubeconfig = filepath.Join(dir, "kube/config")
@@ -88,7 +90,7 @@ namespace = var.ns
 				tt.want.Kubernetes.LeaseDuration = 5 * time.Second
 			}
 			if diff := cmp.Diff(tt.want, got); diff != "" {
-				t.Errorf("Load (-want +got):\n%s", diff)
+				t.Errorf("loadBackend (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -1,0 +1,89 @@
+package state
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// NotInState is the error for an address st has no record of.
+func NotInState(addr string, st *State) error {
+	return fmt.Errorf("%s is not in the state; `ansflow state list` shows what is (%d records)", addr, len(st.Instances))
+}
+
+// InstancesOf is the record at addr, or, for the address of a step with
+// for_each, the records of all its instances, in address order.
+func (s *State) InstancesOf(addr string) []string {
+	if _, ok := s.Instances[addr]; ok {
+		return []string{addr}
+	}
+	var out []string
+	for a := range s.Instances {
+		if strings.HasPrefix(a, addr+"[") {
+			out = append(out, a)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// RemoveInstance forgets the record at addr (for a step with for_each, the
+// records of all its instances), leaving alone whatever its step created.
+// It returns the addresses it removed.
+func (s *State) RemoveInstance(addr string) ([]string, error) {
+	matched := s.InstancesOf(addr)
+	if len(matched) == 0 {
+		return nil, NotInState(addr, s)
+	}
+	for _, m := range matched {
+		delete(s.Instances, m)
+	}
+	return matched, nil
+}
+
+// Move is one record moved by MoveInstance.
+type Move struct{ From, To string }
+
+// MoveInstance moves the record at src to dst, after a step was renamed,
+// and makes the records depending on src depend on dst. The address of a
+// step with for_each moves all its instances, keeping their keys. The step
+// type must stay the same and every destination must be free; nothing is
+// moved otherwise.
+func (s *State) MoveInstance(src, dst string) ([]Move, error) {
+	matched := s.InstancesOf(src)
+	if len(matched) == 0 {
+		return nil, NotInState(src, s)
+	}
+	if matched[0] != src && strings.HasSuffix(dst, "]") {
+		return nil, fmt.Errorf("%s stands for %d instances; move them to a step address without a key, or move one instance at a time", src, len(matched))
+	}
+	moves := make([]Move, 0, len(matched))
+	to := map[string]string{}
+	for _, m := range matched {
+		d := dst + m[len(src):]
+		if _, taken := s.Instances[d]; taken {
+			return nil, fmt.Errorf("%s already has a record; remove it first with `ansflow state rm %s`", d, d)
+		}
+		if typ, _, _ := strings.Cut(d, "."); typ != s.Instances[m].Type {
+			return nil, fmt.Errorf("cannot move a %s record to %s: the step type must stay the same", s.Instances[m].Type, d)
+		}
+		moves = append(moves, Move{From: m, To: d})
+		to[m] = d
+	}
+	for _, mv := range moves {
+		in := s.Instances[mv.From]
+		delete(s.Instances, mv.From)
+		in.Addr = mv.To
+		s.Instances[mv.To] = in
+	}
+	for _, other := range s.Instances {
+		for i, d := range other.Dependencies {
+			if d == src {
+				other.Dependencies[i] = dst
+			} else if t, ok := to[d]; ok {
+				other.Dependencies[i] = t
+			}
+		}
+	}
+	return moves, nil
+}
