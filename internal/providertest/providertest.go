@@ -44,7 +44,7 @@ func schema(t string, kind config.StepKind) *config.StepSchema {
 			in("sleep", cty.String, "Apply sleeps this long (a Go duration) before it returns, or until its context ends."),
 			in("partial", cty.Bool, "A failing Apply also returns outputs, with exit_code = 3."),
 			in("fail_delete", cty.Bool, "Delete of the object applied with this set fails."),
-			in("panic", cty.String, "The method that panics: Fingerprint, Validate, Read, Apply or Delete (Delete and Read look at the applied inputs)."),
+			in("panic", cty.String, "The method that panics: Fingerprint, Validate, Read, Apply or Delete (Delete looks at the inputs the object was applied with, Read at both)."),
 		},
 		Outputs: []config.AttrSchema{
 			in("id", cty.String, "addr/key of what was applied."),
@@ -128,6 +128,7 @@ func (f *Fake) Validate(inputs cty.Value) error {
 
 // Read implements providers.Step.
 func (f *Fake) Read(_ context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
+	panicIf(req.Desired, "Read")
 	panicIf(req.Prior.Inputs, "Read")
 	if !f.Exists(req.Addr) {
 		return providers.ReadResponse{Gone: true}, nil
