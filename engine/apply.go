@@ -295,10 +295,12 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	}
 	raw := unmarked(inputs)
 	var files map[string]string
-	err = guard("Fingerprint", nil, func() (err error) {
+	plog := w.panicLog(in.addr)
+	err = guard("Fingerprint", plog, func() (err error) {
 		files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: raw})
 		return err
 	})
+	plog.Close()
 	if err != nil {
 		return a.fail(in, ch, fmt.Errorf("reading what the step's inputs point at: %w", err))
 	}
@@ -466,9 +468,11 @@ func (a *applier) applyDelete(ctx context.Context, in *inst, ch *Change) error {
 			logs := providers.Logs{Stdout: discard{}, Stderr: discard{}, Progress: func(msg string) {
 				a.e.emit(Event{Type: EventStepProgress, Addr: in.addr, Action: Delete, Message: a.w.red.redact(msg)})
 			}}
-			err = guard("Delete", nil, func() error {
+			plog := a.w.panicLog(in.addr)
+			err = guard("Delete", plog, func() error {
 				return p.Delete(ctx, providers.DeleteRequest{Addr: in.addr, Env: a.w.env, Prior: priorOf(in.prior), Logs: logs})
 			})
+			plog.Close()
 		}
 	}
 	d := a.e.now().Sub(started)

@@ -89,6 +89,16 @@ func (h *fakeHarness) calls() []string {
 	return out
 }
 
+// checkStack checks that the stderr log of addr in run holds the stack of
+// a panic in the fake's method.
+func (h *fakeHarness) checkStack(run int, addr, method string) {
+	h.t.Helper()
+	log, err := os.ReadFile(filepath.Join(engine.LogDir(h.dir, "default", run), engine.LogFileName(addr, "stderr")))
+	if err != nil || !strings.Contains(string(log), "goroutine") || !strings.Contains(string(log), "providertest.(*Fake)."+method) {
+		h.t.Errorf("the stderr log of %s should hold the stack (%v):\n%s", addr, err, log)
+	}
+}
+
 func failureText(res *engine.ApplyResult) string {
 	var parts []string
 	for _, f := range res.Failures {
@@ -229,10 +239,22 @@ test_run "other" {
 			if !slices.Equal(res.Skipped, []string{"test_run.after"}) || h.instance("test_run.other").Status != state.StatusOK {
 				t.Errorf("skipped %v; the independent step should have run", res.Skipped)
 			}
-			log, err := os.ReadFile(filepath.Join(engine.LogDir(h.dir, "default", res.Run.Number), engine.LogFileName("test_run.boom", "stderr")))
-			if err != nil || !strings.Contains(string(log), "goroutine") || !strings.Contains(string(log), "providertest.(*Fake).Apply") {
-				t.Errorf("the stderr log should hold the stack (%v):\n%s", err, log)
+			h.checkStack(res.Run.Number, "test_run.boom", "Apply")
+		},
+	}, {
+		name: "a panic in Fingerprint at apply time fails only that step",
+		src: `
+test_run "up" {
+}
+test_object "boom" {
+  value = test_run.up.id
+  panic = "Fingerprint"
+}`,
+		check: func(t *testing.T, h *fakeHarness, res *engine.ApplyResult, _ hcl.Diagnostics) {
+			if len(res.Failures) != 1 || !strings.Contains(res.Failures[0].Err.Error(), "panicked in Fingerprint: providertest: Fingerprint was told to panic. This is a bug in ansflow: please report it with the stack trace from the step's stderr log") {
+				t.Fatalf("failures: %s", failureText(res))
 			}
+			h.checkStack(res.Run.Number, "test_object.boom", "Fingerprint")
 		},
 	}}
 	for _, c := range cases {

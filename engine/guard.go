@@ -3,6 +3,7 @@ package engine
 import (
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime/debug"
 )
 
@@ -41,4 +42,11 @@ func guard(call string, log io.Writer, f func() error) (err error) {
 		err = pe
 	}()
 	return f()
+}
+
+// panicLog is the step's stderr log file, for the provider calls of an
+// apply that have no log of their own (Fingerprint, a destroy's Delete): the
+// file is only created when guard writes a stack to it. Close it after.
+func (w *world) panicLog(addr string) *stepLog {
+	return newStepLog(filepath.Join(w.env.LogDir, LogFileName(addr, "stderr")), w.red, nil)
 }

@@ -248,9 +248,12 @@ test_object "boom" {
 // TestDestroyFailure: an object whose delete fails or panics stays in the
 // state, and the apply goes on with what does not depend on it.
 func TestDestroyFailure(t *testing.T) {
-	cases := []struct{ name, src, failure string }{
-		{"failing delete", `fail_delete = true`, "the object refuses to be deleted"},
-		{"panicking delete", `panic = "Delete"`, "panicked in Delete: providertest: Delete was told to panic"},
+	cases := []struct {
+		name, src, failure string
+		stack              bool // the stderr log holds a stack
+	}{
+		{"failing delete", `fail_delete = true`, "the object refuses to be deleted", false},
+		{"panicking delete", `panic = "Delete"`, "panicked in Delete: providertest: Delete was told to panic", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -259,6 +262,9 @@ func TestDestroyFailure(t *testing.T) {
 			res, _ := h.run(nil, engine.Options{Destroy: true})
 			if len(res.Failures) != 1 || res.Failures[0].Addr != "test_object.stuck" || !strings.Contains(res.Failures[0].Err.Error(), c.failure) {
 				t.Fatalf("failures: %s", failureText(res))
+			}
+			if c.stack {
+				h.checkStack(res.Run.Number, "test_object.stuck", "Delete")
 			}
 			st := h.approvals()
 			if st.Instances["test_object.stuck"] == nil || st.Instances["test_object.fine"] != nil {
