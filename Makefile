@@ -5,7 +5,7 @@ BIN     ?= bin/ansflow
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ansflow/ansflow/cmd.Version=$(VERSION)
 
-.PHONY: all build install test test-unit vet fmt demo services services-down bench docs fuzz
+.PHONY: all build install test test-unit vet fmt demo services services-down bench docs fuzz reliability
 
 all: build
 
@@ -45,6 +45,9 @@ bench: ## benchmark table (bench/README.md)
 
 docs: ## regenerate docs/reference from the schemas
 	$(GO) generate ./...
+
+reliability: ## the hostile probe: cases tried and breaks found per promise, largest input per limit (ANSFLOW_LONG=1: long run)
+	GO=$(GO) hack/reliability.sh
 
 fuzz: ## run every fuzz target for FUZZTIME each (default 1m)
 	hack/fuzz.sh

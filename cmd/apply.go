@@ -3,6 +3,7 @@ package cmd
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -88,7 +89,9 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		writeApprovalNotes(app.Stdout, pl)
 	}
 	if !pl.plan.HasChanges() {
-		if !o.json {
+		if o.json {
+			jsonView.Outputs(jsonOutputs(pl.st))
+		} else {
 			fmt.Fprintln(app.Stdout, "\nNothing to do.")
 		}
 		return nil
@@ -120,9 +123,10 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 	if progress != nil {
 		progress.Close()
 	}
-	if planFile != "" {
-		for _, d := range diags {
-			if d.Summary == "Saved plan is stale" {
+	for _, d := range diags {
+		if errors.Is(engine.DiagnosticError(d), engine.ErrStalePlan) {
+			d.Summary = "The plan shown is stale"
+			if planFile != "" {
 				d.Summary = "Saved plan " + planFile + " is stale"
 			}
 		}
@@ -137,6 +141,7 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 	if jsonView != nil {
 		jsonView.Diagnostics(diags)
 		jsonView.ApplySummary(res, destroy)
+		jsonView.Outputs(jsonOutputs(pl.st))
 	} else {
 		printDiags(app, g, pl.p, diags)
 		views.RenderApplySummary(app.Stdout, res, style, destroy)
@@ -204,6 +209,9 @@ func terminalWidth(w io.Writer) int {
 // approve asks on the terminal; without one it refuses.
 func approve(app *App, destroy bool) error {
 	if !app.IsTerminal {
+		if destroy {
+			return &exitError{code: 1, msg: "Error: destroy needs approval, and there is no terminal to ask on.\nRun it with -auto-approve, or save a plan with `ansflow plan -destroy -out=FILE`, review it, and run `ansflow apply FILE`."}
+		}
 		return &exitError{code: 1, msg: "Error: apply needs approval, and there is no terminal to ask on.\nRun it with -auto-approve, or save a plan with `ansflow plan -out=FILE`, review it, and run `ansflow apply FILE`."}
 	}
 	what := "perform these actions"
@@ -216,6 +224,9 @@ func approve(app *App, destroy bool) error {
 		return &exitError{code: 1, msg: "Error: no answer; nothing was changed."}
 	}
 	if strings.TrimSpace(line) != "yes" {
+		if destroy {
+			return &exitError{code: 1, msg: "Destroy cancelled; nothing was changed."}
+		}
 		return &exitError{code: 1, msg: "Apply cancelled; nothing was changed."}
 	}
 	return nil
@@ -236,7 +247,7 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 		return nil, err
 	}
 	if err := plan.CheckSources(p); err != nil {
-		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the saved plan %s is stale: %v", planFile, err)}
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the saved plan %s is stale: %v. Make a new plan.", planFile, err)}
 	}
 	fresh, vdiags := p.ResolveVariables(config.VarInputs{Environ: app.Environ})
 	_ = vdiags // sensitive values may legitimately be missing here; checked below
@@ -270,14 +281,14 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 		_ = lock.Unlock()
 		closeStore(store)
 	}
-	st, err := store.Read(ctx)
+	st, err := readLocked(ctx, store)
 	if err != nil {
 		pl.closer()
 		return nil, err
 	}
 	if err := plan.CheckState(st); err != nil {
 		pl.closer()
-		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the saved plan %s is stale: %v", planFile, err)}
+		return nil, &exitError{code: 1, msg: fmt.Sprintf("Error: the saved plan %s is stale: %v. Make a new plan.", planFile, err)}
 	}
 	pl.st = st
 	pl.eng, err = newEngine(app, g.dir(), ws, store)

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -19,18 +20,27 @@ import (
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
+	"github.com/zclconf/go-cty/cty"
 )
 
 func newVersionCommand(app *App) *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "version [flags]",
 		Short: "Print the ansflow version",
 		Args:  cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
+			if asJSON {
+				enc := json.NewEncoder(app.Stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(currentVersion())
+			}
 			fmt.Fprintf(app.Stdout, "ansflow %s (%s, %s/%s)\n", Version, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&asJSON, "json", false, "print the version as JSON")
+	return c
 }
 
 func newValidateCommand(app *App, g *globalOptions) *cobra.Command {
@@ -41,7 +51,10 @@ func newValidateCommand(app *App, g *globalOptions) *cobra.Command {
 		Use:   "validate [flags]",
 		Short: "Check the pipeline files for errors, without touching anything",
 		Long: `Parses every *.hcl file of the pipeline directory and checks block and
-attribute names, types, references and the dependency graph. With -vars it also
+attribute names, types, references and the dependency graph, then evaluates
+every step with what it cannot know yet (variables without -vars, env(), git.*,
+run.*, step results) unknown: the types of when and for_each, each.value
+attributes, function arguments, empty commands and sources patterns. With -vars it also
 resolves the variable values (-var, -var-file, *.auto.vars.hcl, ANSFLOW_VAR_*)
 and runs their validation blocks. Exit code 0 when valid, 1 otherwise.`,
 		Args: cobra.NoArgs,
@@ -52,9 +65,14 @@ and runs their validation blocks. Exit code 0 when valid, 1 otherwise.`,
 				diags = append(diags, gdiags...)
 				diags = append(diags, telemetry.Validate(p)...)
 			}
+			var vals map[string]cty.Value
 			if !diags.HasErrors() && (checkVars || len(vf.args) > 0) {
-				_, vdiags := p.ResolveVariables(config.VarInputs{Args: vf.args, Environ: app.Environ})
+				var vdiags hcl.Diagnostics
+				vals, vdiags = p.ResolveVariables(config.VarInputs{Args: vf.args, Environ: app.Environ})
 				diags = append(diags, vdiags...)
+			}
+			if !diags.HasErrors() {
+				diags = append(diags, config.Check(p, vals)...)
 			}
 			if asJSON {
 				views.NewJSON(app.Stdout).Validate(diags)
@@ -114,7 +132,7 @@ Docker and Kubernetes steps sketched in comments) and a .gitignore for the
 		RunE: func(*cobra.Command, []string) error {
 			dir := g.dir()
 			if err := os.MkdirAll(dir, 0o755); err != nil {
-				return err
+				return fmt.Errorf("cannot create the pipeline directory %s: %v", dir, errors.Unwrap(err))
 			}
 			files := map[string]string{"main.hcl": starterPipeline, ".gitignore": ".ansflow/\n"}
 			names := []string{"main.hcl", ".gitignore"}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -16,7 +17,9 @@ import (
 	"github.com/ansflow/ansflow/engine"
 	"github.com/ansflow/ansflow/state"
 	"github.com/ansflow/ansflow/state/backends"
+	"github.com/ansflow/ansflow/views"
 	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/spf13/pflag"
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/term"
@@ -32,7 +35,26 @@ func printDiags(app *App, g *globalOptions, p *config.Pipeline, diags hcl.Diagno
 	}
 	files := map[string]*hcl.File{}
 	if p != nil {
-		files = p.Files
+		for name, f := range p.Files {
+			files[name] = f
+		}
+	}
+	diags = withoutSyntheticRanges(diags, files)
+	if g.json {
+		views.NewJSON(app.Stdout).Diagnostics(diags)
+		return
+	}
+	// Variable files (-var-file, *.auto.vars.hcl) are not pipeline files:
+	// read them so their diagnostics show the source line too.
+	for _, d := range diags {
+		if d.Subject == nil || files[d.Subject.Filename] != nil {
+			continue
+		}
+		if src, err := os.ReadFile(d.Subject.Filename); err == nil {
+			if masked := maskSensitive(p, d.Subject.Filename, src); masked != nil {
+				files[d.Subject.Filename] = &hcl.File{Bytes: masked}
+			}
+		}
 	}
 	width := 0
 	if app.IsTerminal {
@@ -43,7 +65,85 @@ func printDiags(app *App, g *globalOptions, p *config.Pipeline, diags hcl.Diagno
 		}
 	}
 	wr := hcl.NewDiagnosticTextWriter(app.Stderr, files, uint(width), g.color(app))
-	_ = wr.WriteDiagnostics(diags)
+	_ = wr.WriteDiagnostics(config.RedactDiagnostics(diags))
+}
+
+// maskSensitive hides the values a variable file gives sensitive variables,
+// so a diagnostic's source line never shows a secret. Bytes keep their
+// offsets (each is replaced by '*', newlines kept). Without the pipeline
+// to tell which variables are sensitive, every value is hidden. It only
+// lexes the file (the lexer does not recurse, so any input is safe).
+func maskSensitive(p *config.Pipeline, name string, src []byte) []byte {
+	toks, diags := hclsyntax.LexConfig(src, name, hcl.InitialPos)
+	if diags.HasErrors() {
+		return nil // show no source at all
+	}
+	out := append([]byte(nil), src...)
+	depth, lineStart, maskFrom := 0, true, -1
+	for i, tok := range toks {
+		switch tok.Type {
+		case hclsyntax.TokenOBrace, hclsyntax.TokenOBrack, hclsyntax.TokenOParen, hclsyntax.TokenTemplateInterp,
+			hclsyntax.TokenTemplateControl, hclsyntax.TokenOQuote, hclsyntax.TokenOHeredoc:
+			depth++
+		case hclsyntax.TokenCBrace, hclsyntax.TokenCBrack, hclsyntax.TokenCParen, hclsyntax.TokenTemplateSeqEnd,
+			hclsyntax.TokenCQuote, hclsyntax.TokenCHeredoc:
+			depth--
+		case hclsyntax.TokenNewline, hclsyntax.TokenEOF:
+			if depth <= 0 && maskFrom >= 0 {
+				for j := maskFrom; j < tok.Range.Start.Byte && j < len(out); j++ {
+					if out[j] != '\n' {
+						out[j] = '*'
+					}
+				}
+				maskFrom = -1
+			}
+			lineStart = depth <= 0
+			continue
+		case hclsyntax.TokenIdent:
+			if lineStart && depth == 0 && i+1 < len(toks) && toks[i+1].Type == hclsyntax.TokenEqual && secretName(p, string(tok.Bytes)) {
+				maskFrom = toks[i+1].Range.End.Byte
+				for maskFrom < len(src) && (src[maskFrom] == ' ' || src[maskFrom] == '\t') {
+					maskFrom++
+				}
+			}
+		}
+		lineStart = false
+	}
+	return out
+}
+
+// secretName reports whether a variable file's attribute may hold a secret.
+func secretName(p *config.Pipeline, name string) bool {
+	if p == nil {
+		return true
+	}
+	v := p.Variables[name]
+	return v != nil && v.Sensitive
+}
+
+// withoutSyntheticRanges drops the made-up ranges ("<value for var.x>")
+// config gives values from the command line and the environment, and those
+// that point at a file or directory that cannot be read: there is no line
+// to show the user, so the detail alone says where.
+func withoutSyntheticRanges(diags hcl.Diagnostics, files map[string]*hcl.File) hcl.Diagnostics {
+	out := make(hcl.Diagnostics, len(diags))
+	for i, d := range diags {
+		if d.Subject != nil && files[d.Subject.Filename] == nil && !readableFile(d.Subject.Filename) {
+			c := *d
+			c.Subject, c.Context = nil, nil
+			d = &c
+		}
+		out[i] = d
+	}
+	return out
+}
+
+func readableFile(name string) bool {
+	if strings.HasPrefix(name, "<") {
+		return false
+	}
+	info, err := os.Stat(name)
+	return err == nil && info.Mode().IsRegular()
 }
 
 // diagsError prints diags and returns the error that ends the command when
@@ -80,7 +180,7 @@ func (f varFlag) Set(s string) error {
 	}
 	name, value, ok := cutEq(s)
 	if !ok || name == "" {
-		return fmt.Errorf("-var needs NAME=VALUE, got %q", s)
+		return fmt.Errorf("a variable is set as NAME=VALUE, e.g. -var build_number=42")
 	}
 	f.v.args = append(f.v.args, config.VarArg{Name: name, Value: value})
 	return nil
@@ -220,4 +320,24 @@ func load(app *App, g *globalOptions, vf *varFlags) (*config.Pipeline, map[strin
 		return nil, nil, err
 	}
 	return p, vars, nil
+}
+
+// readLocked reads the state under the lock just taken. A run still
+// marked running cannot be (we hold the lock): its process was killed, so
+// it is recorded as interrupted.
+func readLocked(ctx context.Context, store state.Store) (*state.State, error) {
+	st, err := store.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	stale := st.StaleRuns()
+	for _, c := range stale {
+		if err := store.Append(ctx, st.Lineage, c); err != nil {
+			return nil, fmt.Errorf("recording that run %d was interrupted: %w", c.Run.Number, err)
+		}
+	}
+	if len(stale) == 0 {
+		return st, nil
+	}
+	return store.Read(ctx)
 }

@@ -2,6 +2,8 @@ package cmd
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 )
@@ -21,7 +23,15 @@ func newCompletionCommand(app *App) *cobra.Command {
                (with compinit enabled; start a new shell)
   fish:        ansflow completion fish > ~/.config/fish/completions/ansflow.fish
   powershell:  ansflow completion powershell | Out-String | Invoke-Expression`,
-		Args:      cobra.MatchAll(cobra.ExactArgs(1), cobra.OnlyValidArgs),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 && !slices.Contains(completionShells, args[0]) {
+				return usageError(cmd, fmt.Sprintf("ansflow writes completion scripts for %s, not %q", strings.Join(completionShells, ", "), args[0]))
+			}
+			if len(args) != 1 {
+				return usageError(cmd, "ansflow completion needs the shell: one of "+strings.Join(completionShells, ", "))
+			}
+			return nil
+		},
 		ValidArgs: completionShells,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			root := cmd.Root()

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -87,7 +88,7 @@ func readConvertInput(app *App, g *globalOptions, path string) ([]byte, string, 
 	}
 	src, err := os.ReadFile(convertPath(g, path))
 	if err != nil {
-		return nil, "", fmt.Errorf("cannot read the pipeline to convert: %w", err)
+		return nil, "", fmt.Errorf("cannot read the pipeline to convert, %s: %v", path, errors.Unwrap(err))
 	}
 	return src, path, nil
 }

@@ -5,15 +5,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/ansflow/ansflow/config"
-	"github.com/ansflow/ansflow/engine"
 	"github.com/ansflow/ansflow/state"
 	"github.com/ansflow/ansflow/views"
 	"github.com/spf13/cobra"
@@ -163,21 +160,84 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 	}
 	var lo lockOptions
 	list := &cobra.Command{
-		Use:   "list",
-		Short: "List the step instances recorded in the state",
-		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		Use:   "list [ADDR...]",
+		Short: "List the step instances recorded in the state (only those at ADDR, if given)",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			addrs, err := canonicalAddrs(args)
+			if err != nil {
+				return err
+			}
 			st, _, err := readState(cmd.Context(), g)
 			if err != nil {
 				return err
 			}
-			for _, a := range sortedAddrs(st) {
-				fmt.Fprintln(app.Stdout, a)
+			if len(addrs) == 0 {
+				addrs = sortedAddrs(st)
+			}
+			for _, a := range addrs {
+				for _, m := range instancesOf(st, a) {
+					fmt.Fprintln(app.Stdout, m)
+				}
 			}
 			return nil
 		},
 	}
-	show := &cobra.Command{
+	show := newStateShowCommand(app, g)
+	rm := &cobra.Command{
+		Use:   "rm ADDR...",
+		Short: "Forget step instances without deleting anything they created",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			addrs, err := canonicalAddrs(args)
+			if err != nil {
+				return err
+			}
+			return editState(cmd.Context(), g, &lo, "state rm", func(st *state.State) error {
+				var removed []string
+				for _, a := range addrs {
+					matched := instancesOf(st, a)
+					if len(matched) == 0 {
+						return notInState(a, st)
+					}
+					for _, m := range matched {
+						delete(st.Instances, m)
+						removed = append(removed, m)
+					}
+				}
+				for _, m := range removed {
+					fmt.Fprintf(app.Stdout, "Removed %s\n", m)
+				}
+				return nil
+			})
+		},
+	}
+	mv := &cobra.Command{
+		Use:   "mv SRC DST",
+		Short: "Move a record to another address (after renaming a step)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			src, err := canonicalAddr(args[0])
+			if err != nil {
+				return err
+			}
+			dst, err := canonicalAddr(args[1])
+			if err != nil {
+				return err
+			}
+			return editState(cmd.Context(), g, &lo, "state mv", func(st *state.State) error {
+				return moveRecords(app, st, src, dst)
+			})
+		},
+	}
+	lo.register(rm.Flags())
+	lo.register(mv.Flags())
+	c.AddCommand(list, show, rm, mv, newStateMigrateCommand(app, g))
+	return c
+}
+
+// newStateShowCommand is `state show ADDR`.
+func newStateShowCommand(app *App, g *globalOptions) *cobra.Command {
+	return &cobra.Command{
 		Use:   "show ADDR",
 		Short: "Show everything recorded for one step instance",
 		Args:  cobra.ExactArgs(1),
@@ -195,63 +255,86 @@ func newStateCommand(app *App, g *globalOptions) *cobra.Command {
 			return enc.Encode(in)
 		},
 	}
-	rm := &cobra.Command{
-		Use:   "rm ADDR...",
-		Short: "Forget step instances without deleting anything they created",
-		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return editState(cmd.Context(), g, &lo, "state rm", func(st *state.State) error {
-				for _, a := range args {
-					if _, ok := st.Instances[a]; !ok {
-						return notInState(a, st)
-					}
-					delete(st.Instances, a)
-					fmt.Fprintf(app.Stdout, "Removed %s\n", a)
-				}
-				return nil
-			})
-		},
+}
+
+// canonicalAddrs is canonicalAddr of each argument.
+func canonicalAddrs(args []string) ([]string, error) {
+	addrs := make([]string, len(args))
+	for i, a := range args {
+		var err error
+		if addrs[i], err = canonicalAddr(a); err != nil {
+			return nil, err
+		}
 	}
-	mv := &cobra.Command{
-		Use:   "mv SRC DST",
-		Short: "Move a record to another address (after renaming a step)",
-		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			src, dst := args[0], args[1]
-			return editState(cmd.Context(), g, &lo, "state mv", func(st *state.State) error {
-				in, ok := st.Instances[src]
-				if !ok {
-					return notInState(src, st)
-				}
-				if _, taken := st.Instances[dst]; taken {
-					return fmt.Errorf("%s already has a record; remove it first with `ansflow state rm %s`", dst, dst)
-				}
-				typ := dst
-				if i := strings.IndexByte(typ, '.'); i > 0 {
-					typ = typ[:i]
-				}
-				if typ != in.Type {
-					return fmt.Errorf("cannot move a %s record to %s: the step type must stay the same", in.Type, dst)
-				}
-				delete(st.Instances, src)
-				in.Addr = dst
-				st.Instances[dst] = in
-				for _, other := range st.Instances {
-					for i, d := range other.Dependencies {
-						if d == src {
-							other.Dependencies[i] = dst
-						}
-					}
-				}
-				fmt.Fprintf(app.Stdout, "Moved %s to %s\n", src, dst)
-				return nil
-			})
-		},
+	return addrs, nil
+}
+
+// canonicalAddr checks an address given on the command line and writes it
+// as the state does.
+func canonicalAddr(s string) (string, error) {
+	step, key, err := config.ParseInstanceAddr(s)
+	if err != nil {
+		return "", &exitError{code: 1, msg: "Error: " + err.Error()}
 	}
-	lo.register(rm.Flags())
-	lo.register(mv.Flags())
-	c.AddCommand(list, show, rm, mv, newStateMigrateCommand(app, g))
-	return c
+	return config.InstanceAddr(step, key), nil
+}
+
+// moveRecords moves the record at src to dst; the address of a step with
+// for_each moves all its instances, keeping their keys.
+func moveRecords(app *App, st *state.State, src, dst string) error {
+	matched := instancesOf(st, src)
+	if len(matched) == 0 {
+		return notInState(src, st)
+	}
+	if matched[0] != src && strings.HasSuffix(dst, "]") {
+		return fmt.Errorf("%s stands for %d instances; move them to a step address without a key, or move one instance at a time", src, len(matched))
+	}
+	moves := map[string]string{}
+	for _, m := range matched {
+		to := dst + m[len(src):]
+		if _, taken := st.Instances[to]; taken {
+			return fmt.Errorf("%s already has a record; remove it first with `ansflow state rm %s`", to, to)
+		}
+		in := st.Instances[m]
+		if typ, _, _ := strings.Cut(to, "."); typ != in.Type {
+			return fmt.Errorf("cannot move a %s record to %s: the step type must stay the same", in.Type, to)
+		}
+		moves[m] = to
+	}
+	for _, m := range matched {
+		in := st.Instances[m]
+		delete(st.Instances, m)
+		in.Addr = moves[m]
+		st.Instances[in.Addr] = in
+	}
+	for _, other := range st.Instances {
+		for i, d := range other.Dependencies {
+			if d == src {
+				other.Dependencies[i] = dst
+			} else if to, ok := moves[d]; ok {
+				other.Dependencies[i] = to
+			}
+		}
+	}
+	for _, m := range matched {
+		fmt.Fprintf(app.Stdout, "Moved %s to %s\n", m, moves[m])
+	}
+	return nil
+}
+
+// instancesOf is the record at addr, or, for the address of a step with
+// for_each, the records of all its instances.
+func instancesOf(st *state.State, addr string) []string {
+	if _, ok := st.Instances[addr]; ok {
+		return []string{addr}
+	}
+	var out []string
+	for _, a := range sortedAddrs(st) {
+		if strings.HasPrefix(a, addr+"[") {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func notInState(addr string, st *state.State) error {
@@ -270,7 +353,7 @@ func editState(ctx context.Context, g *globalOptions, lo *lockOptions, op string
 		return lockError(err)
 	}
 	defer lock.Unlock()
-	st, err := store.Read(ctx)
+	st, err := readLocked(ctx, store)
 	if err != nil {
 		return err
 	}
@@ -278,137 +361,6 @@ func editState(ctx context.Context, g *globalOptions, lo *lockOptions, op string
 		return err
 	}
 	return store.Write(ctx, st)
-}
-
-func newOutputCommand(app *App, g *globalOptions) *cobra.Command {
-	var asJSON, raw bool
-	c := &cobra.Command{
-		Use:   "output [NAME]",
-		Short: "Print the pipeline's outputs from the last apply",
-		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := readState(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			if len(args) == 1 {
-				o, ok := st.Outputs[args[0]]
-				if !ok {
-					return fmt.Errorf("no output named %q; outputs are recorded by apply (see `ansflow output`)", args[0])
-				}
-				switch {
-				case o.Sensitive:
-					fmt.Fprintln(app.Stdout, "(sensitive value)")
-				case raw:
-					var s string
-					if json.Unmarshal(o.Value, &s) == nil {
-						fmt.Fprint(app.Stdout, s)
-						return nil
-					}
-					fmt.Fprintln(app.Stdout, string(o.Value))
-				default:
-					fmt.Fprintln(app.Stdout, string(o.Value))
-				}
-				return nil
-			}
-			if asJSON {
-				out := map[string]any{}
-				for n, o := range st.Outputs {
-					var v any = json.RawMessage(o.Value)
-					if o.Sensitive {
-						v = "(sensitive value)"
-					}
-					out[n] = map[string]any{"value": v, "type": json.RawMessage(o.Type), "sensitive": o.Sensitive}
-				}
-				enc := json.NewEncoder(app.Stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
-			}
-			names := make([]string, 0, len(st.Outputs))
-			for n := range st.Outputs {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
-				fmt.Fprintf(app.Stdout, "%s = %s\n", n, storedOutputDisplay(st.Outputs[n]))
-			}
-			return nil
-		},
-	}
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	c.Flags().BoolVar(&raw, "raw", false, "print a string output without quotes")
-	return c
-}
-
-func newLogsCommand(app *App, g *globalOptions) *cobra.Command {
-	var run int
-	var stderr, follow bool
-	c := &cobra.Command{
-		Use:   "logs ADDR",
-		Short: "Print a step's stored stdout (or -stderr) from its last run or from -run=N",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			addr := args[0]
-			st, ws, err := readState(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			n := run
-			if n == 0 {
-				in, ok := st.Instances[addr]
-				if !ok {
-					return fmt.Errorf("%s has no record in the state, so no last run; pass -run=N (see `ansflow history`)", addr)
-				}
-				n = in.Run
-			}
-			stream := "stdout"
-			if stderr {
-				stream = "stderr"
-			}
-			abs, _ := filepath.Abs(g.dir())
-			path := filepath.Join(engine.LogDir(abs, ws, n), engine.LogFileName(addr, stream))
-			return printLog(cmd.Context(), app.Stdout, path, follow)
-		},
-	}
-	c.Flags().IntVar(&run, "run", 0, "show the log of run `N` (default: the step's last run)")
-	c.Flags().BoolVar(&stderr, "stderr", false, "show standard error instead of standard output")
-	c.Flags().BoolVarP(&follow, "follow", "f", false, "keep printing as the log grows (Ctrl-C to stop)")
-	return c
-}
-
-func printLog(ctx context.Context, w io.Writer, path string, follow bool) error {
-	f, err := os.Open(path)
-	if os.IsNotExist(err) && !follow {
-		return nil // the step wrote nothing to this stream
-	}
-	for os.IsNotExist(err) && follow {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(200 * time.Millisecond):
-		}
-		f, err = os.Open(path)
-	}
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if _, err := io.Copy(w, f); err != nil {
-		return err
-	}
-	if !follow {
-		return nil
-	}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(200 * time.Millisecond):
-		}
-		if _, err := io.Copy(w, f); err != nil {
-			return err
-		}
-	}
 }
 
 func newHistoryCommand(app *App, g *globalOptions) *cobra.Command {

@@ -2,9 +2,10 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -16,6 +17,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ansflow/ansflow/internal/safefile"
 )
 
 // planOptions are the flags shared by plan, apply and destroy.
@@ -54,7 +57,8 @@ func newPlanCommand(app *App, g *globalOptions) *cobra.Command {
 		Short: "Show what apply would create, update, replace, destroy or run, and why",
 		Long: `Evaluates the pipeline against the stored state and shows, for every step
 that would do something, what and why. With -out the plan is saved and
-'ansflow apply FILE' applies exactly it (and refuses it if the state moved on).
+'ansflow apply FILE' applies exactly it, and refuses it before anything runs
+if the state, the files or any value it read changed (docs/plans.md).
 
 Exit codes: 0 success, 1 error; with -detailed-exitcode, 2 means there are changes.`,
 		Args: cobra.NoArgs,
@@ -101,7 +105,7 @@ func makePlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, d
 		_ = lock.Unlock()
 		closeStore(store)
 	}
-	st, err := store.Read(ctx)
+	st, err := readLocked(ctx, store)
 	if err != nil {
 		res.closer()
 		return nil, err
@@ -158,16 +162,16 @@ func runPlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, ou
 
 // writePlanFile saves a plan atomically, readable only by its owner.
 func writePlanFile(path string, p *engine.Plan) error {
-	data, err := json.MarshalIndent(p, "", " ")
+	data, err := engine.EncodePlan(p)
 	if err != nil {
 		return err
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".ansflow-plan-*")
 	if err != nil {
-		return fmt.Errorf("saving the plan: %w", err)
+		return planSaveError(path, err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("saving the plan: %w", err)
 	}
@@ -181,11 +185,29 @@ func writePlanFile(path string, p *engine.Plan) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// planSaveError says why a plan could not be saved, naming the user's path
+// rather than the temporary file.
+func planSaveError(path string, err error) error {
+	dir := filepath.Dir(path)
+	if _, serr := os.Stat(dir); errors.Is(serr, fs.ErrNotExist) {
+		return &exitError{code: 1, msg: fmt.Sprintf("Error: cannot save the plan to %s: the directory %s does not exist; create it first or choose another -out", path, dir)}
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err
+	}
+	return &exitError{code: 1, msg: fmt.Sprintf("Error: cannot save the plan to %s: %v", path, err)}
+}
+
 // readPlanFile loads a saved plan.
 func readPlanFile(path string) (*engine.Plan, error) {
-	data, err := os.ReadFile(path)
+	data, _, err := safefile.Read(path, safefile.PlanLimit)
 	if err != nil {
-		return nil, fmt.Errorf("reading the plan file: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("cannot read the plan file %s: %v", path, err)
 	}
 	return engine.DecodePlan(path, data)
 }

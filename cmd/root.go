@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ansflow/ansflow/providers"
+	"github.com/ansflow/ansflow/views"
 	"github.com/spf13/cobra"
 )
 
@@ -61,13 +62,17 @@ func exitCode(code int) error { return &exitError{code: code} }
 type globalOptions struct {
 	chdir   string
 	noColor bool
+	// json is set when the command runs with -json: then every error and
+	// diagnostic is written as a JSON event on stdout, never as text.
+	json bool
 }
 
 // Main runs ansflow with args (without the program name) and returns the
 // process exit code.
 func Main(ctx context.Context, app *App, args []string) int {
-	root := NewRootCommand(app)
-	root.SetArgs(normalizeArgs(args))
+	root, g := newRootCommand(app)
+	args = normalizeArgs(args)
+	root.SetArgs(args)
 	root.SetIn(app.Stdin)
 	root.SetOut(app.Stdout)
 	root.SetErr(app.Stderr)
@@ -76,6 +81,20 @@ func Main(ctx context.Context, app *App, args []string) int {
 		return 0
 	}
 	var ee *exitError
+	if g.json || wantsJSON(root, args) {
+		// CI wrappers read -json output only: no error goes to stderr.
+		switch {
+		case errors.As(err, &ee) && ee.msg == "":
+		case errors.As(err, &ee):
+			views.NewJSON(app.Stdout).Error(ee.msg)
+		default:
+			views.NewJSON(app.Stdout).Error(err.Error())
+		}
+		if ee != nil {
+			return ee.code
+		}
+		return 1
+	}
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
 			fmt.Fprintln(app.Stderr, ee.msg)
@@ -86,8 +105,31 @@ func Main(ctx context.Context, app *App, args []string) int {
 	return 1
 }
 
+// wantsJSON reports whether args ask a command that has -json for it; it
+// covers the errors found before the flags were parsed.
+func wantsJSON(root *cobra.Command, args []string) bool {
+	cmd, _, err := root.Find(args)
+	if err != nil || cmd.Flags().Lookup("json") == nil {
+		return false
+	}
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--json" || a == "--json=true" {
+			return true
+		}
+	}
+	return false
+}
+
 // NewRootCommand builds the ansflow command tree.
 func NewRootCommand(app *App) *cobra.Command {
+	root, _ := newRootCommand(app)
+	return root
+}
+
+func newRootCommand(app *App) (*cobra.Command, *globalOptions) {
 	g := &globalOptions{}
 	root := &cobra.Command{
 		Use:   "ansflow",
@@ -102,11 +144,23 @@ Flags are written Terraform style with one dash (-chdir=DIR); two dashes work to
 		Version:       Version,
 	}
 	root.SetVersionTemplate("ansflow {{.Version}}\n")
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if f := cmd.Flags().Lookup("json"); f != nil && f.Value.String() == "true" {
+			g.json = true
+		}
+		return nil
+	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.chdir, "chdir", "", "run in directory `DIR` (the pipeline directory)")
 	pf.BoolVar(&g.noColor, "no-color", false, "do not use colours in output (also NO_COLOR)")
 	root.CompletionOptions.HiddenDefaultCmd = true
 
+	root.Args = unknownCommand
+	root.RunE = func(cmd *cobra.Command, _ []string) error {
+		// Like Terraform: without a command, the help, and exit code 127.
+		_ = cmd.Help()
+		return exitCode(127)
+	}
 	root.AddCommand(
 		newInitCommand(app, g),
 		newValidateCommand(app, g),
@@ -128,7 +182,22 @@ Flags are written Terraform style with one dash (-chdir=DIR); two dashes work to
 		newCompletionCommand(app),
 		newUICommand(app, g),
 	)
-	return root
+	explainArgs(root)
+	root.SetFlagErrorFunc(flagError)
+	root.SetUsageFunc(func(c *cobra.Command) error {
+		_, err := io.WriteString(c.OutOrStderr(), usageText(c))
+		return err
+	})
+	root.SetHelpFunc(func(c *cobra.Command, _ []string) {
+		w := c.OutOrStdout()
+		if text := strings.TrimSpace(c.Long); text != "" {
+			fmt.Fprintf(w, "%s\n\n", text)
+		} else if c.Short != "" {
+			fmt.Fprintf(w, "%s\n\n", c.Short)
+		}
+		_, _ = io.WriteString(w, usageText(c))
+	})
+	return root, g
 }
 
 // normalizeArgs turns Terraform-style single-dash long flags (-chdir=DIR,

@@ -46,6 +46,9 @@ exec "after_bad" {
   command    = ["true"]
   depends_on = [exec.bad]
 }
+output "greeting" {
+  value = exec.ok.stdout
+}
 `
 	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(pipeline), 0o644); err != nil {
 		t.Fatal(err)
@@ -64,9 +67,17 @@ exec "after_bad" {
 	}{
 		{broken, []string{"validate", "-json"}, 1, []string{"validate"}},
 		{dir, []string{"validate", "-json"}, 0, []string{"validate"}},
-		{dir, []string{"plan", "-json"}, 0, []string{"planned_change", "plan_summary"}},
-		{dir, []string{"apply", "-json", "-auto-approve"}, 1, []string{"planned_change", "plan_summary", "step_start", "log", "step_retry", "step_end", "apply_summary"}},
-		{dir, []string{"destroy", "-json", "-auto-approve"}, 0, []string{"planned_change", "step_start", "step_end", "apply_summary"}},
+		// Every error is a diagnostic event: config errors, bad flags and
+		// arguments, missing or stale plan files.
+		{broken, []string{"plan", "-json"}, 1, []string{"diagnostic"}},
+		{dir, []string{"plan", "-json", "-parallelism=abc"}, 1, []string{"diagnostic"}},
+		{dir, []string{"apply", "-json", "-nosuch"}, 1, []string{"diagnostic"}},
+		{dir, []string{"apply", "-json", "no-such.plan"}, 1, []string{"diagnostic"}},
+		{dir, []string{"plan", "-json", "-var", "nosuch=1"}, 1, []string{"diagnostic"}},
+		{dir, []string{"plan", "-json", "-out=stale.plan"}, 0, []string{"planned_change", "plan_summary"}},
+		{dir, []string{"apply", "-json", "-auto-approve"}, 1, []string{"planned_change", "plan_summary", "step_start", "log", "step_retry", "step_end", "apply_summary", "outputs"}},
+		{dir, []string{"apply", "-json", "stale.plan"}, 1, []string{"diagnostic"}},
+		{dir, []string{"destroy", "-json", "-auto-approve"}, 0, []string{"planned_change", "step_start", "step_end", "apply_summary", "outputs"}},
 	}
 	for _, r := range runs {
 		t.Run(filepath.Base(r.dir)+"/"+r.args[0], func(t *testing.T) {
@@ -80,7 +91,11 @@ exec "after_bad" {
 			if got := cmd.ProcessState.ExitCode(); got != r.wantExit {
 				t.Fatalf("exit code %d, want %d (%v)\nstdout:\n%s\nstderr:\n%s", got, r.wantExit, err, stdout.String(), stderr.String())
 			}
+			if stderr.Len() > 0 {
+				t.Errorf("-json wrote to stderr; everything must be an event on stdout:\n%s", stderr.String())
+			}
 			seen := map[string]int{}
+			last := ""
 			sc := bufio.NewScanner(&stdout)
 			sc.Buffer(nil, 1<<20)
 			for n := 1; sc.Scan(); n++ {
@@ -92,6 +107,12 @@ exec "after_bad" {
 					t.Errorf("line %d is not JSON: %v\n%s", n, err, sc.Text())
 				}
 				seen[ev.Type]++
+				last = ev.Type
+			}
+			if r.args[0] != "validate" && r.args[0] != "plan" && r.wantExit == 0 || seen["apply_summary"] > 0 {
+				if last != "outputs" {
+					t.Errorf("the last event is %q; apply -json ends with an outputs event", last)
+				}
 			}
 			for _, typ := range r.want {
 				if seen[typ] == 0 {

@@ -46,15 +46,10 @@ exec "after" {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ansflowBinary(t), "-chdir="+dir, "apply", "-auto-approve")
-	cmd.Env = append(os.Environ(), "TERM=xterm", "NO_COLOR=1", "ANSFLOW_WORKSPACE=")
-	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 100})
-	if err != nil {
-		t.Fatalf("starting ansflow on a pseudo-terminal: %v", err)
-	}
+	cmd, tty := startOnTerminal(ctx, t, "-chdir="+dir, "apply", "-auto-approve")
 	defer tty.Close()
 	var out bytes.Buffer
-	_, err = io.Copy(&out, tty)
+	_, err := io.Copy(&out, tty)
 	if err != nil && !errors.Is(err, syscall.EIO) { // EIO: the child closed the terminal
 		t.Fatalf("reading the terminal: %v", err)
 	}
@@ -81,4 +76,16 @@ exec "after" {
 	if strings.Contains(got, "Still running") {
 		t.Errorf("the terminal got the plain view's lines:\n%q", got)
 	}
+}
+
+// startOnTerminal starts ansflow with args on a pseudo-terminal.
+func startOnTerminal(ctx context.Context, t *testing.T, args ...string) (*exec.Cmd, *os.File) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, ansflowBinary(t), args...)
+	cmd.Env = append(os.Environ(), "TERM=xterm", "NO_COLOR=1", "ANSFLOW_WORKSPACE=")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 100})
+	if err != nil {
+		t.Fatalf("starting ansflow on a pseudo-terminal: %v", err)
+	}
+	return cmd, tty
 }

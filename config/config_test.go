@@ -369,7 +369,8 @@ func TestEvalStep(t *testing.T) {
 		if env.Index(cty.StringVal("RUN")).AsString() != "7" || env.Index(cty.StringVal("WS")).AsString() != "ci" {
 			t.Errorf("env = %#v, want RUN=7 WS=ci", env)
 		}
-		want := Meta{When: true, Timeout: 30 * time.Second, Retry: RetryPolicy{Attempts: 2, Delay: 1500 * time.Millisecond, Backoff: 1}}
+		want := Meta{When: true, Timeout: 30 * time.Second, Retry: RetryPolicy{Attempts: 2, Delay: 1500 * time.Millisecond, Backoff: 1},
+			Secrets: []string{"Bearer t0k"}}
 		if diff := cmp.Diff(want, meta); diff != "" {
 			t.Errorf("meta (-want +got):\n%s", diff)
 		}

@@ -258,3 +258,31 @@ func TestGoodFixtures(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckFixtures(t *testing.T) {
+	for _, path := range fixturePaths(t, filepath.Join("testdata", "bad_validate")) {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			f := loadFixture(t, path)
+			if len(f.annotations) == 0 {
+				t.Fatalf("fixture has no # ERROR: annotation")
+			}
+			p, diags := Load(f.dir)
+			if diags.HasErrors() {
+				t.Fatalf("the fixture must load; got:\n%s", formatDiags(diags))
+			}
+			checkDiagnostics(t, Check(p, nil), f.annotations)
+		})
+	}
+	for _, path := range fixturePaths(t, filepath.Join("testdata", "good")) {
+		t.Run("good/"+filepath.Base(path), func(t *testing.T) {
+			f := loadFixture(t, path)
+			p, diags := Load(f.dir)
+			if diags.HasErrors() {
+				t.Fatal(formatDiags(diags))
+			}
+			if diags := Check(p, nil); len(diags) > 0 {
+				t.Errorf("want no diagnostics, got:\n%s", formatDiags(diags))
+			}
+		})
+	}
+}

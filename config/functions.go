@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"os"
 	"path/filepath"
 	"sort"
@@ -19,6 +20,8 @@ import (
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
 	"github.com/zclconf/go-cty/cty/function/stdlib"
+
+	"github.com/ansflow/ansflow/internal/safefile"
 )
 
 // Functions returns the functions available in pipeline expressions. File
@@ -108,6 +111,7 @@ func Functions(baseDir string) map[string]function.Function {
 	fs["filesha256"] = fileHashFunc(baseDir, func(b []byte) string { s := sha256.Sum256(b); return hex.EncodeToString(s[:]) })
 	fs["filebase64"] = fileHashFunc(baseDir, base64.StdEncoding.EncodeToString)
 	fs["templatefile"] = templateFileFunc(baseDir, fs)
+	limitFunctions(fs)
 	return fs
 }
 
@@ -251,10 +255,13 @@ func resolvePath(baseDir, path string) string {
 // readFile reads the file for a file function, with an error that tells the
 // user what went wrong without Go internals.
 func readFile(baseDir, path string) ([]byte, error) {
-	b, err := os.ReadFile(resolvePath(baseDir, path))
+	b, _, err := safefile.Read(resolvePath(baseDir, path), safefile.FunctionLimit)
+	var refused *safefile.Error
 	switch {
 	case os.IsNotExist(err):
 		return nil, function.NewArgErrorf(0, "no file exists at %q (relative paths start at the pipeline directory)", path)
+	case errors.As(err, &refused):
+		return nil, function.NewArgErrorf(0, "cannot read %q: it %s; %s", path, refused.Problem, refused.Fix)
 	case err != nil:
 		return nil, function.NewArgErrorf(0, "cannot read %q; check that it is a readable file", path)
 	}
@@ -314,6 +321,9 @@ func templateFileFunc(baseDir string, funcs map[string]function.Function) functi
 		src, err := readFile(baseDir, path)
 		if err != nil {
 			return cty.NilVal, err
+		}
+		if d := checkDepth(src, path, true); d != nil {
+			return cty.NilVal, function.NewArgErrorf(0, "%q is not a valid template: %s", path, d.Detail)
 		}
 		expr, diags := hclsyntax.ParseTemplate(src, path, hcl.InitialPos)
 		if diags.HasErrors() {

@@ -1,7 +1,9 @@
 package config
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -10,6 +12,8 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/ansflow/ansflow/internal/safefile"
 )
 
 // Top-level block types other than steps.
@@ -76,13 +80,13 @@ func Load(dir string) (*Pipeline, hcl.Diagnostics) {
 	}
 	if l.diags.HasErrors() {
 		// Decoding a body with syntax errors only adds confusing noise.
-		return l.p, l.diags
+		return l.p, limitDiagnostics(l.diags)
 	}
 	for _, f := range l.files {
 		l.decodeFile(f.Body.(*hclsyntax.Body))
 	}
 	l.checkReferences()
-	return l.p, l.diags
+	return l.p, limitDiagnostics(l.diags)
 }
 
 // pipelineFiles lists the pipeline file names in dir, sorted.
@@ -183,12 +187,12 @@ func (l *loader) errorf(subject hcl.Range, summary, detailFormat string, args ..
 
 // parseFile reads and parses one pipeline file.
 func (l *loader) parseFile(filename string) {
-	src, err := os.ReadFile(filename)
+	src, _, err := safefile.Read(filename, safefile.ConfigLimit)
 	if err != nil {
-		l.diags = append(l.diags, dirError(filename, "Cannot read pipeline file", fmt.Sprintf("The file %q cannot be read; check its permissions.", filename)))
+		l.diags = append(l.diags, dirError(filename, "Cannot read pipeline file", fmt.Sprintf("The file %q cannot be read (%v); check that it is a regular, readable file.", filename, readProblem(err))))
 		return
 	}
-	if d := checkNesting(src, filename); d != nil {
+	if d := checkDepth(src, filename, false); d != nil {
 		l.diags = append(l.diags, d)
 		return
 	}
@@ -502,4 +506,19 @@ func (l *loader) decodeCluster(b *hclsyntax.Block) {
 	}
 	l.checkConnBody(b, bodyRule{where: "a cluster block", attrs: clusterAttrs})
 	l.p.Clusters[name] = &Cluster{Name: name, Config: b.Body, DeclRange: b.DefRange()}
+}
+
+// readProblem is the short reason a file could not be read.
+func readProblem(err error) string {
+	var refused *safefile.Error
+	if errors.As(err, &refused) {
+		return "it " + refused.Problem
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		return "it does not exist"
+	}
+	if errors.Is(err, fs.ErrPermission) {
+		return "permission denied"
+	}
+	return err.Error()
 }

@@ -197,6 +197,10 @@ type Meta struct {
 	ContinueOnError bool
 	Retry           RetryPolicy
 	Approval        *ApprovalPolicy // nil: no approval needed
+	// Secrets are the sensitive strings evaluating the inputs produced,
+	// intermediate results included (see SensitiveStrings): what a log of
+	// the step must not show.
+	Secrets []string
 }
 
 // RetryPolicy is an evaluated retry block. Attempts is at least 1.

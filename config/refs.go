@@ -266,13 +266,24 @@ func rootNames() []string {
 	return append([]string{rootVar, rootLocal, rootEach, rootGit, rootRun, rootPath, rootWorkspace, rootRegistry, rootCluster, rootDocker}, StepTypeNames()...)
 }
 
-func keysOf[V any](m map[string]V) func() []string {
-	return func() []string { return sortedKeys(m) }
+// nameSet is the declared names of one kind: a constant-time lookup, and
+// the sorted list only when a message needs it, so that checking n
+// references costs O(n), not O(n^2).
+type nameSet struct {
+	has func(string) bool
+	all func() []string
+}
+
+func keysOf[V any](m map[string]V) nameSet {
+	return nameSet{
+		has: func(n string) bool { _, ok := m[n]; return ok },
+		all: func() []string { return sortedKeys(m) },
+	}
 }
 
 // checkNamed checks root.NAME against the declared names; it reports
 // whether the name is declared.
-func (l *loader) checkNamed(t hcl.Traversal, kind, summary string, names func() []string, fix string) bool {
+func (l *loader) checkNamed(t hcl.Traversal, kind, summary string, names nameSet, fix string) bool {
 	root := t.RootName()
 	name, rng, ok := attrName(t, 1)
 	if !ok {
@@ -283,12 +294,11 @@ func (l *loader) checkNamed(t hcl.Traversal, kind, summary string, names func() 
 			"%s is not a value by itself; refer to one %s, such as %s.example.", root, kind, root)
 		return false
 	}
-	all := names()
-	if contains(all, name) {
+	if names.has(name) {
 		return true
 	}
 	l.errorf(t.SourceRange(), summary,
-		"No %s named %q is declared; %s.%s", kind, name, fix, didYouMean(name, all))
+		"No %s named %q is declared; %s.%s", kind, name, fix, didYouMean(name, names.all()))
 	return false
 }
 

@@ -24,6 +24,10 @@ type ScopeOptions struct {
 	// Getenv reads environment variables for env("NAME"); os.LookupEnv in
 	// production. Nil means an empty environment.
 	Getenv func(string) (string, bool)
+
+	// validate is set by Check: env(), git, run and workspace are unknown,
+	// and unknown meta-argument values are checked by type only.
+	validate bool
 }
 
 // Scope is everything an expression can see except step values: variables,
@@ -38,6 +42,8 @@ type Scope struct {
 	registries map[string]cty.Value
 	clusters   map[string]cty.Value
 	docker     cty.Value
+
+	validate bool
 
 	mu      sync.Mutex
 	forEach map[*Step]*forEachResult
@@ -60,6 +66,7 @@ func NewScope(p *Pipeline, opts ScopeOptions) (*Scope, hcl.Diagnostics) {
 		forEach:    map[*Step]*forEachResult{},
 	}
 	s.funcs[envFunctionName] = envFunc(opts.Getenv)
+	s.validate = opts.validate
 	cwd, err := os.Getwd()
 	if err != nil {
 		cwd = p.Dir
@@ -70,6 +77,12 @@ func NewScope(p *Pipeline, opts ScopeOptions) (*Scope, hcl.Diagnostics) {
 		rootRun:       cty.ObjectVal(map[string]cty.Value{"number": cty.NumberIntVal(int64(opts.Run.Number)), "id": cty.StringVal(opts.Run.ID)}),
 		rootWorkspace: cty.StringVal(opts.Workspace),
 		rootPath:      cty.ObjectVal(map[string]cty.Value{"root": cty.StringVal(p.Dir), "cwd": cty.StringVal(cwd)}),
+	}
+	if opts.validate {
+		s.funcs[envFunctionName] = unknownEnvFunc
+		s.base[rootGit] = cty.UnknownVal(s.base[rootGit].Type())
+		s.base[rootRun] = cty.UnknownVal(s.base[rootRun].Type())
+		s.base[rootWorkspace] = cty.UnknownVal(cty.String)
 	}
 	var diags hcl.Diagnostics
 	locals, ldiags := s.evalLocals()
@@ -285,6 +298,33 @@ func (s *Scope) ForEach(step *Step) ([]string, map[string]cty.Value, hcl.Diagnos
 // holding the type of their value. Values may be unknown and may carry the
 // Sensitive mark, deep inside collections.
 func (s *Scope) EvalStep(step *Step, key InstanceKey, steps StepValues) (cty.Value, Meta, hcl.Diagnostics) {
+	ctx, diags := s.stepContext(step, key, steps)
+	inputs, d := evalInputs(step, ctx)
+	diags = append(diags, d...)
+	meta, d := evalMeta(step, ctx, s.validate)
+	diags = append(diags, d...)
+	meta.Secrets = sensitiveInputStrings(step, inputs, ctx)
+	return inputs, meta, diags
+}
+
+// sensitiveInputStrings are the sensitive strings that evaluating the
+// inputs produced, intermediate results included (see SensitiveStrings).
+func sensitiveInputStrings(step *Step, inputs cty.Value, ctx *hcl.EvalContext) []string {
+	if !HasSensitive(inputs) {
+		return nil
+	}
+	var out []string
+	attrs, _ := inputAttrs(step)
+	for _, name := range sortedKeys(attrs) {
+		if inputs.Type().HasAttribute(name) && HasSensitive(inputs.GetAttr(name)) {
+			out = append(out, SensitiveStrings(attrs[name].Expr, ctx)...)
+		}
+	}
+	return out
+}
+
+// stepContext is the evaluation context of one instance of step.
+func (s *Scope) stepContext(step *Step, key InstanceKey, steps StepValues) (*hcl.EvalContext, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	extra := referencedStepRoots(step, steps)
 	switch {
@@ -301,12 +341,7 @@ func (s *Scope) EvalStep(step *Step, key InstanceKey, steps StepValues) (cty.Val
 		})
 		extra[rootEach] = cty.DynamicVal
 	}
-	ctx := s.context(extra)
-	inputs, d := evalInputs(step, ctx)
-	diags = append(diags, d...)
-	meta, d := evalMeta(step, ctx)
-	diags = append(diags, d...)
-	return inputs, meta, diags
+	return s.context(extra), diags
 }
 
 // eachObject is the each object of instance key of step.
@@ -434,42 +469,52 @@ func infiniteDiag(what string, v cty.Value, rng hcl.Range) *hcl.Diagnostic {
 	}
 }
 
-// evalMeta evaluates the meta-arguments of a step instance.
-func evalMeta(step *Step, ctx *hcl.EvalContext) (Meta, hcl.Diagnostics) {
+// evalMeta evaluates the meta-arguments of a step instance; validate
+// checks unknown values by type only (see Check).
+func evalMeta(step *Step, ctx *hcl.EvalContext, validate bool) (Meta, hcl.Diagnostics) {
 	m := Meta{When: true, Retry: RetryPolicy{Attempts: 1, Backoff: 1}}
 	var diags hcl.Diagnostics
-	eval := func(expr hcl.Expression, check func(cty.Value, hcl.Range) hcl.Diagnostics) {
+	evalAs := func(expr hcl.Expression, name string, want cty.Type, check func(cty.Value, hcl.Range) hcl.Diagnostics) {
 		if expr == nil {
 			return
 		}
 		v, d := expr.Value(ctx)
 		diags = append(diags, d...)
-		if !d.HasErrors() {
-			diags = append(diags, check(v, expr.Range())...)
+		switch {
+		case d.HasErrors():
+		case validate && !v.IsWhollyKnown():
+			diags = append(diags, unknownMeta(v, want, name, expr)...)
+		default:
+			for _, cd := range check(v, expr.Range()) {
+				if cd.Expression == nil {
+					cd.Expression, cd.EvalContext = expr, ctx
+				}
+				diags = append(diags, cd)
+			}
 		}
 	}
-	eval(step.When, func(v cty.Value, r hcl.Range) (d hcl.Diagnostics) {
+	evalAs(step.When, metaWhen, cty.Bool, func(v cty.Value, r hcl.Range) (d hcl.Diagnostics) {
 		m.When, d = boolMeta(v, metaWhen, r)
 		return d
 	})
-	eval(step.Timeout, func(v cty.Value, r hcl.Range) (d hcl.Diagnostics) {
+	evalAs(step.Timeout, metaTimeout, cty.DynamicPseudoType, func(v cty.Value, r hcl.Range) (d hcl.Diagnostics) {
 		m.Timeout, d = durationMeta(v, metaTimeout, r)
 		return d
 	})
-	eval(step.ContinueOnError, func(v cty.Value, r hcl.Range) (d hcl.Diagnostics) {
+	evalAs(step.ContinueOnError, metaContinueOnError, cty.Bool, func(v cty.Value, r hcl.Range) (d hcl.Diagnostics) {
 		m.ContinueOnError, d = boolMeta(v, metaContinueOnError, r)
 		return d
 	})
 	if r := step.Retry; r != nil {
-		eval(r.Attempts, func(v cty.Value, rng hcl.Range) (d hcl.Diagnostics) {
+		evalAs(r.Attempts, "attempts", cty.Number, func(v cty.Value, rng hcl.Range) (d hcl.Diagnostics) {
 			m.Retry.Attempts, d = attemptsMeta(v, rng)
 			return d
 		})
-		eval(r.Delay, func(v cty.Value, rng hcl.Range) (d hcl.Diagnostics) {
+		evalAs(r.Delay, "delay", cty.DynamicPseudoType, func(v cty.Value, rng hcl.Range) (d hcl.Diagnostics) {
 			m.Retry.Delay, d = durationMeta(v, "delay", rng)
 			return d
 		})
-		eval(r.Backoff, func(v cty.Value, rng hcl.Range) (d hcl.Diagnostics) {
+		evalAs(r.Backoff, "backoff", cty.Number, func(v cty.Value, rng hcl.Range) (d hcl.Diagnostics) {
 			m.Retry.Backoff, d = backoffMeta(v, rng)
 			return d
 		})

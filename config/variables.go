@@ -13,6 +13,8 @@ import (
 	"github.com/zclconf/go-cty/cty"
 	"github.com/zclconf/go-cty/cty/convert"
 	"github.com/zclconf/go-cty/cty/function"
+
+	"github.com/ansflow/ansflow/internal/safefile"
 )
 
 // EnvVarPrefix starts the names of environment variables that set pipeline
@@ -148,6 +150,9 @@ func parseRawValue(v *Variable, raw string) (cty.Value, error) {
 	if v.Type.IsPrimitiveType() {
 		return convert.Convert(cty.StringVal(raw), v.Type)
 	}
+	if d := checkDepth([]byte(raw), "", false); d != nil {
+		return cty.NilVal, fmt.Errorf("it nests more than %d levels deep; flatten it", maxNesting)
+	}
 	expr, diags := hclsyntax.ParseExpression([]byte(raw), "", hcl.InitialPos)
 	if !diags.HasErrors() && len(expr.Variables()) == 0 {
 		if val, d := expr.Value(nil); !d.HasErrors() {
@@ -165,10 +170,14 @@ func parseRawValue(v *Variable, raw string) (cty.Value, error) {
 
 // readFile reads a variable-values file of name = value attributes.
 func (r *varResolver) readFile(filename string) {
-	src, err := os.ReadFile(filename)
+	src, _, err := safefile.Read(filename, safefile.ConfigLimit)
 	if err != nil {
 		r.diags = append(r.diags, dirError(filename, "Cannot read variables file",
-			fmt.Sprintf("The variables file %q cannot be read; check the path given to -var-file.", filename)))
+			fmt.Sprintf("The variables file %q cannot be read (%v); check the path given to -var-file.", filename, readProblem(err))))
+		return
+	}
+	if d := checkDepth(src, filename, false); d != nil {
+		r.diags = append(r.diags, d)
 		return
 	}
 	f, diags := hclsyntax.ParseConfig(src, filename, hcl.InitialPos)
@@ -257,6 +266,7 @@ func (r *varResolver) finish() (map[string]cty.Value, hcl.Diagnostics) {
 		val := given.val
 		if v.Sensitive {
 			val = val.Mark(Sensitive)
+			r.warnShortSecret(v, given)
 		}
 		out[name] = val
 	}
@@ -265,11 +275,16 @@ func (r *varResolver) finish() (map[string]cty.Value, hcl.Diagnostics) {
 
 // validate runs the validation blocks of v against a given value.
 func (r *varResolver) validate(v *Variable, given varValue, funcs map[string]function.Function) {
+	val := given.val
+	if v.Sensitive {
+		val = val.Mark(Sensitive)
+	}
 	ctx := &hcl.EvalContext{
-		Variables: map[string]cty.Value{rootVar: cty.ObjectVal(map[string]cty.Value{v.Name: given.val})},
+		Variables: map[string]cty.Value{rootVar: cty.ObjectVal(map[string]cty.Value{v.Name: val})},
 		Functions: funcs,
 	}
-	for _, val := range v.Validations {
+	for _, rule := range v.Validations {
+		val := rule
 		ok, d := val.Condition.Value(ctx)
 		r.diags = append(r.diags, d...)
 		if d.HasErrors() {
@@ -294,8 +309,9 @@ func (r *varResolver) validate(v *Variable, given varValue, funcs map[string]fun
 		}
 		msg := "The value is not valid."
 		if m, d := val.ErrorMessage.Value(ctx); !d.HasErrors() {
-			if ms, err := convert.Convert(m, cty.String); err == nil && ms.IsKnown() && !ms.IsNull() && !ms.IsMarked() {
-				msg = ms.AsString()
+			if ms, err := convert.Convert(m, cty.String); err == nil && ms.IsKnown() && !ms.IsNull() {
+				plain, _ := ms.UnmarkDeep()
+				msg = redactText(plain.AsString(), sensitiveParts(val.ErrorMessage, ctx, false))
 			}
 		}
 		subject := val.Condition.Range()
@@ -308,5 +324,28 @@ func (r *varResolver) validate(v *Variable, given varValue, funcs map[string]fun
 			Detail:   fmt.Sprintf("%s The value of var.%s from %s fails the validation rule at %s; give it a value the rule accepts.", msg, v.Name, given.source, val.DeclRange),
 			Subject:  subject.Ptr(),
 		})
+	}
+}
+
+// warnShortSecret warns when a sensitive variable holds a string (or
+// number) shorter than MinSecretLength: it cannot be redacted from logs
+// without blanking out ordinary text, so it is not.
+func (r *varResolver) warnShortSecret(v *Variable, given varValue) {
+	for _, s := range sensitiveLeaves(given.val.Mark(Sensitive)) {
+		if s == "" || len(s) >= MinSecretLength {
+			continue
+		}
+		subject := v.DeclRange
+		if given.rng != nil {
+			subject = *given.rng
+		}
+		r.diags = append(r.diags, &hcl.Diagnostic{
+			Severity: hcl.DiagWarning,
+			Summary:  "Sensitive value too short to redact",
+			Detail: fmt.Sprintf("The value of var.%s from %s holds a string of %d characters; secrets shorter than %d characters are not redacted from step logs, "+
+				"because that would blank out ordinary text. Use a longer secret.", v.Name, given.source, len(s), MinSecretLength),
+			Subject: subject.Ptr(),
+		})
+		return
 	}
 }

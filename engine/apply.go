@@ -22,10 +22,6 @@ import (
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
-// ErrStalePlan is returned when a saved plan no longer matches the state or
-// the pipeline.
-var ErrStalePlan = errors.New("saved plan is stale")
-
 // ApplyResult is the outcome of an apply.
 type ApplyResult struct {
 	Run      state.Run
@@ -62,32 +58,36 @@ func (r *ApplyResult) OK() bool {
 // Every finished step is recorded in the store before its dependents start.
 func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipeline, st *state.State, plan *Plan, vars map[string]cty.Value, parallelism int) (*ApplyResult, hcl.Diagnostics) {
 	if err := plan.CheckState(st); err != nil {
-		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Saved plan is stale", Detail: err.Error()}}
+		return nil, hcl.Diagnostics{staleDiagnostic(err)}
 	}
-	run := config.RunInfo{Number: st.RunNumber + 1, ID: uuid.NewString()}
+	// run.number and run.id are the plan's: the values it showed.
+	run := config.RunInfo{Number: plan.RunNumber, ID: plan.RunID}
+	if run.Number != st.RunNumber+1 {
+		return nil, hcl.Diagnostics{staleDiagnostic(&StalePlanError{Reason: fmt.Sprintf("the plan is for run %d but the next run is %d", run.Number, st.RunNumber+1)})}
+	}
+	if run.ID == "" {
+		run.ID = uuid.NewString()
+	}
+	key, kdiags := e.hashKey(ctx)
+	if kdiags.HasErrors() {
+		return nil, kdiags
+	}
+	if err := checkPlanSecrets(plan, vars, key); err != nil {
+		return nil, hcl.Diagnostics{staleDiagnostic(&StalePlanError{Reason: err.Error()})}
+	}
 	w, diags := e.buildWorld(p, st, buildOptions{
-		vars: vars, run: run, refresh: plan.Refresh, destroy: plan.Destroy,
+		key: key, vars: vars, run: run, refresh: plan.Refresh, destroy: plan.Destroy,
 		targets: plan.Targets, replace: plan.Replace,
 	})
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	planned := make(map[string]*Change, len(plan.Changes))
-	for _, c := range plan.Changes {
-		planned[c.Addr] = c
-	}
-	for _, in := range w.nodes {
-		if !in.isJoin && planned[in.addr] == nil {
-			return nil, append(diags, staleDiag(fmt.Sprintf("%s is not in the saved plan", in.addr)))
-		}
-	}
-	for addr := range planned {
-		if w.byAddr[addr] == nil {
-			return nil, append(diags, staleDiag(fmt.Sprintf("%s is in the saved plan but not in the pipeline", addr)))
-		}
+	planned, err := w.verifyPlan(ctx, plan)
+	if err != nil {
+		return nil, append(diags, staleDiagnostic(err))
 	}
 
-	a := &applier{w: w, e: e, st: st, planned: planned, durations: map[string]time.Duration{}}
+	a := &applier{w: w, e: e, st: st, planned: planned, bindings: plan.Bindings, durations: map[string]time.Duration{}}
 	a.runRec = state.Run{
 		Number: run.Number, ID: run.ID, Operation: "apply", User: e.user(),
 		Started: e.now().UTC(), Result: "running",
@@ -150,6 +150,7 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 	if !plan.Destroy {
 		w.fillMissingValues()
 		vals, odiags := w.scope.EvalOutputs(w.allValues())
+		odiags = w.skippedRefs(odiags)
 		diags = append(diags, odiags...)
 		if !odiags.HasErrors() {
 			out.Outputs = vals
@@ -187,23 +188,18 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 
 // CheckState reports whether the plan was made against st. A plan made
 // against an empty, never written state adopts that state's lineage.
-func (p *Plan) CheckState(st *state.State) error {
+func (p *Plan) CheckState(st *state.State) *StalePlanError {
 	if st.Serial == 0 && p.Serial == 0 && len(st.Instances) == 0 {
 		st.Lineage = p.Lineage
 		return nil
 	}
 	if p.Lineage != st.Lineage {
-		return fmt.Errorf("the plan was made for another state (lineage %s; this state's is %s). Make a new plan", p.Lineage, st.Lineage)
+		return &StalePlanError{Reason: fmt.Sprintf("the plan was made for another state (lineage %s; this state's is %s)", p.Lineage, st.Lineage)}
 	}
 	if p.Serial != st.Serial {
-		return fmt.Errorf("the plan was made against state serial %d, but the state is now at serial %d: another apply or state change happened since. Make a new plan", p.Serial, st.Serial)
+		return &StalePlanError{Reason: fmt.Sprintf("the plan was made against state serial %d, but the state is now at serial %d: another apply or state change happened since", p.Serial, st.Serial)}
 	}
 	return nil
-}
-
-func staleDiag(why string) *hcl.Diagnostic {
-	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Saved plan is stale",
-		Detail: why + ": the pipeline changed since the plan was made. Make a new plan."}
 }
 
 func (e *Engine) user() string {
@@ -220,10 +216,11 @@ func (e *Engine) user() string {
 
 // applier carries the shared, synchronised results of one apply.
 type applier struct {
-	w       *world
-	e       *Engine
-	st      *state.State
-	planned map[string]*Change
+	w        *world
+	e        *Engine
+	st       *state.State
+	planned  map[string]*Change
+	bindings map[string]*Binding
 
 	mu           sync.Mutex
 	runRec       state.Run
@@ -274,11 +271,17 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	case Delete:
 		return a.applyDelete(ctx, in, ch)
 	case NoOp, Skip:
+		if ch.Action == Skip && in.prior == nil {
+			if inputs, meta, diags := w.evalStep(in); !diags.HasErrors() && !meta.When {
+				w.skipValue(in, inputs, nil)
+				return nil
+			}
+		}
 		w.keepValue(in)
 		return nil
 	}
 	s := in.info.step
-	inputs, meta, diags := w.evalStep(in)
+	inputs, meta, reused, diags := w.inputsAtApply(in, a.planned)
 	if diags.HasErrors() {
 		return a.fail(in, ch, &diagError{diags})
 	}
@@ -287,24 +290,36 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	}
 	in.inputs, in.meta = inputs, meta
 	var secrets []string
-	gen := generic(inputs, &secrets)
+	gen := generic(inputs, &secrets, w.key)
 	w.red.add(secrets...)
+	if !reused {
+		// Parts known only after apply are known now; the rest must still
+		// be what the plan said.
+		if attr := mismatch(a.bindings[in.addr], gen); attr != "" {
+			return a.fail(in, ch, fmt.Errorf("%s is not what the plan said it would be, although only values known after apply could change it; nothing was run for it", attr))
+		}
+	}
+	inputsJSON := canonicalJSON(gen)
+	_, refValues := w.recordReferences(in, inputsJSON)
+	w.red.add(meta.Secrets...)
 	p, err := w.provider(s.Type)
 	if err != nil {
 		return a.fail(in, ch, err)
 	}
 	raw := unmarked(inputs)
-	var files map[string]string
-	plog := w.panicLog(in.addr)
-	err = guard("Fingerprint", plog, func() (err error) {
-		files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: raw})
-		return err
-	})
-	plog.Close()
-	if err != nil {
-		return a.fail(in, ch, fmt.Errorf("reading what the step's inputs point at: %w", err))
+	files := in.verifiedFiles // read before the apply started, when nothing upstream could change them
+	if !in.filesKnown {
+		plog := w.panicLog(in.addr)
+		err = guard("Fingerprint", plog, func() (err error) {
+			files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: raw})
+			return err
+		})
+		plog.Close()
+		if err != nil {
+			return a.fail(in, ch, fmt.Errorf("reading what the step's inputs point at: %w", err))
+		}
 	}
-	fp := fingerprint(canonicalJSON(gen), files)
+	fp := fingerprint(inputsJSON, files)
 	prior := in.prior
 	if ch.Action == Update && prior != nil && prior.Status == state.StatusOK && fp == prior.Fingerprint && !hasDrift(ch) {
 		// Its inputs were unknown at plan time and turned out unchanged.
@@ -398,7 +413,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	outputs = redactValue(outputs, w.red.redact)
 	rec := &state.Instance{
 		Addr: in.addr, Type: s.Type, Status: state.StatusOK, Fingerprint: fp,
-		Inputs: canonicalJSON(gen), FileHashes: files, Dependencies: in.deps,
+		Inputs: inputsJSON, FileHashes: files, Dependencies: in.deps, References: refValues,
 		Run: w.run.Number, Started: started.UTC(), Finished: finished.UTC(), Attempts: attempts,
 		Private: resp.Private,
 	}
@@ -406,6 +421,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	rec.ExitCode = intOutput(outputs, "exit_code")
 	if err != nil {
 		rec.Status = state.StatusFailed
+		rec.Tolerated = meta.ContinueOnError
 		rec.Error = w.red.redact(err.Error())
 		if ch.Declarative && prior != nil && resp.Outputs == cty.NilVal {
 			// Keep what we knew of the object so it can still be deleted.
@@ -449,8 +465,8 @@ func (a *applier) fail(in *inst, ch *Change, err error) error {
 	rec := &state.Instance{Addr: in.addr, Type: in.typ(), Status: state.StatusFailed, Dependencies: in.deps,
 		Run: a.w.run.Number, Started: now.UTC(), Finished: now.UTC(), Error: a.w.red.redact(err.Error())}
 	if in.prior != nil {
-		rec.Fingerprint, rec.Inputs, rec.Outputs, rec.Private, rec.FileHashes =
-			in.prior.Fingerprint, in.prior.Inputs, in.prior.Outputs, in.prior.Private, in.prior.FileHashes
+		rec.Fingerprint, rec.Inputs, rec.Outputs, rec.Private, rec.FileHashes, rec.References =
+			in.prior.Fingerprint, in.prior.Inputs, in.prior.Outputs, in.prior.Private, in.prior.FileHashes, in.prior.References
 	}
 	_ = a.record(state.Change{Instance: rec})
 	a.e.emit(Event{Type: EventStepEnd, Addr: in.addr, Action: ch.Action, Result: ResultFailed, Error: rec.Error})
@@ -560,7 +576,7 @@ func (w *world) storedOutputs(vals map[string]cty.Value) map[string]state.Output
 			collect := []string{}
 			collectStrings(u, &collect)
 			w.red.add(collect...)
-			u = cty.StringVal(sensitiveHash(u))
+			u = cty.StringVal(sensitiveHash(w.key, u))
 		}
 		u = redactValue(u, w.red.redact)
 		val, err := ctyjson.Marshal(u, u.Type())

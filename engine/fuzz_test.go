@@ -27,6 +27,18 @@ func FuzzDecodePlan(f *testing.F) {
 	for _, s := range seeds {
 		f.Add([]byte(s))
 	}
+	// A plan as this build writes it, with its checksum, so the fuzzer
+	// starts from accepted plans too.
+	valid, err := EncodePlan(&Plan{FormatVersion: PlanFormatVersion, Lineage: "L", Serial: 3, RunNumber: 4, RunID: "id",
+		Sources: map[string]string{"main.hcl": "abc"}, Builtins: map[string]string{`env("X")`: `"x"`},
+		Changes: []*Change{{Addr: "exec.a", Step: "exec.a", Type: "exec", Action: Run, Reasons: []string{"it has not run yet"}}},
+		Bindings: map[string]*Binding{"exec.a": {Inputs: []byte(`{"command":["echo",{"ansflow:unknown":true}]}`),
+			References: map[string][]string{"command": {`env("X")`}}, Values: map[string]string{`env("X")`: `"x"`}}},
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(valid)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := DecodePlan("fuzz.plan", data)
 		if err != nil {

@@ -2,12 +2,17 @@ package engine
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"unicode/utf8"
+
+	"github.com/ansflow/ansflow/config"
 )
 
 // redactor hides secret strings. It is safe for concurrent use.
@@ -16,6 +21,9 @@ type redactor struct {
 	secrets []string // longest first, so a secret containing another is hidden whole
 	r       *strings.Replacer
 }
+
+// minSecret is the shortest string redacted; see config.MinSecretLength.
+const minSecret = config.MinSecretLength
 
 const redacted = "(sensitive value)"
 
@@ -30,9 +38,14 @@ func (r *redactor) add(secrets ...string) {
 		seen[s] = true
 	}
 	for _, s := range secrets {
-		if s != "" && !seen[s] {
-			seen[s] = true
-			r.secrets = append(r.secrets, s)
+		// Logs are redacted line by line: a multi-line secret (a PEM key)
+		// is also hidden one line at a time.
+		for _, part := range append(strings.Split(s, "\n"), s) {
+			part = strings.TrimSuffix(part, "\r")
+			if len(part) >= minSecret && !seen[part] {
+				seen[part] = true
+				r.secrets = append(r.secrets, part)
+			}
 		}
 	}
 	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
@@ -41,6 +54,32 @@ func (r *redactor) add(secrets ...string) {
 		pairs = append(pairs, s, redacted)
 	}
 	r.r = strings.NewReplacer(pairs...)
+}
+
+// safeCut returns how much of b, the start of a long line, can be
+// redacted and passed on now: all but a tail that may hold the beginning
+// of a secret whose end has not arrived yet, and never in the middle of a
+// secret, so a secret split across reads is still caught.
+func (r *redactor) safeCut(b []byte) int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if len(r.secrets) == 0 {
+		return len(b)
+	}
+	cut := max(len(b)-(len(r.secrets[0])-1), 0) // secrets[0] is the longest
+	for moved := true; moved; {
+		moved = false
+		for _, s := range r.secrets {
+			lo, hi := max(cut-len(s)+1, 0), min(cut+len(s)-1, len(b))
+			if lo >= hi {
+				continue
+			}
+			if i := bytes.Index(b[lo:hi], []byte(s)); i >= 0 && lo+i < cut {
+				cut, moved = lo+i, true
+			}
+		}
+	}
+	return cut
 }
 
 // redact returns s with every secret replaced.
@@ -61,6 +100,9 @@ type lineWriter struct {
 	mu   sync.Mutex
 	buf  []byte
 	emit func(line string) // line includes its trailing newline, if any
+	// cut, when set, says how much of a long line may be emitted before
+	// its end (see redactor.safeCut).
+	cut func(b []byte) int
 }
 
 func (w *lineWriter) Write(p []byte) (int, error) {
@@ -76,8 +118,12 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 		w.buf = w.buf[i+1:]
 	}
 	if len(w.buf) > 64<<10 { // a very long line without newline: pass it on
-		w.emit(string(w.buf))
-		w.buf = w.buf[:0]
+		n := len(w.buf)
+		if w.cut != nil {
+			n = w.cut(w.buf)
+		}
+		w.emit(string(w.buf[:n]))
+		w.buf = append(w.buf[:0], w.buf[n:]...)
 	}
 	return len(p), nil
 }
@@ -107,7 +153,7 @@ const tailLines = 10
 
 func newStepLog(path string, red *redactor, onLine func(string)) *stepLog {
 	l := &stepLog{path: path}
-	l.lw = &lineWriter{emit: func(line string) {
+	l.lw = &lineWriter{cut: red.safeCut, emit: func(line string) {
 		line = red.redact(line)
 		l.write(line)
 		if onLine != nil {
@@ -170,11 +216,36 @@ func (l *stepLog) Tail() []string {
 	return append([]string(nil), l.tail...)
 }
 
-var logNameReplacer = strings.NewReplacer("/", "%2F", "\x00", "")
+// maxLogName bounds the part of a log file name that comes from the
+// address, well under the 255 bytes file systems allow.
+const maxLogName = 160
 
 // LogFileName is the file name (without directory) of an instance's log.
+// Distinct addresses get distinct names: "%", "/", control characters and
+// a leading "." are percent-encoded, so for_each keys "x/y" and "x%2Fy"
+// do not share a file. A name longer than maxLogName bytes keeps its start
+// and ends in a hash of the whole address, so no address is too long to
+// store.
 func LogFileName(addr, stream string) string {
-	return logNameReplacer.Replace(addr) + "." + stream
+	var b strings.Builder
+	for i := 0; i < len(addr); i++ {
+		c := addr[i]
+		if c == '%' || c == '/' || c == '\\' || c < 0x20 || c == 0x7f || c == '.' && i == 0 {
+			fmt.Fprintf(&b, "%%%02X", c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	name := b.String()
+	if len(name) > maxLogName {
+		sum := sha256.Sum256([]byte(addr))
+		cut := maxLogName - 2*12 - 1
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = name[:cut] + "~" + hex.EncodeToString(sum[:12])
+	}
+	return name + "." + stream
 }
 
 // LogDir is the directory of run n's logs in a pipeline directory:

@@ -5,15 +5,20 @@
 package engine
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
 // PlanFormatVersion is the version of the saved plan format this build
-// writes. A plan file with a higher version is refused.
-const PlanFormatVersion = 1
+// writes. A plan file with a higher version is refused, and so is one of an
+// older version (it does not record what the plan was made from).
+const PlanFormatVersion = 2
 
 // Action is what the plan does with one step instance.
 type Action int
@@ -63,6 +68,7 @@ type Plan struct {
 	Lineage       string    `json:"lineage"`
 	Serial        uint64    `json:"serial"`
 	RunNumber     int       `json:"run_number"` // run.number the apply will have
+	RunID         string    `json:"run_id"`     // run.id the apply will have
 
 	Destroy bool     `json:"destroy,omitempty"`
 	Refresh bool     `json:"refresh"`
@@ -75,8 +81,21 @@ type Plan struct {
 	// Sources are hashes of the pipeline files; applying a plan whose
 	// files changed since is refused.
 	Sources map[string]string `json:"sources"`
+	// Builtins are the values read from outside the configuration
+	// (env("X"), git.*, run.*, file("f") ...) by the steps, in display
+	// form; sensitive ones and long ones only as hashes.
+	Builtins map[string]string `json:"builtins,omitempty"`
 
 	Changes []*Change `json:"changes"`
+	// Outputs are the changes to the pipeline's outputs (display only).
+	Outputs []OutputChange `json:"output_changes,omitempty"`
+	// Bindings are what each configured instance's change was planned
+	// from, by address.
+	Bindings map[string]*Binding `json:"bindings,omitempty"`
+
+	// Checksum is the SHA-256 of the plan encoded without it (EncodePlan);
+	// a plan file whose content does not match it is refused.
+	Checksum string `json:"checksum,omitempty"`
 }
 
 // PlanVariable is one variable value recorded in a plan.
@@ -99,6 +118,24 @@ type Change struct {
 	Attrs       []AttrChange `json:"attrs,omitempty"`
 	Fingerprint string       `json:"fingerprint,omitempty"` // "" when known only after apply
 	DependsOn   []string     `json:"depends_on,omitempty"`
+}
+
+// Binding is what the change of one configured instance was planned from,
+// so that apply can refuse the plan when anything differs.
+type Binding struct {
+	// Inputs are the evaluated inputs: sensitive values as hashes, parts
+	// known only after apply as {"ansflow:unknown":true}. Absent when the
+	// step is skipped.
+	Inputs json.RawMessage `json:"inputs,omitempty"`
+	// Files are the content hashes of what the step reads (build context,
+	// sources), when its inputs were known.
+	Files     map[string]string `json:"files,omitempty"`
+	WhenFalse bool              `json:"when_false,omitempty"`
+	// References are the names each attribute reads (var.x, env("X"),
+	// docker_build.app.ref, ...); Values their display forms, sensitive
+	// ones only as hashes.
+	References map[string][]string `json:"references,omitempty"`
+	Values     map[string]string   `json:"values,omitempty"`
 }
 
 // AttrChange is one attribute whose value changes, in display form.
@@ -162,13 +199,41 @@ func (p *Plan) Change(addr string) *Change {
 	return nil
 }
 
-// DecodePlan parses a saved plan, refusing newer formats.
+// EncodePlan encodes p for a plan file, with the checksum of its content.
+func EncodePlan(p *Plan) ([]byte, error) {
+	sum, err := p.checksum()
+	if err != nil {
+		return nil, err
+	}
+	c := *p
+	c.Checksum = sum
+	data, err := json.MarshalIndent(&c, "", " ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+// checksum is the SHA-256 of p encoded without its checksum.
+func (p *Plan) checksum() (string, error) {
+	c := *p
+	c.Checksum = ""
+	data, err := json.Marshal(&c)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(data)
+	return "sha256:" + hex.EncodeToString(sum[:]), nil
+}
+
+// DecodePlan parses a saved plan, refusing other formats and plans whose
+// content does not match their checksum.
 func DecodePlan(name string, data []byte) (*Plan, error) {
 	var probe struct {
 		FormatVersion int `json:"format_version"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("%s is not an ansflow plan file: %s", name, jsonErrorPosition(data, err))
+		return nil, fmt.Errorf("%s is not an ansflow plan file (it is not JSON%s); save a plan with `ansflow plan -out=FILE`", name, jsonOffset(data, err))
 	}
 	if probe.FormatVersion > PlanFormatVersion {
 		return nil, fmt.Errorf("%s was written by a newer ansflow (plan format %d; this build reads up to %d); apply it with that version or make a new plan", name, probe.FormatVersion, PlanFormatVersion)
@@ -176,9 +241,15 @@ func DecodePlan(name string, data []byte) (*Plan, error) {
 	if probe.FormatVersion < 1 {
 		return nil, fmt.Errorf("%s is not an ansflow plan file (no format_version)", name)
 	}
+	if probe.FormatVersion < PlanFormatVersion {
+		return nil, fmt.Errorf("%s was written by an older ansflow (plan format %d) that did not record what the plan was made from; make a new plan", name, probe.FormatVersion)
+	}
 	var p Plan
 	if err := json.Unmarshal(data, &p); err != nil {
 		return nil, fmt.Errorf("%s is damaged: %s", name, jsonErrorPosition(data, err))
+	}
+	if sum, err := p.checksum(); err != nil || p.Checksum == "" || sum != p.Checksum {
+		return nil, fmt.Errorf("plan file %s is corrupted: checksum mismatch (it was changed after it was written); make a new plan", name)
 	}
 	if p.Sources == nil || p.Lineage == "" && p.Serial != 0 {
 		return nil, fmt.Errorf("%s is damaged: it has no record of the pipeline files or state it was made for", name)
@@ -187,6 +258,19 @@ func DecodePlan(name string, data []byte) (*Plan, error) {
 		return nil, fmt.Errorf("%s is damaged: a change in it is null; make a new plan", name)
 	}
 	return &p, nil
+}
+
+// jsonOffset is ", at line L, column C" for a syntax error, else "".
+func jsonOffset(data []byte, err error) string {
+	var se *json.SyntaxError
+	if !errors.As(err, &se) {
+		return ""
+	}
+	pos := jsonErrorPosition(data, err)
+	if i := strings.Index(pos, ": "); i > 0 {
+		return ", at " + pos[:i]
+	}
+	return ""
 }
 
 // jsonErrorPosition renders a JSON decoding error with line:col when it has

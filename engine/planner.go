@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -39,9 +40,13 @@ func (o Options) parallelism() int {
 // Plan compares the pipeline with the state and says what an apply would do.
 // vars are the resolved variable values (config.Pipeline.ResolveVariables).
 func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, vars map[string]cty.Value, o Options) (*Plan, hcl.Diagnostics) {
-	run := config.RunInfo{Number: st.RunNumber + 1, ID: "(known after apply)"}
+	run := config.RunInfo{Number: st.RunNumber + 1, ID: e.newRunID()}
+	key, kdiags := e.hashKey(ctx)
+	if kdiags.HasErrors() {
+		return nil, kdiags
+	}
 	w, diags := e.buildWorld(p, st, buildOptions{
-		vars: vars, run: run, refresh: o.Refresh, destroy: o.Destroy,
+		key: key, vars: vars, run: run, refresh: o.Refresh, destroy: o.Destroy,
 		targets: o.Targets, replace: o.Replace,
 	})
 	if diags.HasErrors() {
@@ -60,12 +65,13 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 		Lineage:       st.Lineage,
 		Serial:        st.Serial,
 		RunNumber:     run.Number,
+		RunID:         run.ID,
 		Destroy:       o.Destroy,
 		Refresh:       o.Refresh,
 		Targets:       o.Targets,
 		Replace:       o.Replace,
 		Sources:       sourceHashes(p),
-		Variables:     planVariables(p, vars),
+		Variables:     planVariables(p, vars, w.key),
 	}
 	var mu sync.Mutex
 	var errs hcl.Diagnostics
@@ -79,7 +85,7 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 			if ds := Diagnostics(err); ds != nil {
 				errs = append(errs, ds...)
 			} else {
-				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan " + in.addr, Detail: err.Error()})
+				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan " + in.addr, Detail: w.red.redact(err.Error())})
 			}
 			mu.Unlock()
 			return err
@@ -96,19 +102,29 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 	// Outputs are evaluated with what the plan knows, so a broken output
 	// stops the plan instead of failing after the steps ran.
 	if !o.Destroy && len(p.Outputs) > 0 {
-		if _, odiags := w.scope.EvalOutputs(w.outputValues()); odiags.HasErrors() {
+		vals, odiags := w.scope.EvalOutputs(w.outputValues())
+		if odiags = w.skippedRefs(odiags); odiags.HasErrors() {
 			return nil, append(diags, odiags...)
 		}
+		plan.Outputs = outputChanges(p, st, vals, false, key)
+	} else if o.Destroy {
+		plan.Outputs = outputChanges(p, st, nil, true, key)
 	}
 	order, err := w.g.TopoOrder()
 	if err != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Dependency cycle", Detail: err.Error()})
 	}
+	plan.Bindings = map[string]*Binding{}
 	for _, n := range order {
-		if in := w.nodes[n]; in.change != nil {
+		in := w.nodes[n]
+		if in.change != nil {
 			plan.Changes = append(plan.Changes, in.change)
 		}
+		if in.binding != nil {
+			plan.Bindings[in.addr] = in.binding
+		}
 	}
+	plan.Builtins = builtins(plan.Bindings)
 	return plan, diags
 }
 
@@ -131,6 +147,14 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		return &diagError{diags}
 	}
 	in.inputs, in.meta = inputs, meta
+	b := &Binding{WhenFalse: !meta.When}
+	in.binding = b
+	var secrets []string
+	gen := generic(inputs, &secrets, w.key)
+	w.red.add(secrets...)
+	w.red.add(meta.Secrets...)
+	inputsJSON := canonicalJSON(gen) // unknown parts as {}
+	b.References, b.Values = w.recordReferences(in, inputsJSON)
 	prior := in.prior
 	priorValue := func(outputsUnknown bool) func() cty.Value {
 		return func() cty.Value {
@@ -155,15 +179,15 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		if prior != nil && ch.Declarative {
 			reason += "; what it created is left as it is"
 		}
-		return keep(Skip, reason)
+		ch.Action = Skip
+		ch.Reasons = append(ch.Reasons, reason)
+		w.skipValue(in, inputs, priorValue(false))
+		return nil
 	}
 	if w.targets != nil && !w.targets[in.addr] {
-		return keep(Skip, "not selected by -target")
+		return keep(Skip, ReasonNotTargeted)
 	}
 
-	var secrets []string
-	gen := generic(inputs, &secrets)
-	w.red.add(secrets...)
 	var files map[string]string
 	if !containsUnknown(gen) {
 		p, err := w.provider(s.Type)
@@ -186,8 +210,9 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		if err != nil {
 			return fmt.Errorf("reading what the step's inputs point at: %w", err)
 		}
-		ch.Fingerprint = fingerprint(canonicalJSON(gen), files)
+		ch.Fingerprint = fingerprint(inputsJSON, files)
 	}
+	b.Inputs, b.Files = bindingJSON(gen), files
 	upstream := w.changedDeps(in)
 	// Attribute diffs cost a decode of the stored inputs: skip them when
 	// the fingerprint says nothing changed (the common case on a rerun).
@@ -304,13 +329,13 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 	}
 	ch.Reasons = append(ch.Reasons, fileReasons...)
 	if len(changed) > 0 {
-		ch.Reasons = append(ch.Reasons, attrReason(ch.Attrs, upstream))
+		ch.Reasons = append(ch.Reasons, attrReason(ch.Attrs, upstream, w.causes(in, ch.Attrs)))
 	}
 	switch {
 	case len(forceNew) > 0:
 		ch.Action = Replace
 		ch.Reasons = append(ch.Reasons, strings.Join(forceNew, ", ")+" cannot be changed in place")
-	case prior.Status == state.StatusFailed:
+	case failedUntolerated(in):
 		ch.Action = Update
 		ch.Reasons = append([]string{"it failed last run"}, ch.Reasons...)
 	case len(ch.Reasons) > 0:
@@ -330,6 +355,13 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 	return nil
 }
 
+// failedUntolerated reports whether the instance failed last run without
+// continue_on_error (still set) accepting it: such a step runs again.
+func failedUntolerated(in *inst) bool {
+	p := in.prior
+	return p.Status == state.StatusFailed && !(p.Tolerated && in.meta.ContinueOnError)
+}
+
 func (w *world) planRun(in *inst, ch *Change, fileReasons, upstream []string) {
 	prior := in.prior
 	ch.Action = Run
@@ -338,7 +370,7 @@ func (w *world) planRun(in *inst, ch *Change, fileReasons, upstream []string) {
 		ch.Reasons = []string{"it has not run yet"}
 	case w.replace[in.addr]:
 		ch.Reasons = []string{"-replace was requested"}
-	case prior.Status == state.StatusFailed:
+	case failedUntolerated(in):
 		r := "it failed last run"
 		if prior.ExitCode != nil {
 			r += fmt.Sprintf(" (exit code %d)", *prior.ExitCode)
@@ -349,7 +381,7 @@ func (w *world) planRun(in *inst, ch *Change, fileReasons, upstream []string) {
 	case ch.Fingerprint != prior.Fingerprint:
 		ch.Reasons = append(ch.Reasons, fileReasons...)
 		if len(ch.Attrs) > 0 {
-			ch.Reasons = append(ch.Reasons, attrReason(ch.Attrs, nil))
+			ch.Reasons = append(ch.Reasons, attrReason(ch.Attrs, nil, w.causes(in, ch.Attrs)))
 		}
 		if len(ch.Reasons) == 0 {
 			ch.Reasons = []string{"its inputs changed"}
@@ -412,7 +444,9 @@ func upstreamReason(upstream []string) string {
 	return "upstream " + strings.Join(upstream, ", ")
 }
 
-func attrReason(attrs []AttrChange, upstream []string) string {
+// attrReason says which attributes changed and, when known, because of
+// which references (causes).
+func attrReason(attrs []AttrChange, upstream, causes []string) string {
 	var names, unknown []string
 	for _, a := range attrs {
 		if a.Drift {
@@ -426,7 +460,11 @@ func attrReason(attrs []AttrChange, upstream []string) string {
 	}
 	var parts []string
 	if len(names) > 0 {
-		parts = append(parts, listNames(names)+" changed")
+		r := listNames(names) + " changed"
+		if len(causes) > 0 {
+			r += " (" + listNames(causes) + ")"
+		}
+		parts = append(parts, r)
 	}
 	if len(unknown) > 0 {
 		r := listNames(unknown) + " will be known only after apply"
@@ -486,11 +524,11 @@ func sourceHashes(p *config.Pipeline) map[string]string {
 }
 
 // planVariables records variable values; sensitive ones only by hash.
-func planVariables(p *config.Pipeline, vars map[string]cty.Value) map[string]PlanVariable {
+func planVariables(p *config.Pipeline, vars map[string]cty.Value, key []byte) map[string]PlanVariable {
 	out := make(map[string]PlanVariable, len(vars))
 	for name, v := range vars {
 		if config.HasSensitive(v) {
-			out[name] = PlanVariable{Sensitive: true, Hash: sensitiveHash(unmarked(v))}
+			out[name] = PlanVariable{Sensitive: true, Hash: sensitiveHash(key, unmarked(v))}
 			continue
 		}
 		v = unmarked(v)
@@ -508,7 +546,7 @@ func planVariables(p *config.Pipeline, vars map[string]cty.Value) map[string]Pla
 }
 
 // CheckSources reports pipeline files that differ from when the plan was made.
-func (p *Plan) CheckSources(pl *config.Pipeline) error {
+func (p *Plan) CheckSources(pl *config.Pipeline) *StalePlanError {
 	now := sourceHashes(pl)
 	var changed []string
 	for name, h := range p.Sources {
@@ -523,7 +561,7 @@ func (p *Plan) CheckSources(pl *config.Pipeline) error {
 	}
 	if len(changed) > 0 {
 		sort.Strings(changed)
-		return fmt.Errorf("the pipeline files changed since the plan was made (%s); make a new plan", strings.Join(changed, ", "))
+		return &StalePlanError{Reason: fmt.Sprintf("the pipeline files changed since the plan was made (%s)", strings.Join(changed, ", "))}
 	}
 	return nil
 }
@@ -535,7 +573,8 @@ func (p *Plan) VariablesFromPlan(fresh map[string]cty.Value, sensitive func(stri
 	for name, pv := range p.Variables {
 		if pv.Sensitive {
 			v, ok := fresh[name]
-			if !ok || sensitiveHash(unmarked(v)) != pv.Hash {
+			// A keyed hash is checked by Apply, which has the key.
+			if !ok || !strings.HasPrefix(pv.Hash, keyedHashPrefix) && sensitiveHash(nil, unmarked(v)) != pv.Hash {
 				return nil, fmt.Errorf("the sensitive variable %q is not stored in plan files; supply the same value again (for example with ANSFLOW_VAR_%s) to apply this plan", name, name)
 			}
 			out[name] = v
@@ -571,4 +610,51 @@ func inputDiag(s *config.Step, addr string, err error) error {
 	}
 	return &diagError{hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Invalid " + addr,
 		Detail: detail + ".", Subject: subject.Ptr()}}}
+}
+
+// builtinRoots are the roots of references whose values come from outside
+// the configuration.
+var builtinRoots = []string{"env(", "file", "templatefile(", "git.", "run.", "workspace", "path."}
+
+// builtins collects the values the changes read from outside the
+// configuration.
+func builtins(bindings map[string]*Binding) map[string]string {
+	out := map[string]string{}
+	for _, b := range bindings {
+		for name, v := range b.Values {
+			for _, r := range builtinRoots {
+				if strings.HasPrefix(name, r) {
+					out[name] = v
+				}
+			}
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
+// causes names the references whose value changed since the last apply
+// for the attributes that changed, with the old and new values:
+// `var.v: "1" -> "9"`.
+func (w *world) causes(in *inst, attrs []AttrChange) []string {
+	if in.prior == nil || len(in.prior.References) == 0 {
+		return nil
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range attrs {
+		top := topAttr(a.Path)
+		if a.Drift || a.Unknown || seen[top] {
+			continue
+		}
+		seen[top] = true
+		for _, c := range changedRefs(top, nil, in.prior.References, in.refs, true, w.red.redact, w.key) {
+			if !slices.Contains(out, c) {
+				out = append(out, c)
+			}
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -23,17 +24,30 @@ type unknownMarker struct{}
 const knownAfterApply = "(known after apply)"
 
 // sensitiveHash is how a sensitive value is kept: a hash that still lets a
-// change be detected, never the value.
-func sensitiveHash(v cty.Value) string {
+// change be detected, never the value. With the workspace's key (see
+// state.HashKeyer) it is a keyed HMAC-SHA256, so that a copied state or
+// plan file does not let anyone test guesses; a store without keys (nil)
+// gets the older unkeyed form. A state written with the older form shows a
+// changed hash once: the steps whose inputs hold a sensitive value run once
+// more, and record the keyed hash from then on.
+func sensitiveHash(key []byte, v cty.Value) string {
 	b, _ := ctyjson.Marshal(v, v.Type())
-	sum := sha256.Sum256(append([]byte("ansflow-sensitive:"), b...))
-	return "(sensitive:sha256:" + hex.EncodeToString(sum[:8]) + ")"
+	if key == nil {
+		sum := sha256.Sum256(append([]byte("ansflow-sensitive:"), b...))
+		return "(sensitive:sha256:" + hex.EncodeToString(sum[:8]) + ")"
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write(b)
+	return keyedHashPrefix + hex.EncodeToString(m.Sum(nil)[:16]) + ")"
 }
+
+// keyedHashPrefix starts a keyed hash of a sensitive value.
+const keyedHashPrefix = "(sensitive:hmac-sha256:"
 
 // generic converts v into plain Go values (map[string]any, []any, string,
 // json.Number, bool, nil) with sensitive parts replaced by their hash and
 // unknown parts by unknownMarker. secrets collects the sensitive strings.
-func generic(v cty.Value, secrets *[]string) any {
+func generic(v cty.Value, secrets *[]string, key []byte) any {
 	if v.IsMarked() {
 		uv, m := v.Unmark()
 		if _, ok := m[config.Sensitive]; ok {
@@ -44,7 +58,7 @@ func generic(v cty.Value, secrets *[]string) any {
 			if secrets != nil {
 				collectStrings(deep, secrets)
 			}
-			return sensitiveHash(deep)
+			return sensitiveHash(key, deep)
 		}
 		v = uv
 	}
@@ -71,14 +85,14 @@ func generic(v cty.Value, secrets *[]string) any {
 		m := make(map[string]any, v.LengthInt())
 		for it := v.ElementIterator(); it.Next(); {
 			k, ev := it.Element()
-			m[k.AsString()] = generic(ev, secrets)
+			m[k.AsString()] = generic(ev, secrets, key)
 		}
 		return m
 	case t.IsListType() || t.IsTupleType() || t.IsSetType():
 		s := make([]any, 0, v.LengthInt())
 		for it := v.ElementIterator(); it.Next(); {
 			_, ev := it.Element()
-			s = append(s, generic(ev, secrets))
+			s = append(s, generic(ev, secrets, key))
 		}
 		return s
 	case t == cty.DynamicPseudoType:
@@ -272,18 +286,8 @@ func diffAttrs(before, after any, schema *config.StepSchema) []AttrChange {
 	a := map[string]leaf{}
 	flatten(before, "", b)
 	flatten(after, "", a)
-	paths := make([]string, 0, len(a)+len(b))
-	for p := range a {
-		paths = append(paths, p)
-	}
-	for p := range b {
-		if _, ok := a[p]; !ok {
-			paths = append(paths, p)
-		}
-	}
-	sort.Strings(paths)
 	var out []AttrChange
-	for _, p := range paths {
+	for _, p := range unionKeys(a, b) {
 		bl, inB := b[p]
 		al, inA := a[p]
 		if inA && inB && bl == al {

@@ -8,12 +8,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/graph"
 	"github.com/ansflow/ansflow/providers"
 	"github.com/ansflow/ansflow/state"
+	"github.com/google/uuid"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -29,6 +31,7 @@ type Engine struct {
 	Now       func() time.Time            // nil: time.Now
 	Git       *config.GitInfo             // nil: read from the directory
 	User      string                      // for history; "" : $USER
+	NewID     func() string               // run ids; nil: random UUIDs
 }
 
 func (e *Engine) now() time.Time {
@@ -36,6 +39,14 @@ func (e *Engine) now() time.Time {
 		return e.Now()
 	}
 	return time.Now()
+}
+
+// newRunID is the run.id of a new plan.
+func (e *Engine) newRunID() string {
+	if e.NewID != nil {
+		return e.NewID()
+	}
+	return uuid.NewString()
 }
 
 func (e *Engine) getenv() func(string) (string, bool) {
@@ -66,6 +77,10 @@ type stepInfo struct {
 
 	upstreamOnce sync.Once
 	upstream     []string // see changedDeps
+
+	// neverRan is set when an instance is skipped by `when` without a
+	// record: it has no outputs to refer to (see skippedRefs).
+	neverRan atomic.Bool
 }
 
 // value is what a reference to the whole step sees.
@@ -97,9 +112,17 @@ type inst struct {
 	deps   []string // addresses of direct dependencies (instances)
 
 	// set while planning or applying; each written only by its own visit
-	change *Change
-	inputs cty.Value
-	meta   config.Meta
+	change  *Change
+	inputs  cty.Value
+	meta    config.Meta
+	refs    map[string]map[string]cty.Value // what each attribute read (config.Scope.InputReferences)
+	binding *Binding                        // what the plan was made from
+	// verifiedFiles are the file hashes read while verifying a plan, kept
+	// for the apply when nothing upstream can change them first.
+	verifiedFiles map[string]string
+	filesKnown    bool
+	// verified holds the inputs evaluated while verifying the plan.
+	verified *verifiedInputs
 
 	// valueFn computes what references to this instance see; it runs at
 	// most once, and only if something refers to the instance by value.
@@ -135,6 +158,7 @@ func (in *inst) typ() string {
 // instance graph built.
 type world struct {
 	e       *Engine
+	key     []byte // hash key of sensitive values (state.HashKeyer)
 	p       *config.Pipeline
 	st      *state.State
 	scope   *config.Scope
@@ -152,6 +176,7 @@ type world struct {
 }
 
 type buildOptions struct {
+	key     []byte // the workspace's hash key; nil for a store without one
 	vars    map[string]cty.Value
 	run     config.RunInfo
 	refresh bool
@@ -183,6 +208,7 @@ func (e *Engine) buildWorld(p *config.Pipeline, st *state.State, o buildOptions)
 		steps:   make(map[string]*stepInfo, len(sg.Steps)),
 		byAddr:  make(map[string]*inst, len(sg.Steps)),
 		red:     &redactor{},
+		key:     o.key,
 		run:     o.run,
 		refresh: o.refresh,
 		destroy: o.destroy,
@@ -349,12 +375,68 @@ func (w *world) selectTargets(targets []string) error {
 	return nil
 }
 
+// skipValue sets the value of an instance that `when = false` skips. With a
+// record of an earlier run, references see what that run produced; without
+// one, they see only its inputs: a reference to an output is an error that
+// says the step was skipped (skippedRefs), and try() falls back.
+func (w *world) skipValue(in *inst, inputs cty.Value, kept func() cty.Value) {
+	if in.prior != nil {
+		in.setValue(kept)
+		return
+	}
+	in.info.neverRan.Store(true)
+	schema := in.info.step.Schema
+	in.setValue(func() cty.Value {
+		attrs := map[string]cty.Value{}
+		if inputs != cty.NilVal && inputs.Type().IsObjectType() && inputs.IsKnown() && !inputs.IsNull() {
+			for _, a := range schema.Inputs {
+				if inputs.Type().HasAttribute(a.Name) {
+					attrs[a.Name] = inputs.GetAttr(a.Name)
+				}
+			}
+		}
+		return cty.ObjectVal(attrs)
+	})
+}
+
+// skippedRefs rewrites "Unsupported attribute" errors about an output of a
+// step that was skipped and never ran into a message that says so.
+func (w *world) skippedRefs(diags hcl.Diagnostics) hcl.Diagnostics {
+	for _, d := range diags {
+		if d.Severity != hcl.DiagError || d.Summary != "Unsupported attribute" || d.Expression == nil {
+			continue
+		}
+		t, tdiags := hcl.AbsTraversalForExpr(d.Expression)
+		if tdiags.HasErrors() || len(t) < 2 {
+			continue
+		}
+		attr, ok := t[1].(hcl.TraverseAttr)
+		if !ok {
+			continue
+		}
+		step := t.RootName() + "." + attr.Name
+		si := w.steps[step]
+		if si == nil || !si.neverRan.Load() {
+			continue
+		}
+		out := ""
+		if a, ok := t[len(t)-1].(hcl.TraverseAttr); ok {
+			out = a.Name
+		}
+		d.Summary = "Reference to a skipped step"
+		d.Detail = fmt.Sprintf("%s is skipped (its when is false) and has never run, so it has no %s to refer to. "+
+			"Give a fallback with try(%s.%s, \"...\"), or give this step the same when condition.", step, out, step, out)
+	}
+	return diags
+}
+
 // evalStep evaluates one instance's inputs and meta-arguments, filling in
 // the default cluster: a k8s step without `cluster` uses the pipeline's only
 // cluster block when there is exactly one.
 func (w *world) evalStep(in *inst) (cty.Value, config.Meta, hcl.Diagnostics) {
 	s := in.info.step
 	inputs, meta, diags := w.scope.EvalStep(s, in.key, w.refValues(s))
+	diags = w.skippedRefs(diags)
 	if diags.HasErrors() || len(w.p.Clusters) != 1 || s.Schema.Input("cluster") == nil {
 		return inputs, meta, diags
 	}
@@ -468,7 +550,7 @@ type diagError struct{ diags hcl.Diagnostics }
 
 func (e *diagError) Error() string {
 	var parts []string
-	for _, d := range e.diags {
+	for _, d := range config.RedactDiagnostics(e.diags) {
 		if d.Severity != hcl.DiagError {
 			continue
 		}
@@ -516,4 +598,34 @@ func ctxErr(ctx context.Context, timeout time.Duration) error {
 		return fmt.Errorf("timed out after %s (the step's timeout); raise `timeout` if it needs longer", timeout)
 	}
 	return errors.New("cancelled (interrupted)")
+}
+
+// hashKey returns the store's hash key for sensitive values, or nil when
+// the store keeps none.
+func (e *Engine) hashKey(ctx context.Context) ([]byte, hcl.Diagnostics) {
+	hk, ok := e.Store.(state.HashKeyer)
+	if !ok {
+		return nil, nil
+	}
+	key, err := hk.HashKey(ctx)
+	if err != nil {
+		return nil, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Cannot read the workspace's hash key", Detail: err.Error()}}
+	}
+	return key, nil
+}
+
+// checkPlanSecrets reports a sensitive variable whose value differs from
+// the one the plan was made with (by keyed hash).
+func checkPlanSecrets(plan *Plan, vars map[string]cty.Value, key []byte) error {
+	for name, pv := range plan.Variables {
+		if !pv.Sensitive || !strings.HasPrefix(pv.Hash, keyedHashPrefix) {
+			continue
+		}
+		v, ok := vars[name]
+		if !ok || sensitiveHash(key, unmarked(v)) != pv.Hash {
+			return fmt.Errorf("the sensitive variable %q is not the value the plan was made with (or the plan was made for another workspace's key); "+
+				"supply the same value again (for example with ANSFLOW_VAR_%s), or make a new plan", name, name)
+		}
+	}
+	return nil
 }

@@ -8,7 +8,8 @@ make -s build
 hack/deps.sh
 hack/docker-up.sh
 if [[ -z "${KUBECONFIG:-}" ]]; then
-	eval "$(hack/testenv/up.sh)"
+	kube_env="$(hack/testenv/up.sh)" || { echo "demo: the Kubernetes test control plane did not start (see above)" >&2; exit 1; }
+	eval "$kube_env"
 	echo "demo: the test control plane keeps running; stop it with hack/testenv/down.sh" >&2
 fi
 export KUBECONFIG

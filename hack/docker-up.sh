@@ -8,6 +8,13 @@
 #     "ci-secret"), when an htpasswd tool is available.
 # It is idempotent: running it twice starts nothing twice. hack/docker-down.sh
 # stops what this script started (it records pidfiles under $ANSFLOW_DOCKER_RUN).
+#
+# The pidfiles are shared by every checkout on the machine, so they do not say
+# whose a service is. A caller that means to stop what it started afterwards
+# sets ANSFLOW_STARTED to a file of its own: each service this run starts
+# (dockerd, registry, registry-auth) is appended to it as one line, and
+# hack/docker-down.sh given the same ANSFLOW_STARTED stops only those, never a
+# service another run (make demo, another checkout) started.
 set -euo pipefail
 
 RUN_DIR=${ANSFLOW_DOCKER_RUN:-/tmp/ansflow-docker}
@@ -15,6 +22,9 @@ SOCK=/var/run/docker.sock
 mkdir -p "$RUN_DIR"
 
 log() { printf 'docker-up: %s\n' "$*" >&2; }
+
+# owned NAME: record that this run started NAME (see ANSFLOW_STARTED above).
+owned() { [[ -z "${ANSFLOW_STARTED:-}" ]] || echo "$1" >>"$ANSFLOW_STARTED"; }
 
 engine_answers() { docker -H "unix://$SOCK" version >/dev/null 2>&1; }
 
@@ -54,6 +64,7 @@ start_engine() {
 		exit 1
 	fi
 	touch "$RUN_DIR/dockerd.started-by-us"
+	owned dockerd
 }
 
 # start_registry NAME PORT [HTPASSWD_FILE]
@@ -84,6 +95,7 @@ start_registry() {
 		tail -20 "$dir/registry.log" >&2
 		exit 1
 	fi
+	owned "$name"
 }
 
 ensure_htpasswd_tool() {

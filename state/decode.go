@@ -65,7 +65,9 @@ type decoded struct {
 	stored bool
 	// journalLive is true when the journal belongs to the snapshot, so new
 	// records may be appended to it; a journal left over from an older
-	// snapshot (a crash during Write, a restored backup) is ignored.
+	// snapshot by a crash during Write (all its records older than the
+	// snapshot) is ignored; any other journal that does not continue the
+	// snapshot is an error, since dropping it would lose records.
 	journalLive bool
 	// journalValid is the length of the journal's prefix of whole, valid
 	// lines; anything after it is a torn last line.
@@ -141,11 +143,11 @@ func (d *decoded) replay(name string, data []byte) error {
 		}
 		return err
 	}
-	if !d.belongs(header) {
-		return nil // left over from an older snapshot
-	}
-	if d.state == nil {
+	if d.state == nil && header.BaseSerial == 0 {
 		d.state = &State{FormatVersion: FormatVersion, Lineage: header.Lineage, Instances: map[string]*Instance{}}
+	}
+	if d.state == nil || header.Lineage != d.state.Lineage || header.BaseSerial != d.state.Serial {
+		return d.foreignJournal(name, header, lines[1:])
 	}
 	d.journalLive = true
 	d.journalValid = lines[0].end
@@ -154,18 +156,15 @@ func (d *decoded) replay(name string, data []byte) error {
 		if !l.whole {
 			return nil // torn by a crash in the middle of writing it
 		}
-		last := i == len(lines)-2
 		c, serial, err := decodeRecord(l.text)
 		if err != nil {
-			if last {
-				return nil // torn by a crash in the middle of writing it
-			}
-			return fmt.Errorf("state journal %s is corrupt at line %d: %v. "+
-				"Move the journal away to fall back to the last snapshot, losing the changes recorded since", name, i+2, err)
+			// A record and its newline are written by one write(2): a
+			// crash leaves a last line without its newline, never a
+			// whole line that does not check out.
+			return fmt.Errorf("state journal %s is corrupt at line %d: %v. %s", name, i+2, err, corruptFix(i == len(lines)-2))
 		}
 		if serial != next {
-			return fmt.Errorf("state journal %s is corrupt at line %d: serial %d, want %d. "+
-				"Move the journal away to fall back to the last snapshot, losing the changes recorded since", name, i+2, serial, next)
+			return fmt.Errorf("state journal %s is corrupt at line %d: serial %d, want %d. %s", name, i+2, serial, next, corruptFix(false))
 		}
 		d.state.Apply(c)
 		d.state.Serial = serial
@@ -176,12 +175,42 @@ func (d *decoded) replay(name string, data []byte) error {
 	return nil
 }
 
-// belongs reports whether a journal with header h continues the snapshot.
-func (d *decoded) belongs(h journalHeader) bool {
-	if d.state == nil {
-		return h.BaseSerial == 0
+// corruptFix says how to recover from a corrupt journal record.
+func corruptFix(last bool) string {
+	if last {
+		return "It is the last record, and whole, so it was damaged after it was written rather than torn by a crash. " +
+			"Delete that line to keep the records before it, or move the journal away to fall back to the last snapshot"
 	}
-	return h.Lineage == d.state.Lineage && h.BaseSerial == d.state.Serial
+	return "Move the journal away to fall back to the last snapshot, losing the changes recorded since"
+}
+
+// foreignJournal decides about a journal that does not continue the
+// snapshot. A journal whose records are all older than the snapshot is
+// what a crash in the middle of Write leaves (the snapshot holds its
+// records): it is ignored. A journal with no whole record holds nothing.
+// Anything else would lose records, so it is an error.
+func (d *decoded) foreignJournal(name string, h journalHeader, records []line) error {
+	whole := 0
+	for _, l := range records {
+		if l.whole {
+			whole++
+		}
+	}
+	if whole == 0 {
+		return nil
+	}
+	last := h.BaseSerial + uint64(whole)
+	if d.state != nil && h.Lineage == d.state.Lineage && last < d.state.Serial {
+		return nil // left over from a Write that crashed before removing it
+	}
+	snap := "no snapshot"
+	if d.state != nil {
+		snap = fmt.Sprintf("the snapshot is lineage %s serial %d", d.state.Lineage, d.state.Serial)
+	}
+	return fmt.Errorf("state journal %s does not continue the state snapshot: it holds %d records on top of lineage %s serial %d, "+
+		"but %s, so its records would be lost. If the snapshot was replaced by an older backup on purpose, move the journal away; "+
+		"otherwise restore the snapshot the journal belongs to (see the backups next to it, ending in .1 to .%d)",
+		name, whole, h.Lineage, h.BaseSerial, snap, backups)
 }
 
 func decodeHeader(name string, line []byte) (journalHeader, error) {

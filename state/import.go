@@ -35,5 +35,9 @@ func (l *Local) Import(ctx context.Context, s *State) error {
 		return err
 	}
 	l.known = nil
-	return l.replaceSnapshot(s, max(s.Serial, t.serial+1))
+	if err := l.replaceSnapshot(s, max(s.Serial, t.serial+1)); err != nil {
+		return err
+	}
+	l.seen = &version{lineage: s.Lineage, serial: s.Serial}
+	return nil
 }

@@ -1,7 +1,6 @@
 package state
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +10,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/ansflow/ansflow/internal/safefile"
 )
 
 // DefaultSyncInterval is how long Local lets journal records wait for an
@@ -46,7 +47,12 @@ const backups = 3
 //
 // A Local may be used by many goroutines at once. Several Locals or
 // processes may read the same workspace, but only the holder of the lock
-// (see Lock) may Write or Append.
+// (see Lock) may Write or Append. Write and Append are also conditional on
+// the version this Local last read or wrote: when another writer changed
+// the files since (a lock forced away from a live holder), they return a
+// *ConflictError and write nothing. The check costs the two stat(2) calls
+// Append makes anyway; it does not close the window of microseconds
+// between them and the write, which only the lock closes.
 type Local struct {
 	dir          string
 	workspace    string
@@ -66,6 +72,31 @@ type Local struct {
 	// syncErr is the error of a background fsync, reported by the next
 	// Append, Flush or Close.
 	syncErr error
+	// seen is the stored version this Local last read or wrote; Write and
+	// Append are conditional on it (compare and swap). nil until the first
+	// Read, Write or Append.
+	seen *version
+}
+
+// version identifies a stored state.
+type version struct {
+	lineage string
+	serial  uint64
+}
+
+// ConflictError is returned by Write and Append when another writer
+// changed the stored state since this store read it: nothing was written.
+type ConflictError struct {
+	Path        string
+	Lineage     string // lineage of the stored state now
+	Read, Now   uint64 // serial read, serial stored now
+	ReadLineage string
+}
+
+func (e *ConflictError) Error() string {
+	return fmt.Sprintf("state %s was changed by another run since this one read it (serial %d then, %d now); nothing was written. "+
+		"Was the lock forced (force-unlock) while this run held it? Check that only one run works on the workspace, "+
+		"then run again: the next plan starts from the state as the other run left it", e.Path, e.Read, e.Now)
 }
 
 var _ Store = (*Local)(nil)
@@ -160,6 +191,7 @@ func (l *Local) Write(ctx context.Context, s *State) error {
 		return err
 	}
 	l.known = &tail{lineage: s.Lineage, serial: s.Serial, stored: true, empty: s.isEmpty(), snap: snap}
+	l.seen = &version{lineage: s.Lineage, serial: s.Serial}
 	return nil
 }
 
@@ -252,6 +284,7 @@ func (l *Local) Append(ctx context.Context, lineage string, c Change) error {
 	t.journalLive, t.stored, t.empty = true, true, false
 	t.lineage = lineage
 	t.serial++
+	l.seen = &version{lineage: t.lineage, serial: t.serial}
 	return l.syncJournal()
 }
 
@@ -403,13 +436,24 @@ func (l *Local) closeJournal() {
 }
 
 // current returns the description of the stored files, reading them again
-// unless the files are the ones this Local saw last.
+// unless the files are the ones this Local saw last. When they hold
+// another version than the one this Local last read or wrote, it returns
+// a *ConflictError: a writer must not build on a state it has not seen.
 func (l *Local) current() (*tail, error) {
 	if l.known != nil && l.unchanged(l.known) {
 		return l.known, nil
 	}
+	prev := l.seen
 	_, t, err := l.load()
-	return t, err
+	if err != nil {
+		return nil, err
+	}
+	if prev != nil && (t.serial != prev.serial || t.stored && t.lineage != prev.lineage) {
+		// Stay in conflict: only a new Read makes this Local a writer again.
+		l.seen, l.known = prev, nil
+		return nil, &ConflictError{Path: l.Path(), Read: prev.serial, Now: t.serial}
+	}
+	return t, nil
 }
 
 // unchanged reports whether the snapshot and the journal are still as t
@@ -457,6 +501,7 @@ func (l *Local) load() (*State, *tail, error) {
 			}
 		}
 		l.known = t
+		l.seen = &version{lineage: t.lineage, serial: t.serial}
 		return s, t, nil
 	}
 }
@@ -490,28 +535,21 @@ func (l *Local) loadOnce() (*State, *tail, error) {
 	return d.state, t, nil
 }
 
-// readWithInfo reads the file at path and stats the file it read. It
-// returns nils when the file does not exist. The content may be longer
-// than the size in the FileInfo when the file grew meanwhile: callers use
-// the FileInfo for the file's identity.
+// readWithInfo reads the regular file at path (at most
+// safefile.StateLimit bytes) and stats the file it read. It returns nils
+// when nothing is at path; a dangling symbolic link, a device or a FIFO is
+// an error. The content may be longer than the size in the FileInfo when
+// the file grew meanwhile: callers use the FileInfo for the file's
+// identity.
 func readWithInfo(path string) ([]byte, os.FileInfo, error) {
-	f, err := os.Open(path)
+	data, info, err := safefile.Read(path, safefile.StateLimit)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil, nil
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	defer f.Close()
-	info, err := f.Stat()
-	if err != nil {
-		return nil, nil, err
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, info.Size()+bytes.MinRead))
-	if _, err := buf.ReadFrom(f); err != nil {
-		return nil, nil, err
-	}
-	return buf.Bytes(), info, nil
+	return data, info, nil
 }
 
 // isEmpty reports whether s records nothing.

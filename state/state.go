@@ -48,12 +48,19 @@ type Instance struct {
 	// of files they point at; equal fingerprints mean nothing changed.
 	Fingerprint string `json:"fingerprint"`
 	// Inputs and Outputs are cty values in JSON form. Sensitive values are
-	// never stored: they are replaced by "(sensitive:sha256:<hex>)".
+	// never stored: they are replaced by "(sensitive:hmac-sha256:<hex>)", a
+	// hash keyed with the workspace's key (HashKeyer); older states hold
+	// "(sensitive:sha256:<hex>)".
 	Inputs       json.RawMessage   `json:"inputs,omitempty"`
 	Outputs      json.RawMessage   `json:"outputs,omitempty"`
 	Private      json.RawMessage   `json:"private,omitempty"`
 	FileHashes   map[string]string `json:"file_hashes,omitempty"`
 	Dependencies []string          `json:"dependencies,omitempty"` // direct dependencies, by address
+	// References are the values its inputs read when it was last applied
+	// (var.x, env("X"), docker_build.app.ref, ...), in display form;
+	// sensitive ones only as "(sensitive:sha256:<hex>)". Plans use them to
+	// say which of them changed.
+	References map[string]string `json:"references,omitempty"`
 
 	Run      int       `json:"run"` // run number that last applied it
 	Started  time.Time `json:"started"`
@@ -61,6 +68,10 @@ type Instance struct {
 	Attempts int       `json:"attempts"`
 	ExitCode *int      `json:"exit_code,omitempty"`
 	Error    string    `json:"error,omitempty"`
+	// Tolerated marks a failure of a step with continue_on_error: the run
+	// carried on, so the failure is its accepted result and the next plan
+	// does not run it again for having failed.
+	Tolerated bool `json:"tolerated,omitempty"`
 }
 
 // Duration of the last apply of the instance.
@@ -209,4 +220,22 @@ func (e *LockedError) Error() string {
 	return fmt.Sprintf("the state is locked by another run: ID %s, %s by %s (pid %d) since %s.\n"+
 		"Wait for it to finish, pass -lock-timeout=DURATION to wait, or if that run is gone, run: ansflow force-unlock %s",
 		h.ID, h.Operation, h.Who, h.PID, h.Created.Format(time.RFC3339), h.ID)
+}
+
+// RunInterrupted is the result of a run whose process ended without
+// recording its end (killed with SIGKILL, a crash, a machine restart).
+const RunInterrupted = "interrupted"
+
+// StaleRuns returns the runs still marked "running", as changes that mark
+// them interrupted. Only the holder of the workspace lock may call it: with
+// the lock held, no run can still be going on.
+func (s *State) StaleRuns() []Change {
+	var out []Change
+	for _, r := range s.Runs {
+		if r.Result == "running" {
+			r.Result = RunInterrupted
+			out = append(out, Change{Run: &r})
+		}
+	}
+	return out
 }

@@ -204,7 +204,7 @@ func (l *Local) remove() error {
 	defer l.mu.Unlock()
 	l.closeJournal()
 	l.known = nil
-	paths := []string{l.Path(), l.journalPath()}
+	paths := []string{l.Path(), l.journalPath(), l.KeyPath()}
 	for i := 1; i <= backups; i++ {
 		paths = append(paths, backupName(l.Path(), i))
 	}

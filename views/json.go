@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
+	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -34,24 +36,36 @@ type envelope struct {
 	Type      string    `json:"type"`
 	Message   string    `json:"@message,omitempty"`
 
-	Change      *engine.Change    `json:"change,omitempty"`
-	Summary     *jsonPlanSummary  `json:"summary,omitempty"`
-	Step        *jsonStepEvent    `json:"step,omitempty"`
-	Diagnostic  *jsonDiagnostic   `json:"diagnostic,omitempty"`
-	Apply       *jsonApplySummary `json:"apply,omitempty"`
-	Valid       *bool             `json:"valid,omitempty"`
-	Diagnostics []jsonDiagnostic  `json:"diagnostics,omitempty"`
+	Change      *engine.Change         `json:"change,omitempty"`
+	Summary     *jsonPlanSummary       `json:"summary,omitempty"`
+	Step        *jsonStepEvent         `json:"step,omitempty"`
+	Diagnostic  *jsonDiagnostic        `json:"diagnostic,omitempty"`
+	Apply       *jsonApplySummary      `json:"apply,omitempty"`
+	Valid       *bool                  `json:"valid,omitempty"`
+	Diagnostics []jsonDiagnostic       `json:"diagnostics,omitempty"`
+	Outputs     *map[string]JSONOutput `json:"outputs,omitempty"`
+}
+
+// JSONOutput is one pipeline output in the outputs event: Value is its JSON
+// value, or the string "(sensitive value)" for a sensitive one.
+type JSONOutput struct {
+	Value     json.RawMessage `json:"value"`
+	Type      json.RawMessage `json:"type,omitempty"`
+	Sensitive bool            `json:"sensitive"`
 }
 
 type jsonPlanSummary struct {
-	Create  int  `json:"create"`
-	Update  int  `json:"update"`
-	Replace int  `json:"replace"`
-	Delete  int  `json:"delete"`
-	Run     int  `json:"run"`
-	NoOp    int  `json:"up_to_date"`
-	Skip    int  `json:"skipped"`
-	Changes bool `json:"has_changes"`
+	Create  int `json:"create"`
+	Update  int `json:"update"`
+	Replace int `json:"replace"`
+	Delete  int `json:"delete"`
+	Run     int `json:"run"`
+	NoOp    int `json:"up_to_date"`
+	Skip    int `json:"skipped"`
+	// NotTargeted counts the steps -target left out (not in skipped).
+	NotTargeted int                   `json:"not_targeted,omitempty"`
+	Changes     bool                  `json:"has_changes"`
+	Outputs     []engine.OutputChange `json:"output_changes,omitempty"`
 }
 
 type jsonStepEvent struct {
@@ -122,8 +136,8 @@ func (j *JSON) Plan(p *engine.Plan) {
 	}
 	s := p.Summary()
 	j.write(envelope{Type: "plan_summary", Message: SummaryLine(p), Summary: &jsonPlanSummary{
-		Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Run: s.Run, NoOp: s.NoOp, Skip: s.Skip,
-		Changes: p.HasChanges(),
+		Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Run: s.Run, NoOp: s.NoOp,
+		Skip: s.Skip - NotTargeted(p), NotTargeted: NotTargeted(p), Changes: p.HasChanges(), Outputs: p.Outputs,
 	}})
 }
 
@@ -179,6 +193,24 @@ func (j *JSON) ApplySummary(r *engine.ApplyResult, destroy bool) {
 	}})
 }
 
+// Outputs writes the outputs event that ends apply -json: the pipeline's
+// outputs as the state now records them (even when there is none).
+func (j *JSON) Outputs(outputs map[string]JSONOutput) {
+	if outputs == nil {
+		outputs = map[string]JSONOutput{}
+	}
+	j.write(envelope{Type: "outputs", Message: fmt.Sprintf("Outputs: %d", len(outputs)), Outputs: &outputs})
+}
+
+// Error writes a failure that is not an HCL diagnostic (a lock held, a
+// stale plan, a bad flag) as a diagnostic event: summary is its first
+// line, detail the rest.
+func (j *JSON) Error(msg string) {
+	msg = strings.TrimPrefix(strings.TrimSpace(msg), "Error: ")
+	summary, detail, _ := strings.Cut(msg, "\n")
+	j.Diagnostics(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: strings.TrimSpace(detail)}})
+}
+
 // Diagnostics writes each diagnostic as its own event.
 func (j *JSON) Diagnostics(diags hcl.Diagnostics) {
 	for _, d := range diags {
@@ -203,6 +235,7 @@ func (j *JSON) Validate(diags hcl.Diagnostics) {
 
 // DiagnosticJSON converts a diagnostic to its JSON form.
 func DiagnosticJSON(d *hcl.Diagnostic) jsonDiagnostic {
+	d = config.RedactDiagnostics(hcl.Diagnostics{d})[0]
 	jd := jsonDiagnostic{Severity: "error", Summary: d.Summary, Detail: d.Detail}
 	if d.Severity == hcl.DiagWarning {
 		jd.Severity = "warning"

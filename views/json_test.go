@@ -59,6 +59,11 @@ func writeEveryEvent(j *JSON) {
 		Skipped:   []string{"exec.after"},
 		Durations: map[string]time.Duration{"docker_build.app": 31 * time.Second, "exec.test": 2 * time.Second},
 	}, false)
+	j.Outputs(map[string]JSONOutput{
+		"image":    {Value: json.RawMessage(`"127.0.0.1:5000/app@sha256:1a2b"`), Type: json.RawMessage(`"string"`)},
+		"password": {Value: json.RawMessage(`"(sensitive value)"`), Sensitive: true},
+	})
+	j.Error("Error: the state is locked by another run: ID 1234\nRun: ansflow force-unlock 1234")
 	j.Validate(hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unsupported argument", Detail: `An argument named "imgae" is not expected here. Did you mean "image"?`}})
 }
 

@@ -55,6 +55,22 @@ func RenderMarkdown(w io.Writer, p *engine.Plan) {
 		}
 		b.WriteString("\n</details>\n")
 	}
+	if len(p.Outputs) > 0 {
+		b.WriteString("\n**Changes to Outputs**\n\n| | Output | Before | After |\n|:-:|---|---|---|\n")
+		for _, o := range p.Outputs {
+			before, after := "", ""
+			if o.Before != nil {
+				before = codeSpan(*o.Before)
+			}
+			if o.After != nil {
+				after = codeSpan(*o.After)
+			}
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", Symbol(o.Action), codeSpan(o.Name), tableCell(before), tableCell(after))
+		}
+	}
+	if len(p.Targets) > 0 {
+		fmt.Fprintf(&b, "\n> **Warning:** `-target` is in effect (%s): the rest of the pipeline is not planned.\n", tableCell(strings.Join(p.Targets, ", ")))
+	}
 	io.WriteString(w, b.String())
 }
 

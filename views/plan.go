@@ -6,6 +6,7 @@ package views
 import (
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 
@@ -128,7 +129,38 @@ func RenderPlan(w io.Writer, p *engine.Plan, o PlanOptions) {
 		}
 	}
 	b.WriteString("\n" + o.Bold(SummaryLine(p)) + "\n")
+	writeOutputChanges(&b, p.Outputs, o.Style)
+	if len(p.Targets) > 0 {
+		fmt.Fprintf(&b, "\n%s -target is in effect: only %s and what it depends on are planned, so the\n"+
+			"rest of the pipeline may not match its configuration. Use -target to recover from a mistake or to\n"+
+			"work around a limitation, not routinely; a plain apply brings everything up to date.\n",
+			o.paint(ansiYellow+ansiBold, "Warning:"), strings.Join(p.Targets, ", "))
+	}
 	io.WriteString(w, b.String())
+}
+
+// writeOutputChanges lists how the pipeline's outputs would change.
+func writeOutputChanges(b *strings.Builder, changes []engine.OutputChange, s Style) {
+	if len(changes) == 0 {
+		return
+	}
+	b.WriteString("\nChanges to Outputs:\n")
+	width := 0
+	for _, c := range changes {
+		width = max(width, len(c.Name))
+	}
+	for _, c := range changes {
+		line := fmt.Sprintf("%-*s = ", width, c.Name)
+		switch c.Action {
+		case engine.Create:
+			line += *c.After
+		case engine.Delete:
+			line += *c.Before + " -> null"
+		default:
+			line += *c.Before + " -> " + *c.After
+		}
+		fmt.Fprintf(b, "  %s %s\n", s.symbol(c.Action), line)
+	}
 }
 
 // legendOrder lists the actions in the order the legend explains them.
@@ -160,8 +192,26 @@ func writeLegend(b *strings.Builder, changes []*engine.Change, s Style) {
 // SummaryLine is "Plan: 2 to create, 1 to update, 0 to destroy, 3 to run, 4 up to date, 1 skipped."
 func SummaryLine(p *engine.Plan) string {
 	s := p.Summary()
-	return fmt.Sprintf("Plan: %d to create, %d to update, %d to destroy, %d to run, %d up to date, %d skipped.",
-		s.Create+s.Replace, s.Update, s.Delete+s.Replace, s.Run, s.NoOp, s.Skip)
+	untargeted := NotTargeted(p)
+	line := fmt.Sprintf("Plan: %d to create, %d to update, %d to destroy, %d to run, %d up to date, %d skipped",
+		s.Create+s.Replace, s.Update, s.Delete+s.Replace, s.Run, s.NoOp, s.Skip-untargeted)
+	if len(p.Targets) > 0 {
+		line += fmt.Sprintf(", %d not targeted", untargeted)
+	}
+	return line + "."
+}
+
+// NotTargeted counts the steps a plan leaves out because -target did not
+// select them (they are Skip changes, like when = false, but not skipped by
+// the pipeline itself).
+func NotTargeted(p *engine.Plan) int {
+	n := 0
+	for _, c := range p.Changes {
+		if c.Action == engine.Skip && slices.Contains(c.Reasons, engine.ReasonNotTargeted) {
+			n++
+		}
+	}
+	return n
 }
 
 // ChangeLine is "ADDR will ... because REASON; REASON".

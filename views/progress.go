@@ -136,6 +136,9 @@ func endLine(ev engine.Event, s Style) string {
 		if ev.ID != "" {
 			id = " [" + idLabel(ev.ID) + "]"
 		}
+		if ev.Action == engine.Delete && roundDuration(ev.Duration) == roundDuration(0) {
+			return fmt.Sprintf("%s: %s%s", s.Bold(ev.Addr), v.done, id) // forgetting a record takes no time
+		}
 		return fmt.Sprintf("%s: %s after %s%s", s.Bold(ev.Addr), v.done, roundDuration(ev.Duration), id)
 	case engine.ResultUnchanged:
 		return fmt.Sprintf("%s: No changes after all (its inputs turned out the same)", ev.Addr)
@@ -222,12 +225,17 @@ func roundDuration(d time.Duration) time.Duration {
 // RenderApplySummary writes the closing lines of an apply.
 func RenderApplySummary(w io.Writer, r *engine.ApplyResult, s Style, destroy bool) {
 	var b strings.Builder
-	if len(r.Durations) > 0 {
-		b.WriteString("\nStep durations:\n")
-		addrs := make([]string, 0, len(r.Durations))
-		width := 0
-		for a := range r.Durations {
+	// Steps that took no measurable time (forgetting a record) are left out.
+	addrs := make([]string, 0, len(r.Durations))
+	for a, d := range r.Durations {
+		if roundDuration(d) != roundDuration(0) {
 			addrs = append(addrs, a)
+		}
+	}
+	if len(addrs) > 0 {
+		b.WriteString("\nStep durations:\n")
+		width := 0
+		for _, a := range addrs {
 			if len(a) > width {
 				width = len(a)
 			}

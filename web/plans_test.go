@@ -1,7 +1,6 @@
 package web
 
 import (
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,12 +12,15 @@ import (
 func TestPlansPage(t *testing.T) {
 	f := newFixture(t)
 	before, after, secret := "41", "42", "hunter2"
-	p := &engine.Plan{FormatVersion: 1, Workspace: "default", Lineage: "l-1", RunNumber: 3, Sources: map[string]string{}, Changes: []*engine.Change{
+	p := &engine.Plan{FormatVersion: engine.PlanFormatVersion, Workspace: "default", Lineage: "l-1", RunNumber: 3, Sources: map[string]string{}, Changes: []*engine.Change{
 		{Addr: "docker_build.app", Type: "docker_build", Action: engine.Update, Declarative: true, Reasons: []string{"tag changed"},
 			Attrs: []engine.AttrChange{{Path: "tag", Before: &before, After: &after}, {Path: "build_args.TOKEN", Before: &secret, After: &secret, Sensitive: true}}},
 		{Addr: "exec.quiet", Type: "exec", Action: engine.NoOp},
 	}}
-	data, _ := json.Marshal(p)
+	data, err := engine.EncodePlan(p)
+	if err != nil {
+		t.Fatal(err)
+	}
 	os.WriteFile(filepath.Join(f.dir, "release.tfplan"), data, 0o600)
 	os.WriteFile(filepath.Join(f.dir, "notes.txt"), []byte("not a plan"), 0o600)
 	ts := f.server(t, "")

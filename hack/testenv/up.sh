@@ -6,6 +6,12 @@
 #   eval "$(hack/testenv/up.sh)"     # stdout is only `export KUBECONFIG=...`; progress on stderr
 #   hack/testenv/down.sh             # stops what up.sh started
 #
+# A healthy control plane already running from the state dir is reused (up.sh prints its export
+# line and starts nothing); one that is only partly running or does not answer is stopped and
+# started again. A failure exits non-zero with the reason on stderr and prints nothing on
+# stdout, so callers should check the status rather than eval the output blindly:
+#   out="$(hack/testenv/up.sh)" || exit 1; eval "$out"
+#
 # Environment (all optional):
 #   ANSFLOW_TESTENV_DIR           state dir (default ${TMPDIR:-/tmp}/ansflow-testenv-$UID)
 #   ANSFLOW_TESTENV_CACHE         binary cache (default ${XDG_CACHE_HOME:-~/.cache}/ansflow-testenv)
@@ -14,6 +20,9 @@
 #   ANSFLOW_TESTENV_EXTRA_STAGES  colon-separated kwok Stage YAML files added to the built-in ones
 #                                 (hack/testenv/stages/*.yaml are always loaded)
 #   KCM_USE_SA_CREDENTIALS=true   controllers use per-controller service accounts (slower start)
+#   ANSFLOW_STARTED               a file: when up.sh starts the control plane (rather than reusing
+#                                 one), it appends the line "testenv", so the caller knows it is
+#                                 its own to stop (hack/test.sh stops only what it started)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=lib.sh
@@ -27,14 +36,28 @@ D="$TESTENV_DIR"
 PKI="$D/pki"
 KCFG="$D/kubeconfig"
 
-refuse_if_running() {
-  local c pid
+# reuse_or_clear -> when every component recorded in $D runs and the API server answers,
+# print the export line and exit: the control plane is reused. When only some run, or the API
+# server does not answer, stop them (by their recorded pids) so a fresh start can follow.
+reuse_or_clear() {
+  local c running=() missing=()
   [[ -d "$D/pids" ]] || return 0
   for c in "${TESTENV_COMPONENTS[@]}"; do
-    if pid="$(running_pid "$D" "$c")"; then
-      fail "$c is already running from $D (pid $pid); stop it with $here/down.sh"
-    fi
+    if running_pid "$D" "$c" >/dev/null; then running+=("$c"); else missing+=("$c"); fi
   done
+  (( ${#running[@]} > 0 )) || return 0
+  if (( ${#missing[@]} == 0 )) && [[ -s "$KCFG" ]] &&
+    kubectl_admin get --raw=/readyz --request-timeout=5s >/dev/null 2>&1; then
+    say "reusing the control plane already running from $D (stop it with $here/down.sh)"
+    echo "export KUBECONFIG=$KCFG"
+    exit 0
+  fi
+  if (( ${#missing[@]} > 0 )); then
+    say "the control plane in $D is only partly running (${missing[*]} not); restarting it"
+  else
+    say "the control plane in $D runs but its API server does not answer; restarting it"
+  fi
+  "$here/down.sh" || fail "could not stop the components running from $D; stop them with $here/down.sh"
 }
 
 # free_ports N -> N distinct TCP ports in 20000-31999 that nothing listens on.
@@ -170,7 +193,7 @@ on_exit() {
   KEEP_STATE=1 "$here/down.sh" >/dev/null 2>&1 || true
 }
 
-refuse_if_running
+reuse_or_clear
 rm -rf "$D"
 mkdir -p "$D/pids" "$D/logs" "$PKI"
 chmod 700 "$D"
@@ -255,5 +278,6 @@ ENV
 printf '%s=%s\n' etcd "$ETCD_PORT" etcd-peer "$ETCD_PEER_PORT" kube-apiserver "$API_PORT" \
   kube-controller-manager "$KCM_PORT" kube-scheduler "$SCHED_PORT" kwok "$KWOK_PORT" >"$D/ports"
 trap - EXIT
+[[ -z "${ANSFLOW_STARTED:-}" ]] || echo testenv >>"$ANSFLOW_STARTED"
 say "up in $(since_start): https://127.0.0.1:$API_PORT; state $D; kubectl is $BIN/kubectl"
 echo "export KUBECONFIG=$KCFG"

@@ -185,6 +185,7 @@ func TestKill9(t *testing.T) {
 	}
 	t.Logf("kill -9 harness (seed %d): %d of %d kills survived; %d kills landed mid-apply; %d steps in flight at a kill ran again; uninterrupted apply of %d steps took %s",
 		seed, survived, n, midRun, rerunInFlight, steps, full.Round(time.Millisecond))
+	report(promiseState, n, n-survived)
 	if survived != n {
 		t.Fatalf("%d of %d kills broke an invariant", n-survived, n)
 	}

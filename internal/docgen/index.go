@@ -16,11 +16,11 @@ type row struct{ name, typ, text string }
 // itself rather than by the step type.
 var metaArguments = []row{
 	{"depends_on", "list of step references", "Steps that must finish first, for ordering without a data reference: `depends_on = [docker_run.unit_tests]`. References in arguments already imply a dependency."},
-	{"when", "bool", "Run the step only when true, e.g. `git.branch == \"main\"`. When false the step is skipped this run and whatever it created is left as it is. Known before apply: variables, locals and built-ins only."},
+	{"when", "bool", "Run the step only when true, e.g. `git.branch == \"main\"`. When false the step is skipped this run and whatever it created is left as it is; references to it see what its last run recorded, and a reference to an output of a step that has never run is an error (`try(exec.x.stdout, \"\")` gives a fallback). Known before apply: variables, locals and built-ins only."},
 	{"for_each", "map or set(string)", "One instance per element, addressed `TYPE.NAME[\"KEY\"]`; inside the block `each.key` and `each.value`. Known before apply."},
 	{"retry", "block", "A nested block with `attempts`, `delay` and `backoff`: `attempts` is the total number of tries (at least 1), `delay` the wait before the second try, `backoff` multiplies the delay after each try (at least 1)."},
 	{"timeout", "duration", "Cancel the step when it runs longer: `\"300s\"`, `\"5m\"`, `\"1h30m\"`, or a number of seconds."},
-	{"continue_on_error", "bool", "When the step fails, its dependents still run and the run carries on; the failure is recorded."},
+	{"continue_on_error", "bool", "When the step fails, its dependents still run and the run carries on; the failure is recorded and accepted: the next plan does not run the step (or its dependents) again for having failed, only when its inputs or something upstream change, with `-replace`, or once `continue_on_error` is no longer true."},
 	{"approval", "block", "`approval { approvers = [\"alice\"]  timeout = \"24h\" }`: apply stops before the step (exit code 3) until `ansflow approve ADDR`; the approval holds for the inputs the step had when it asked. `approvers` (default: anyone) and `timeout` (default: never expires) are known before apply. See [approvals](../approvals.md)."},
 }
 
@@ -111,7 +111,7 @@ blocks below that feed them.
 		s := config.LookupStepSchema(t)
 		fmt.Fprintf(&b, "| [`%s`](steps/%s.md) | %s | %s |\n", t, t, s.Kind, cell(firstSentence(s.Description)))
 	}
-	b.WriteString("\nDeclarative steps converge an object (create, update, replace, delete); run-to-completion steps run when their inputs or anything upstream changed, or when they failed last time.\n\n")
+	b.WriteString("\nDeclarative steps converge an object (create, update, replace, delete); run-to-completion steps run when their inputs or anything upstream changed, or when they failed last time (unless `continue_on_error` accepted the failure).\n\n")
 
 	b.WriteString("## Meta-arguments\n\nEvery step block takes these besides its own arguments.\n\n")
 	writeRows(&b, metaArguments)

@@ -3,6 +3,7 @@ package safetytest
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -180,10 +181,23 @@ func stateCases() []hostile {
 	jour := func(mangle func(i int, line string) string) func(*testing.T, *workspace) {
 		return func(t *testing.T, w *workspace) { w.write(t, journalFile, journal(t, w, journalChanges, mangle)) }
 	}
+	foreign := func(header func(lineage string, serial uint64) (string, uint64)) func(*testing.T, *workspace) {
+		return func(t *testing.T, w *workspace) {
+			var snap struct {
+				Lineage string `json:"lineage"`
+				Serial  uint64 `json:"serial"`
+			}
+			if err := json.Unmarshal(w.read(t, stateFile), &snap); err != nil {
+				t.Fatal(err)
+			}
+			lineage, base := header(snap.Lineage, snap.Serial)
+			w.write(t, journalFile, journalFor(lineage, base, journalChanges, nil))
+		}
+	}
 	const sf = "default.json"
 	const jf = "default.journal"
 	c := func(name string, setup func(*testing.T, *workspace), want ...string) hostile {
-		return hostile{name: "state/" + name, setup: setup, want: want}
+		return hostile{name: "state/" + name, promise: promiseState, setup: setup, want: want}
 	}
 	cases := []hostile{
 		c("truncated snapshot", snap(func(t *testing.T, w *workspace) []byte { return w.read(t, stateFile)[:200] }), sf),
@@ -228,6 +242,21 @@ func stateCases() []hostile {
 			j := journal(t, w, journalChanges, nil)
 			w.write(t, journalFile, bytes.Replace(j, []byte(`"format_version":1`), []byte(`"format_version":99`), 1))
 		}, jf, "newer"),
+		c("journal whole last record with a bad checksum", jour(func(i int, l string) string {
+			if i == len(journalChanges)-1 {
+				return regexp.MustCompile(`"crc32":\d+`).ReplaceAllString(l, `"crc32":1`)
+			}
+			return l
+		}), jf, "line 4", "checksum", "last record"),
+		c("journal of another lineage", foreign(func(lineage string, serial uint64) (string, uint64) { return "0000-other", serial }), jf, "does not continue"),
+		c("journal base serial one ahead", foreign(func(lineage string, serial uint64) (string, uint64) { return lineage, serial + 1 }), jf, "does not continue"),
+		c("journal base serial one behind", foreign(func(lineage string, serial uint64) (string, uint64) { return lineage, serial - 1 }), jf, "does not continue"),
+		c("journal without its snapshot", func(t *testing.T, w *workspace) {
+			w.write(t, journalFile, journal(t, w, journalChanges, nil))
+			if err := os.Remove(w.path(stateFile)); err != nil {
+				t.Fatal(err)
+			}
+		}, jf, "does not continue"),
 		c("journal record missing its change", jour(func(i int, l string) string {
 			if i == 0 {
 				return `{"serial":6,"crc32":0}`
@@ -241,8 +270,8 @@ func stateCases() []hostile {
 		label string
 	}{{[]string{"plan"}, "plan"}, {[]string{"state", "list"}, "state list"}, {[]string{"show"}, "show"}, {[]string{"output"}, "output"}} {
 		cases = append(cases,
-			hostile{name: "state/truncated snapshot (" + r.label + ")", setup: snap(func(t *testing.T, w *workspace) []byte { return w.read(t, stateFile)[:200] }), args: r.args, want: []string{sf}},
-			hostile{name: "state/format_version 99 (" + r.label + ")", setup: edit(func(m map[string]any) { m["format_version"] = 99 }), args: r.args, want: []string{sf, "newer"}},
+			hostile{name: "state/truncated snapshot (" + r.label + ")", promise: promiseState, setup: snap(func(t *testing.T, w *workspace) []byte { return w.read(t, stateFile)[:200] }), args: r.args, want: []string{sf}},
+			hostile{name: "state/format_version 99 (" + r.label + ")", promise: promiseState, setup: edit(func(m map[string]any) { m["format_version"] = 99 }), args: r.args, want: []string{sf, "newer"}},
 		)
 	}
 	return cases

@@ -9,6 +9,7 @@ import (
 // (format_version 99) is refused by every command that reads it, with a
 // message naming the file and the version, and the state is left as it is.
 func TestNewerFormatsRefused(t *testing.T) {
+	defer tally(t, promiseMalformed)
 	base := makeBaseline(t)
 	newer := func(name string) func(*testing.T, *workspace) {
 		return func(t *testing.T, w *workspace) {

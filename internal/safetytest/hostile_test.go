@@ -28,6 +28,11 @@ type hostile struct {
 	want  []string // each must appear in the output
 	// never must not appear in the output (e.g. a secret).
 	never []string
+	// promise is the promise of the probe report the case checks
+	// (default: promiseMalformed).
+	promise string
+	// maxOutput, when set, bounds stdout and stderr together (bytes).
+	maxOutput int
 }
 
 // workspace is a copy of the baseline pipeline directory.
@@ -146,6 +151,11 @@ func stateBytes(t *testing.T, dir string) map[string]string {
 		if strings.HasSuffix(e.Name(), ".lock") || strings.HasSuffix(e.Name(), ".lock.info") {
 			continue
 		}
+		if !e.Type().IsRegular() { // a special file a case put there
+			target, _ := os.Readlink(filepath.Join(sdir, e.Name()))
+			files[e.Name()] = e.Type().String() + " " + target
+			continue
+		}
 		data, err := os.ReadFile(filepath.Join(sdir, e.Name()))
 		if err != nil && !e.IsDir() {
 			t.Fatal(err)
@@ -162,6 +172,8 @@ func TestHostileInputs(t *testing.T) {
 	cases := append(pipelineCases(), variableCases()...)
 	cases = append(cases, planCases()...)
 	cases = append(cases, stateCases()...)
+	cases = append(cases, specialFileCases()...)
+	cases = append(cases, boundedCases()...)
 	cases = append(cases, fixtureCases(t, filepath.Join("..", "..", "config", "testdata", "bad"))...)
 	if longRun() {
 		cases = append(cases, mutatedCases(200)...)
@@ -172,6 +184,7 @@ func TestHostileInputs(t *testing.T) {
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				t.Parallel()
+				defer tally(t, c.promise)
 				runHostile(t, base, c)
 				if !t.Failed() {
 					handled.Add(1)
@@ -207,6 +220,9 @@ func runHostile(t *testing.T, base string, c hostile) {
 	}
 	if strings.TrimSpace(out) == "" {
 		t.Errorf("no message at all\n%s", r)
+	}
+	if c.maxOutput > 0 && len(out) > c.maxOutput {
+		t.Errorf("%d bytes of output, want at most %d\n%s", len(out), c.maxOutput, r)
 	}
 	for _, want := range c.want {
 		if !strings.Contains(out, want) {
@@ -306,10 +322,11 @@ func TestJournalHelperIsValid(t *testing.T) {
 }
 
 // TestToleratedDamage covers damage the store is designed to survive
-// rather than refuse: a journal left over from another lineage (a restored
-// backup) and a journal whose last line was torn by a crash. Reading must
+// rather than refuse: a journal left over by a crash inside Write (older
+// than the snapshot) and a journal whose last line was torn by a crash. Reading must
 // work and show the snapshot (plus the whole records).
 func TestToleratedDamage(t *testing.T) {
+	defer tally(t, promiseState)
 	base := makeBaseline(t)
 	cases := []struct {
 		name  string
@@ -317,8 +334,18 @@ func TestToleratedDamage(t *testing.T) {
 		want  []string
 		not   []string
 	}{
-		{"journal of another lineage", func(t *testing.T, w *workspace) {
-			w.write(t, journalFile, journalFor("another-lineage", 5, journalChanges, nil))
+		// What a crash inside Write leaves: the snapshot holds the
+		// journal's records (all of them older than the snapshot). A
+		// journal of another lineage is an error now (stateCases).
+		{"journal older than the snapshot", func(t *testing.T, w *workspace) {
+			var snap struct {
+				Lineage string `json:"lineage"`
+				Serial  uint64 `json:"serial"`
+			}
+			if err := json.Unmarshal(w.read(t, stateFile), &snap); err != nil || snap.Serial < 3 {
+				t.Fatalf("baseline state: serial %d, %v", snap.Serial, err)
+			}
+			w.write(t, journalFile, journalFor(snap.Lineage, snap.Serial-3, journalChanges[:2], nil))
 		}, []string{"exec.a"}, []string{"exec.b", "exec.c"}},
 		{"journal with a torn last line", func(t *testing.T, w *workspace) {
 			j := journal(t, w, journalChanges[:2], nil)

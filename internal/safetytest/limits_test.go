@@ -3,6 +3,7 @@ package safetytest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -15,6 +16,7 @@ import (
 // and used to die with "fatal error: stack overflow" (about 60 000 levels
 // were enough); config.Load now refuses deep nesting before parsing.
 func TestDeepNesting(t *testing.T) {
+	defer tally(t, promiseHostile)
 	const depth = 100000
 	src := "locals {\n  a = " + strings.Repeat("[", depth) + strings.Repeat("]", depth) + "\n}\n"
 	dir := pipelineDir(t, map[string]string{"main.hcl": src})
@@ -44,5 +46,29 @@ func TestVarFileRelativeToChdir(t *testing.T) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
 		t.Errorf("plan -chdir=%s -var-file=n.vars.hcl: %v\n%s", filepath.Base(dir), err, out.String())
+	}
+}
+
+// TestChainedLocals validates and plans a chain of 10 000 locals (100 000
+// with ANSFLOW_LONG=1), each referring to the one before. Checking the
+// references used to sort every local's name for each reference (21 s for
+// 10 000); it is linear now (BenchmarkChainedLocals in config measures it).
+func TestChainedLocals(t *testing.T) {
+	defer tally(t, promiseHostile)
+	n := 10_000
+	if longRun() {
+		n = 100_000
+	}
+	limit("chained locals", int64(n))
+	var b strings.Builder
+	b.WriteString("locals {\n  l0 = 1\n")
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "  l%d = local.l%d + 1\n", i, i-1)
+	}
+	fmt.Fprintf(&b, "}\n\nexec \"a\" {\n  command = [\"echo\", local.l%d]\n}\n", n-1)
+	dir := pipelineDir(t, map[string]string{"main.hcl": b.String()})
+	mustRun(t, dir, nil, "validate")
+	if r := mustRun(t, dir, nil, "plan"); !strings.Contains(r.stdout, "1 to run") {
+		t.Errorf("plan of %d chained locals\n%s", n, r)
 	}
 }

@@ -154,6 +154,7 @@ func (b *background) wait(t *testing.T) int {
 // runs the step, the nine others fail at once (before the step finishes)
 // naming the holder.
 func TestConcurrentApplies(t *testing.T) {
+	defer tally(t, promiseState)
 	const n = 10
 	// The step sleeps long enough for ten processes to start on a busy
 	// machine with two cores.
@@ -245,6 +246,7 @@ func TestConcurrentApplies(t *testing.T) {
 // TestLockTimeoutWaits: an apply with -lock-timeout waits for the holder to
 // finish and then runs.
 func TestLockTimeoutWaits(t *testing.T) {
+	defer tally(t, promiseState)
 	dir := pipelineDir(t, slowPipeline("1"))
 	first := startApply(t, dir, "-var", "n=first")
 	waitFor(t, "the first apply's step to start", func() bool { return exists(filepath.Join(dir, "started")) })
@@ -264,6 +266,7 @@ func TestLockTimeoutWaits(t *testing.T) {
 // TestKilledHolderDoesNotBlock: kill -9 of the lock holder in the middle of
 // its step leaves nothing that blocks the next apply.
 func TestKilledHolderDoesNotBlock(t *testing.T) {
+	defer tally(t, promiseState)
 	dir := pipelineDir(t, slowPipeline("5"))
 	holder := startApply(t, dir, "-var", "n=killed")
 	waitFor(t, "the step to start", func() bool { return exists(filepath.Join(dir, "started")) })
@@ -285,6 +288,7 @@ func TestKilledHolderDoesNotBlock(t *testing.T) {
 // TestForceUnlock: force-unlock refuses a wrong ID naming the holder, and
 // removes the lock given the right one, so another run can take it.
 func TestForceUnlock(t *testing.T) {
+	defer tally(t, promiseState)
 	dir := pipelineDir(t, slowPipeline("5"))
 	holder := startApply(t, dir, "-var", "n=holder")
 	infoPath := filepath.Join(dir, ".ansflow", "state", "default.lock.info")
@@ -314,4 +318,36 @@ func TestForceUnlock(t *testing.T) {
 	}
 	_ = holder.cmd.Process.Signal(syscall.SIGKILL)
 	holder.wait(t)
+}
+
+// TestForcedAwayHolderFailsLoudly: the lock of a live apply is forced
+// away and a second apply runs to the end meanwhile. When the first one
+// records its step, it finds the state changed under it: it must fail
+// naming the state and write nothing, and the second one's records stay.
+func TestForcedAwayHolderFailsLoudly(t *testing.T) {
+	defer tally(t, promiseState)
+	dir := pipelineDir(t, slowPipeline("3"))
+	first := startApply(t, dir, "-var", "n=first")
+	infoPath := filepath.Join(dir, ".ansflow", "state", "default.lock.info")
+	var h lockHolder
+	waitFor(t, "the first apply's step", func() bool {
+		data, err := os.ReadFile(infoPath)
+		return exists(filepath.Join(dir, "started")) && err == nil && json.Unmarshal(data, &h) == nil && h.ID != ""
+	})
+	mustRun(t, dir, nil, "force-unlock", h.ID)
+	mustRun(t, dir, nil, "apply", "-auto-approve", "-var", "n=second", "-var", "sleep=0")
+
+	code := first.wait(t)
+	out := first.output()
+	if code == 0 || !strings.Contains(out, "changed by another run") || !strings.Contains(out, "default.json") {
+		t.Errorf("the forced-away apply: want a failure saying the state default.json was changed by another run, got exit %d\n%s", code, out)
+	}
+	st := mustRun(t, dir, nil, "state", "show", "exec.slow")
+	if !strings.Contains(st.stdout, "second") {
+		t.Errorf("the second apply's record of exec.slow is gone\n%s", st)
+	}
+	hist := mustRun(t, dir, nil, "history")
+	if !strings.Contains(hist.stdout, "ok") {
+		t.Errorf("history lost the second apply\n%s", hist)
+	}
 }

@@ -33,7 +33,9 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "building ansflow: %v\n%s", err, out)
 		return 1
 	}
-	return m.Run()
+	code := m.Run()
+	writeReport()
+	return code
 }
 
 // longRun reports whether the long variants are asked for.

@@ -51,6 +51,8 @@ type Provider struct {
 
 	mu      sync.Mutex
 	clients map[connection]*client.Client
+	// reaped holds the workspace/run keys reapKilled has run for.
+	reaped map[string]bool
 }
 
 // Option configures a Provider.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -123,13 +124,15 @@ func (s *runStep) Apply(ctx context.Context, req providers.ApplyRequest) (provid
 // runToCompletion creates, starts and waits for a container, collecting its
 // output; the container is stopped and removed when ctx ends first.
 func (s *runStep) runToCompletion(ctx context.Context, api dockerAPI, req providers.ApplyRequest) (providers.ApplyResponse, error) {
+	s.p.reapKilled(ctx, api, req.Env)
 	opts := createOptions(req.Env, req.Addr, containerName(req.Addr, req.Inputs, true), req.Inputs)
+	remove := attrBool(req.Inputs, "remove")
+	maps.Copy(opts.Config.Labels, runLabels(req.Env, remove))
 	created, err := api.ContainerCreate(ctx, opts)
 	if err != nil {
 		return providers.ApplyResponse{}, fmt.Errorf("creating container from %s: %w", opts.Config.Image, err)
 	}
 	id := created.ID
-	remove := attrBool(req.Inputs, "remove")
 	defer func() {
 		if remove || ctx.Err() != nil {
 			cleanupContainer(api, id, ctx.Err() != nil)

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/big"
 
 	"os"
@@ -99,6 +100,9 @@ func (s *Step) Apply(ctx context.Context, req providers.ApplyRequest) (providers
 			dir = filepath.Join(req.Env.Dir, wd)
 		}
 	}
+	if err := checkWorkdir(dir, stringAttr(in, "workdir")); err != nil {
+		return providers.ApplyResponse{}, err
+	}
 	want := 0
 	if v := in.GetAttr("expect_exit_code"); !v.IsNull() {
 		n, err := ExitCode(v)
@@ -108,20 +112,25 @@ func (s *Step) Apply(ctx context.Context, req providers.ApplyRequest) (providers
 		want = n
 	}
 
-	cmd := osexec.CommandContext(ctx, argv[0], argv[1:]...)
+	path, err := lookCommand(argv[0], dir)
+	if err != nil {
+		return providers.ApplyResponse{Outputs: cty.ObjectVal(map[string]cty.Value{
+			"exit_code": cty.NumberIntVal(-1), "stdout": cty.StringVal(""), "stderr": cty.StringVal(""),
+		})}, err
+	}
+	cmd, lifeline, err := s.supervised(ctx, path, argv)
+	if err != nil {
+		return providers.ApplyResponse{}, err
+	}
+	defer lifeline.Close() // the supervisor kills what is left of the step
 	cmd.Dir = dir
-	cmd.Env = mergeEnv(os.Environ(), stringMap(in.GetAttr("env")))
-	// Its own process group, so a Ctrl-C meant for ansflow reaches the
-	// command only through ansflow (which lets it finish first).
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = s.WaitDelay
+	cmd.Env = append(mergeEnv(os.Environ(), stringMap(in.GetAttr("env"))), supervisorEnv+"=1")
 	var out, errb capped
 	cmd.Stdout = multi(req.Logs.Stdout, &out)
 	cmd.Stderr = multi(req.Logs.Stderr, &errb)
 	cmd.Stdin = nil
 
-	err := cmd.Run()
+	err = runSupervised(cmd)
 	code := -1
 	if cmd.ProcessState != nil {
 		code = cmd.ProcessState.ExitCode()
@@ -145,15 +154,122 @@ func (s *Step) Apply(ctx context.Context, req providers.ApplyRequest) (providers
 	}
 	var exitErr *osexec.ExitError
 	if err != nil && !errors.As(err, &exitErr) {
-		if errors.Is(err, osexec.ErrNotFound) || errors.Is(err, os.ErrNotExist) {
-			return resp, fmt.Errorf("cannot run %q: not found in PATH or in %s; check the command's first element", argv[0], dir)
-		}
-		return resp, fmt.Errorf("cannot run %q: %v", argv[0], err)
+		return resp, startError(argv[0], dir, err)
 	}
 	if code != want {
 		return resp, exitError(code, want, errb.tail())
 	}
 	return resp, nil
+}
+
+// checkWorkdir says plainly when the directory to run in is missing.
+func checkWorkdir(dir, workdir string) error {
+	info, err := os.Stat(dir)
+	switch {
+	case workdir == "":
+		return nil
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("workdir %q does not exist (%s); create it in an earlier step or fix workdir", workdir, dir)
+	case err != nil:
+		return fmt.Errorf("workdir %q cannot be used: %v", workdir, unwrapPath(err))
+	case !info.IsDir():
+		return fmt.Errorf("workdir %q is not a directory (%s)", workdir, dir)
+	}
+	return nil
+}
+
+// startError explains why a program could not be started, without Go's
+// fork/exec wording.
+func startError(prog, dir string, err error) error {
+	switch {
+	case errors.Is(err, osexec.ErrNotFound) || errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("cannot run %q: not found in PATH or in %s; check the command's first element", prog, dir)
+	case errors.Is(err, fs.ErrPermission):
+		path := prog
+		if !filepath.IsAbs(path) && strings.ContainsRune(path, filepath.Separator) {
+			path = filepath.Join(dir, path)
+		}
+		if info, serr := os.Stat(path); serr == nil && info.IsDir() {
+			return fmt.Errorf("cannot run %q: it is a directory, not a program", prog)
+		}
+		return fmt.Errorf("cannot run %q: it is not executable (permission denied); make it executable (chmod +x) or run it through its interpreter, e.g. [\"sh\", %q]", prog, prog)
+	}
+	return fmt.Errorf("cannot run %q: %v", prog, unwrapPath(err))
+}
+
+// unwrapPath drops the operation and path Go puts in front of a system error.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// lookCommand finds the program argv0 names, as os/exec would: a name
+// with a slash relative to dir, else in PATH. It also refuses what could not
+// be started (a directory, a file without an exec bit) before a supervisor
+// is started for it, so the message names the problem plainly.
+func lookCommand(argv0, dir string) (string, error) {
+	p := argv0
+	if !strings.Contains(argv0, "/") {
+		found, err := osexec.LookPath(argv0)
+		if err != nil {
+			return "", startError(argv0, dir, err)
+		}
+		p = found
+	} else if !filepath.IsAbs(p) {
+		p = filepath.Join(dir, p)
+	}
+	info, err := os.Stat(p)
+	switch {
+	case err != nil:
+		return "", startError(argv0, dir, err)
+	case info.IsDir() || info.Mode()&0o111 == 0:
+		return "", startError(argv0, dir, fs.ErrPermission)
+	}
+	return p, nil
+}
+
+// supervised prepares the command at path with argv under a supervisor
+// (see supervise.go): its own process group, so that a Ctrl-C meant for
+// ansflow reaches it only through ansflow (which lets it finish first),
+// and a lifeline that ansflow must close once the command is done.
+func (s *Step) supervised(ctx context.Context, path string, argv []string) (*osexec.Cmd, *os.File, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, nil, fmt.Errorf("finding the ansflow binary to supervise the command: %w", err)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting the command: %w", err)
+	}
+	cmd := osexec.CommandContext(ctx, self)
+	cmd.Args = supervisorArgs(path, argv)
+	cmd.ExtraFiles = []*os.File{r} // fd 3: lifelineFD
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Cancelled: SIGTERM to the group, SIGKILL to it if it is still
+	// there after WaitDelay.
+	cmd.Cancel = func() error {
+		pgid := cmd.Process.Pid
+		time.AfterFunc(s.WaitDelay, func() { _ = syscall.Kill(-pgid, syscall.SIGKILL) })
+		return syscall.Kill(-pgid, syscall.SIGTERM)
+	}
+	cmd.WaitDelay = s.WaitDelay + time.Second
+	return cmd, w, nil
+}
+
+// runSupervised runs cmd from supervised; the read end of the lifeline is
+// the supervisor's alone once it has started.
+func runSupervised(cmd *osexec.Cmd) error {
+	err := cmd.Start()
+	for _, f := range cmd.ExtraFiles {
+		f.Close()
+	}
+	if err != nil {
+		return err
+	}
+	return cmd.Wait()
 }
 
 func exitError(code, want int, tail []string) error {

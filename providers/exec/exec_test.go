@@ -45,6 +45,9 @@ func TestApply(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(dir, "sub", "x.sh"), []byte("#!/bin/sh\necho x\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name       string
 		set        map[string]cty.Value
@@ -63,6 +66,12 @@ func TestApply(t *testing.T) {
 			wantErr: "exited with code 4 (expected 0); last lines of stderr:\n  boom", wantCode: 4, wantStderr: "boom\n"},
 		{name: "expected exit code", set: map[string]cty.Value{"command": argv("sh", "-c", "exit 3"), "expect_exit_code": cty.NumberIntVal(3)},
 			wantCode: 3},
+		{name: "the supervisor's mark is not passed on", set: map[string]cty.Value{"command": argv("sh", "-c", "echo ${ANSFLOW_STEP_SUPERVISOR:-unset}")},
+			wantStdout: "unset\n"},
+		{name: "relative program path", set: map[string]cty.Value{"command": argv("./sub/x.sh")},
+			wantStdout: "x\n"},
+		{name: "killed by a signal", set: map[string]cty.Value{"command": argv("sh", "-c", "kill -KILL $$")},
+			wantErr: "exited with code -1", wantCode: -1},
 		{name: "missing program", set: map[string]cty.Value{"command": argv("no-such-program-ansflow")},
 			wantErr: `cannot run "no-such-program-ansflow": not found`, wantCode: -1},
 	}
@@ -157,5 +166,45 @@ func TestSourcesFingerprint(t *testing.T) {
 	if _, err := New().Fingerprint(context.Background(), providers.FingerprintRequest{Env: providers.Env{Dir: dir},
 		Inputs: inputs(t, map[string]cty.Value{"command": argv("true"), "sources": argv("nope/*.c")})}); err == nil || !strings.Contains(err.Error(), "matches no file") {
 		t.Errorf("a pattern matching nothing: err = %v", err)
+	}
+}
+
+// A program that cannot start is explained without Go's fork/exec wording.
+func TestStartFailuresAreExplained(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "script.sh"), []byte("#!/bin/sh\necho hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "file"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "tools"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		set  map[string]cty.Value
+		want string
+	}{
+		{"missing workdir", map[string]cty.Value{"command": argv("/bin/echo", "hi"), "workdir": cty.StringVal("nosuchdir")},
+			`workdir "nosuchdir" does not exist (` + filepath.Join(dir, "nosuchdir") + `); create it in an earlier step or fix workdir`},
+		{"workdir is a file", map[string]cty.Value{"command": argv("/bin/echo", "hi"), "workdir": cty.StringVal("file")},
+			`workdir "file" is not a directory (` + filepath.Join(dir, "file") + `)`},
+		{"not executable", map[string]cty.Value{"command": argv("./script.sh")},
+			`cannot run "./script.sh": it is not executable (permission denied); make it executable (chmod +x) or run it through its interpreter, e.g. ["sh", "./script.sh"]`},
+		{"a directory", map[string]cty.Value{"command": argv("./tools")},
+			`cannot run "./tools": it is a directory, not a program`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := New().Apply(context.Background(), providers.ApplyRequest{
+				Env: providers.Env{Dir: dir}, Inputs: inputs(t, tc.set), Logs: providers.Logs{Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}},
+			})
+			if err == nil || err.Error() != tc.want {
+				t.Fatalf("err = %v\nwant  %s", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "fork/exec") {
+				t.Errorf("Go's wording reaches the user: %v", err)
+			}
+		})
 	}
 }

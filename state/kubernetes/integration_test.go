@@ -80,6 +80,10 @@ func TestStore(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) state.Store {
 		return newTestStore(t, client, testNamespace(t, client), 0)
 	})
+	storetest.RunTwoWriters(t, func(t *testing.T) (state.Store, state.Store) {
+		ns := testNamespace(t, client)
+		return newTestStore(t, client, ns, 0), newTestStore(t, client, ns, 0)
+	})
 }
 
 // bigState returns a state of about size bytes of JSON that gzip cannot

@@ -85,6 +85,10 @@ type Store struct {
 	// known is the stored state's tail as this Store last saw or wrote
 	// it; nil when it must be read again.
 	known *tail
+	// seen is the serial this Store last read or wrote, and whether it has
+	// read or written at all: Write and Append are conditional on it.
+	seen     uint64
+	seenOnce bool
 }
 
 var _ state.Store = (*Store)(nil)
@@ -257,6 +261,7 @@ func (s *Store) load(ctx context.Context) (*state.State, *tail, error) {
 		st, t, err = s.loadOnce(ctx)
 		if err == nil {
 			s.known = t
+			s.seen, s.seenOnce = t.serial, true
 			return st, t, nil
 		}
 		if !errors.Is(err, errMoved) {
@@ -358,6 +363,12 @@ func (s *Store) Write(ctx context.Context, st *state.State) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Appends of another writer change journal segments, not the pointer
+	// whose resourceVersion guards the switch: read the state afresh, so
+	// that records another run appended since this Store last saw it
+	// make a conflict rather than vanish. (The lock closes the window
+	// between this read and the switch.)
+	s.known = nil
 	t, err := s.current(ctx)
 	if err != nil {
 		return err
@@ -434,6 +445,7 @@ func (s *Store) replace(ctx context.Context, t *tail, out *state.State) error {
 		return err
 	}
 	s.known = &tail{exists: true, pointerRV: rv, ptr: p, serial: p.Serial, empty: p.Empty}
+	s.seen, s.seenOnce = p.Serial, true
 	// The old generations are unreachable now; failing to delete them
 	// leaves garbage that the next Write collects.
 	_ = s.collect(ctx, p.Generation)
@@ -492,19 +504,29 @@ func (s *Store) collect(ctx context.Context, keep uint64) error {
 }
 
 // current returns the known tail, reading the state when there is none.
+// When the stored serial is not the one this Store last read or wrote, it
+// returns a *state.ConflictError (and stays in conflict until a Read).
 func (s *Store) current(ctx context.Context) (*tail, error) {
 	if s.known != nil {
 		return s.known, nil
 	}
+	prev, once := s.seen, s.seenOnce
 	_, t, err := s.load(ctx)
-	return t, err
+	if err != nil {
+		return nil, err
+	}
+	if once && t.serial != prev {
+		s.seen, s.known = prev, nil
+		return nil, &state.ConflictError{Path: s.String(), Read: prev, Now: t.serial}
+	}
+	return t, nil
 }
 
 // Append records c as one more journal record; see the package
 // documentation for its cost. The first Append to a workspace with nothing
 // stored fixes its lineage. When another run changed the state since this
-// Store read it, Append reads it again and, if the lineage still matches,
-// records c on top.
+// Store read or wrote it, Append fails with a *state.ConflictError rather
+// than build on a state this run has not seen.
 func (s *Store) Append(ctx context.Context, lineage string, c state.Change) error {
 	change, err := json.Marshal(c)
 	if err != nil {
@@ -581,6 +603,7 @@ func (s *Store) appendOnce(ctx context.Context, t *tail, lineage string, change 
 	}
 	seg.rv = res.ResourceVersion
 	t.seg, t.serial, t.empty = seg, serial, false
+	s.seen, s.seenOnce = serial, true
 	return nil
 }
 

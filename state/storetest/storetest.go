@@ -441,3 +441,108 @@ func testApprovals(t *testing.T, s state.Store) {
 		t.Errorf("Read after compacting Write differs (-want +got):\n%s", diff)
 	}
 }
+
+// RunTwoWriters runs the conformance tests that need two handles on one
+// stored workspace, as two processes have: newPair returns two stores of
+// the same, empty workspace.
+func RunTwoWriters(t *testing.T, newPair func(t *testing.T) (a, b state.Store)) {
+	tests := []struct {
+		name string
+		test func(t *testing.T, a, b state.Store)
+	}{
+		{"TakingTurns", testTakingTurns},
+		{"AppendAfterOtherWriterConflicts", testAppendConflict},
+		{"WriteAfterOtherWriterConflicts", testWriteConflict},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := newPair(t)
+			tt.test(t, a, b)
+		})
+	}
+}
+
+// started writes a sample state through a and reads it back through b, as
+// two runs that both read it would.
+func started(t *testing.T, a, b state.Store) (*state.State, *state.State) {
+	t.Helper()
+	ctx := t.Context()
+	if err := a.Write(ctx, Sample("default")); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := a.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := b.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa, sb
+}
+
+// Stores that read before they write (as lock holders do) see each
+// other's changes.
+func testTakingTurns(t *testing.T, a, b state.Store) {
+	ctx := t.Context()
+	sa, _ := started(t, a, b)
+	if err := a.Append(ctx, sa.Lineage, state.Change{Remove: "exec.test"}); err != nil {
+		t.Fatal(err)
+	}
+	sb, err := b.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sb.Instances["exec.test"] != nil {
+		t.Fatalf("b does not see a's Append")
+	}
+	if err := b.Write(ctx, sb); err != nil {
+		t.Fatalf("Write after reading the other's Append: %v", err)
+	}
+	got, err := a.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Append(ctx, got.Lineage, state.Change{Instance: Instance("exec.more")}); err != nil {
+		t.Fatalf("Append after reading the other's Write: %v", err)
+	}
+}
+
+// A writer whose read is out of date fails with a ConflictError and
+// records nothing (force-unlock of a live holder, then a second run).
+func testAppendConflict(t *testing.T, a, b state.Store) {
+	ctx := t.Context()
+	sa, sb := started(t, a, b)
+	if err := b.Append(ctx, sb.Lineage, state.Change{Instance: Instance("exec.b")}); err != nil {
+		t.Fatal(err)
+	}
+	var conflict *state.ConflictError
+	if err := a.Append(ctx, sa.Lineage, state.Change{Instance: Instance("exec.a")}); !errors.As(err, &conflict) {
+		t.Fatalf("Append on a state changed by another store: %v, want a *state.ConflictError", err)
+	}
+	// It stays refused: the losing run cannot slip in its next record.
+	if err := a.Append(ctx, sa.Lineage, state.Change{Instance: Instance("exec.a2")}); !errors.As(err, &conflict) {
+		t.Fatalf("second Append of the losing store: %v, want a *state.ConflictError", err)
+	}
+	got := mustRead(t, b)
+	if got.Instances["exec.b"] == nil || got.Instances["exec.a"] != nil || got.Instances["exec.a2"] != nil {
+		t.Errorf("after the conflict: want exec.b kept and neither exec.a nor exec.a2 recorded")
+	}
+}
+
+func testWriteConflict(t *testing.T, a, b state.Store) {
+	ctx := t.Context()
+	sa, sb := started(t, a, b)
+	if err := b.Append(ctx, sb.Lineage, state.Change{Instance: Instance("exec.b")}); err != nil {
+		t.Fatal(err)
+	}
+	var conflict *state.ConflictError
+	sa.Instances["exec.a"] = Instance("exec.a")
+	if err := a.Write(ctx, sa); !errors.As(err, &conflict) {
+		t.Fatalf("Write on a state changed by another store: %v, want a *state.ConflictError", err)
+	}
+	got := mustRead(t, b)
+	if got.Instances["exec.b"] == nil || got.Instances["exec.a"] != nil {
+		t.Errorf("the losing Write replaced the winner's state")
+	}
+}

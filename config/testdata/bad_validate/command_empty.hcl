@@ -1,0 +1,3 @@
+exec "a" {
+  command = [] # ERROR: Empty command
+}

@@ -1,0 +1,7 @@
+variable "names" {
+  type = list(string)
+}
+
+exec "a" {
+  command = ["echo", upper(var.names)] # ERROR: Invalid function argument
+}

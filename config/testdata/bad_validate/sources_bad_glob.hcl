@@ -1,0 +1,7 @@
+exec "a" {
+  command = ["true"]
+  sources = [
+    "src/*.go",
+    "src/[abc", # ERROR: Invalid sources pattern
+  ]
+}
