@@ -114,11 +114,13 @@ func sensitiveOutput(ctx context.Context, app *App, g *globalOptions, o *outputO
 	if err != nil {
 		return nil, err
 	}
-	ws, err := workspace(g.dir())
+	// The store holds the workspace's key for sensitive hashes.
+	store, ws, err := openStore(g.dir())
 	if err != nil {
 		return nil, err
 	}
-	eng, err := newEngine(app, g.dir(), ws, nil)
+	defer closeStore(store)
+	eng, err := newEngine(app, g.dir(), ws, store)
 	if err != nil {
 		return nil, err
 	}
