@@ -309,7 +309,12 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	raw := unmarked(inputs)
 	files := in.verifiedFiles // read before the apply started, when nothing upstream could change them
 	if !in.filesKnown {
-		files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: raw})
+		plog := w.panicLog(in.addr)
+		err = guard("Fingerprint", plog, func() (err error) {
+			files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: raw})
+			return err
+		})
+		plog.Close()
 		if err != nil {
 			return a.fail(in, ch, fmt.Errorf("reading what the step's inputs point at: %w", err))
 		}
@@ -353,7 +358,9 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	case Replace:
 		action = providers.Create
 		if prior != nil {
-			if err := p.Delete(ctx, providers.DeleteRequest{Addr: in.addr, Env: w.env, Prior: *priorP, Logs: logs}); err != nil {
+			if err := guard("Delete", stderr, func() error {
+				return p.Delete(ctx, providers.DeleteRequest{Addr: in.addr, Env: w.env, Prior: *priorP, Logs: logs})
+			}); err != nil {
 				stdout.Close()
 				stderr.Close()
 				return a.fail(in, ch, fmt.Errorf("deleting the old object before replacing it: %w", err))
@@ -369,7 +376,10 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 		if meta.Timeout > 0 {
 			actx, cancel = context.WithTimeout(ctx, meta.Timeout)
 		}
-		resp, err = p.Apply(actx, providers.ApplyRequest{Addr: in.addr, Env: w.env, Action: action, Inputs: raw, Prior: priorP, Logs: logs})
+		err = guard("Apply", stderr, func() (err error) {
+			resp, err = p.Apply(actx, providers.ApplyRequest{Addr: in.addr, Env: w.env, Action: action, Inputs: raw, Prior: priorP, Logs: logs})
+			return err
+		})
 		if err != nil && actx.Err() != nil {
 			err = withCtxErr(actx, meta.Timeout, err)
 		}
@@ -474,7 +484,11 @@ func (a *applier) applyDelete(ctx context.Context, in *inst, ch *Change) error {
 			logs := providers.Logs{Stdout: discard{}, Stderr: discard{}, Progress: func(msg string) {
 				a.e.emit(Event{Type: EventStepProgress, Addr: in.addr, Action: Delete, Message: a.w.red.redact(msg)})
 			}}
-			err = p.Delete(ctx, providers.DeleteRequest{Addr: in.addr, Env: a.w.env, Prior: priorOf(in.prior), Logs: logs})
+			plog := a.w.panicLog(in.addr)
+			err = guard("Delete", plog, func() error {
+				return p.Delete(ctx, providers.DeleteRequest{Addr: in.addr, Env: a.w.env, Prior: priorOf(in.prior), Logs: logs})
+			})
+			plog.Close()
 		}
 	}
 	d := a.e.now().Sub(started)

@@ -351,7 +351,11 @@ func (w *world) verifyInstance(ctx context.Context, in *inst, ch *Change, b *Bin
 	if err != nil {
 		return &StalePlanError{Addr: in.addr, Reason: err.Error()}
 	}
-	files, err := p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: unmarked(inputs)})
+	var files map[string]string
+	err = guard("Fingerprint", nil, func() (err error) {
+		files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: unmarked(inputs)})
+		return err
+	})
 	if err != nil {
 		return &StalePlanError{Addr: in.addr, Reason: "reading what its inputs point at: " + err.Error()}
 	}

@@ -195,11 +195,14 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 			return err
 		}
 		if v, ok := p.(providers.Validator); ok {
-			if err := v.Validate(unmarked(inputs)); err != nil {
+			if err := guard("Validate", nil, func() error { return v.Validate(unmarked(inputs)) }); err != nil {
 				return inputDiag(s, in.addr, err)
 			}
 		}
-		files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: unmarked(inputs)})
+		err = guard("Fingerprint", nil, func() (err error) {
+			files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: unmarked(inputs)})
+			return err
+		})
 		var ie *providers.InputError
 		if errors.As(err, &ie) {
 			return inputDiag(s, in.addr, err)
@@ -287,7 +290,11 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 		if err != nil {
 			return err
 		}
-		resp, err := p.Read(ctx, providers.ReadRequest{Addr: in.addr, Env: w.env, Desired: unmarked(inputs), Prior: priorOf(prior)})
+		var resp providers.ReadResponse
+		err = guard("Read", nil, func() (err error) {
+			resp, err = p.Read(ctx, providers.ReadRequest{Addr: in.addr, Env: w.env, Desired: unmarked(inputs), Prior: priorOf(prior)})
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("refreshing: %w", err)
 		}
