@@ -136,7 +136,9 @@ await() {
   local name=$1 limit=$(( $(date +%s) + $2 ))
   shift 2
   until "$@" >/dev/null 2>&1; do
-    if [[ -f "$D/pids/$name.pid" ]] && ! running_pid "$D" "$name" >/dev/null; then
+    # Just launched: alive is enough (for a moment after the fork the process is still bash or
+    # setsid, not the binary running_pid compares with).
+    if [[ -f "$D/pids/$name.pid" ]] && ! kill -0 "$(cat "$D/pids/$name.pid")" 2>/dev/null; then
       tail -n 30 "$D/logs/$name.log" >&2 || true
       fail "$name stopped while starting (log: $D/logs/$name.log)"
     fi

@@ -199,7 +199,7 @@ func TestDockerdStopsDuringBuild(t *testing.T) {
 	dir := t.TempDir()
 	slowBuildPipeline(t, dir)
 	r := startApply(t, dir)
-	if !r.waitFor(t, "Step 2/", 60*time.Second) {
+	if !r.waitFor(t, `RUN ["/pause"`, 60*time.Second) {
 		t.Fatalf("the build did not reach its RUN step within 60s:\n%s", r.output(t))
 	}
 	time.Sleep(2 * time.Second)
