@@ -31,7 +31,10 @@ func startControlPlane(t *testing.T) *controlPlane {
 	t.Helper()
 	root := repoRoot(t)
 	dir := filepath.Join(t.TempDir(), "testenv")
-	env := append(os.Environ(), "ANSFLOW_TESTENV_DIR="+dir)
+	// This control plane is the test's own (its cleanup stops it): it must
+	// not be recorded as one hack/test.sh started, or the run's cleanup would
+	// stop the shared one in the default directory.
+	env := append(os.Environ(), "ANSFLOW_TESTENV_DIR="+dir, "ANSFLOW_STARTED=")
 	t.Cleanup(func() {
 		cmd := exec.Command(filepath.Join(root, "hack/testenv/down.sh"))
 		cmd.Env = env
