@@ -94,27 +94,12 @@ func createHashKey(path string) error {
 		return err
 	}
 	_, text := NewHashKey()
-	f, err := os.CreateTemp(filepath.Dir(path), ".key-*")
+	tmp, err := writeTemp(path, []byte(text))
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(filePerm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.WriteString(text); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Link(f.Name(), path); err != nil {
+	defer os.Remove(tmp)
+	if err := os.Link(tmp, path); err != nil {
 		return err
 	}
 	return syncDir(filepath.Dir(path))
