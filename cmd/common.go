@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/ansflow/ansflow/internal/safefile"
 	"io"
 	"os"
 	"os/signal"
@@ -14,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ansflow/ansflow/internal/safefile"
 
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
