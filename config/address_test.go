@@ -28,3 +28,39 @@ func TestParseInstanceAddr(t *testing.T) {
 		}
 	}
 }
+
+func TestParseAddr(t *testing.T) {
+	for _, tc := range []struct {
+		in          string
+		allowModule bool
+		want        string // canonical form; "" for an error
+		module      string
+	}{
+		{in: "exec.build", want: "exec.build"},
+		{in: `module.api.docker_build.app`, want: "module.api.docker_build.app", module: "module.api"},
+		{in: `module.svc["api"].exec.test["x"]`, want: `module.svc["api"].exec.test["x"]`, module: `module.svc["api"]`},
+		{in: `module.a.module.b["k"].exec.x`, want: `module.a.module.b["k"].exec.x`, module: `module.a.module.b["k"]`},
+		{in: "module.api", allowModule: true, want: "module.api", module: "module.api"},
+		{in: `module.svc["api"]`, allowModule: true, want: `module.svc["api"]`, module: `module.svc["api"]`},
+		{in: "module.api"},
+		{in: "module", allowModule: true},
+		{in: "module.api.exec", allowModule: true},
+		{in: `module.api["a"]["b"].exec.x`},
+		{in: "module.api.exec.x.y"},
+	} {
+		a, err := ParseAddr(tc.in, tc.allowModule)
+		if tc.want == "" {
+			if err == nil {
+				t.Errorf("%q: parsed as %s, want an error", tc.in, a)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q: %v", tc.in, err)
+			continue
+		}
+		if a.String() != tc.want || a.ModulePath() != tc.module {
+			t.Errorf("%q: got %s (module %q), want %s (module %q)", tc.in, a, a.ModulePath(), tc.want, tc.module)
+		}
+	}
+}

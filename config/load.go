@@ -66,6 +66,27 @@ func (l *loader) checkConnBody(b *hclsyntax.Block, r bodyRule) {
 // variable-value files. File names in diagnostics are filepath.Join(dir,
 // name).
 func Load(dir string) (*Pipeline, hcl.Diagnostics) {
+	return LoadWith(dir, Options{})
+}
+
+// Options are what Load uses besides the pipeline's files.
+type Options struct {
+	// Modules resolves module sources that are not local paths (git::...,
+	// file://...) to the directories `ansflow init` installed them in.
+	// Nil: such a source is an error that says to run ansflow init.
+	Modules ModuleResolver
+}
+
+// ModuleResolver finds the installed copy of a remote module source.
+type ModuleResolver interface {
+	// ResolveModule returns the local directory holding source, as pinned
+	// by the lock file. The error says what to do (run ansflow init, the
+	// pin moved, ...) in a sentence.
+	ResolveModule(source string) (dir string, err error)
+}
+
+// LoadWith is Load with options.
+func LoadWith(dir string, o Options) (*Pipeline, hcl.Diagnostics) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, hcl.Diagnostics{dirError(dir, "Cannot use the pipeline directory", fmt.Sprintf("The path %q cannot be resolved; check that it exists.", dir))}
@@ -75,6 +96,7 @@ func Load(dir string) (*Pipeline, hcl.Diagnostics) {
 		return nil, hcl.Diagnostics{diag}
 	}
 	l := newLoader(abs, dir)
+	l.opts = o
 	for _, name := range names {
 		l.parseFile(filepath.Join(dir, name))
 	}
@@ -122,6 +144,7 @@ func dirError(dir, summary, detail string) *hcl.Diagnostic {
 
 // loader holds the state of one Load call.
 type loader struct {
+	opts  Options
 	p     *Pipeline
 	files []*hcl.File
 	diags hcl.Diagnostics
