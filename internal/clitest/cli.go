@@ -114,11 +114,11 @@ func (r Result) Output() string { return r.Stdout + r.Stderr }
 
 func (r Result) String() string {
 	return fmt.Sprintf("ansflow %s: exit %d\n--- stdout\n%s--- stderr\n%s",
-		strings.Join(r.Args, " "), r.Code, clip(r.Stdout), clip(r.Stderr))
+		strings.Join(r.Args, " "), r.Code, Clip(r.Stdout), Clip(r.Stderr))
 }
 
-// clip shortens s for failure messages.
-func clip(s string) string {
+// Clip shortens s for failure messages.
+func Clip(s string) string {
 	const max = 4000
 	if len(s) > max {
 		return s[:max] + fmt.Sprintf("\n... (%d more bytes)\n", len(s)-max)

@@ -115,7 +115,7 @@ func (p *Process) Wait(limit time.Duration) int {
 	select {
 	case <-p.done:
 	case <-time.After(limit):
-		p.t.Fatalf("ansflow still runs after %s; output so far:\n%s", limit, clip(p.Output()))
+		p.t.Fatalf("ansflow still runs after %s; output so far:\n%s", limit, Clip(p.Output()))
 	}
 	var exit *exec.ExitError
 	if p.err != nil && !errors.As(p.err, &exit) {
