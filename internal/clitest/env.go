@@ -2,6 +2,7 @@ package clitest
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,10 +56,10 @@ func (e Env) Environ() []string {
 	var set []string
 	if e.Home != "" {
 		set = append(set, "HOME="+e.Home, "DOCKER_CONFIG="+filepath.Join(e.Home, ".docker"))
-		for _, name := range sortedKeys(xdgHomes) {
+		for _, name := range slices.Sorted(maps.Keys(xdgHomes)) {
 			set = append(set, name+"="+filepath.Join(e.Home, xdgHomes[name]))
 		}
-		for _, name := range sortedKeys(e.Go) {
+		for _, name := range slices.Sorted(maps.Keys(e.Go)) {
 			set = append(set, name+"="+e.Go[name])
 		}
 	}
@@ -135,15 +136,6 @@ func lookup(env []string, name string) (string, bool) {
 		}
 	}
 	return "", false
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // goSettings are the Go settings that depend on HOME, as the test's go
