@@ -76,14 +76,6 @@ func New(t testing.TB, opts ...Option) *CLI {
 	return c
 }
 
-// With returns a copy of c whose commands also get the kv settings.
-func (c *CLI) With(kv ...string) *CLI {
-	d := *c
-	d.extra = append(append([]string(nil), c.extra...), kv...)
-	d.Env = environ(c.home, c.keep, d.extra)
-	return &d
-}
-
 // Home is the child's HOME directory.
 func (c *CLI) Home() string { return c.home }
 
