@@ -3,6 +3,7 @@ package clitest
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,8 +14,9 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(Main(m).Run()) }
 
-// TestBinaryBuildsOnce asks for the binary from many goroutines: one build,
-// one path, and it is the real ansflow.
+// TestBinaryBuildsOnce asks for the binary from many goroutines: one path,
+// go build at most once (not at all when the cache has this source's), and
+// it is the real ansflow.
 func TestBinaryBuildsOnce(t *testing.T) {
 	paths := make([]string, 8)
 	var wg sync.WaitGroup
@@ -28,20 +30,71 @@ func TestBinaryBuildsOnce(t *testing.T) {
 		}
 	}
 	New(t) // and New asks again
-	if process.builds != 1 {
-		t.Errorf("go build ran %d times, want 1", process.builds)
+	if process.builds > 1 {
+		t.Errorf("go build ran %d times, want at most 1", process.builds)
 	}
 	if r := New(t).Run("", "version"); r.Code != 0 || !strings.Contains(r.Stdout, "ansflow") {
 		t.Errorf("ansflow version:\n%s", r)
 	}
 }
 
-// TestBinaryWithoutMain: without Main there is nowhere to build, and the
-// message says what to do.
-func TestBinaryWithoutMain(t *testing.T) {
+// TestBinaryFromCache: another test process of the same source finds the
+// binary in the cache and builds nothing.
+func TestBinaryFromCache(t *testing.T) {
+	if process.root == "" {
+		t.Skip("no user cache directory")
+	}
+	want := Binary(t)
+	other := builder{root: process.root}
+	got, err := other.binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want || other.builds != 0 {
+		t.Errorf("another process got %q after %d builds, want %q after none", got, other.builds, want)
+	}
+}
+
+// TestBinaryWithoutCacheOrMain: with nowhere to build, the message says
+// what to do.
+func TestBinaryWithoutCacheOrMain(t *testing.T) {
 	var b builder
 	if _, err := b.binary(); err == nil || !strings.Contains(err.Error(), "clitest.Main") {
-		t.Errorf("binary() without Main: err = %v, want one naming clitest.Main", err)
+		t.Errorf("binary() without a cache or Main: err = %v, want one naming clitest.Main", err)
+	}
+}
+
+// TestPrune keeps the binary in use, the ones used recently and one being
+// built, and removes the rest.
+func TestPrune(t *testing.T) {
+	root := t.TempDir()
+	now := time.Now()
+	old := now.Add(-2 * unusedFor)
+	for name, mtime := range map[string]time.Time{"current": old, "recent": now, "stale": old} {
+		bin := filepath.Join(root, name, "ansflow")
+		writeFile(t, bin, []byte("binary"))
+		if err := os.Chtimes(bin, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, mtime := range map[string]time.Time{"building": now, "abandoned": old} {
+		writeFile(t, filepath.Join(root, name, "ansflow.1.tmp"), nil)
+		if err := os.Chtimes(filepath.Join(root, name), mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, filepath.Join(root, "README"), nil)
+	prune(root, "current", now.Add(-unusedFor))
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, e.Name())
+	}
+	if want := []string{"README", "building", "current", "recent"}; !slices.Equal(got, want) {
+		t.Errorf("after prune: %q, want %q", got, want)
 	}
 }
 

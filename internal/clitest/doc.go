@@ -1,5 +1,8 @@
 // Package clitest is the one harness for tests that run the ansflow binary:
-// it builds the real binary once per test process (Main, Binary), gives
+// it builds the real binary at most once per test process (Binary), into
+// the user's cache keyed by the source's build ID, so that the packages of
+// one `go test ./...` share it and an unchanged source is not linked again
+// (Main gives a temporary directory where there is no cache), gives
 // every child a clean environment (Environ), runs commands and collects
 // their output and exit code (CLI.Run), starts an apply in the background
 // to signal it and wait for a marker in its output (CLI.Start), writes
