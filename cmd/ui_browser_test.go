@@ -262,7 +262,8 @@ func TestUIDemo(t *testing.T) {
 	base := startUI(t, dir)
 	before, _ := filepath.Glob(filepath.Join(dir, ".ansflow", "logs", "*", "events.jsonl"))
 	// A real pipeline of the user's: it gets the cluster, the engine, the
-	// user's HOME and docker credentials and ANSFLOW_VAR_* variables.
+	// user's HOME (and so the XDG directories), docker credentials,
+	// workspace and ANSFLOW_VAR_* variables.
 	cli := ansflow(t, clitest.Keep("KUBECONFIG", "DOCKER_HOST", "DOCKER_CONFIG", "HOME", "ANSFLOW_VAR_*", "ANSFLOW_WORKSPACE"))
 	apply := cli.Command(context.Background(), dir, append([]string{"apply", "-auto-approve"}, strings.Fields(os.Getenv("ANSFLOW_UI_DEMO_ARGS"))...)...)
 	apply.Stdout, apply.Stderr = os.Stderr, os.Stderr

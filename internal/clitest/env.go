@@ -16,7 +16,8 @@ type Env struct {
 	// Parent is the environment it is made from, usually os.Environ().
 	Parent []string
 	// Home is the child's HOME; its XDG base directories and DOCKER_CONFIG
-	// are below it. Empty: HOME and those stay as in Parent.
+	// are below it. Empty, or HOME in Keep: HOME and the XDG directories
+	// stay as in Parent.
 	Home string
 	// Go holds the Go settings (GOENV, GOCACHE, GOMODCACHE, GOPATH) kept
 	// for a step that runs go when HOME moves: Parent's values win.
@@ -53,6 +54,9 @@ var xdgHomes = map[string]string{
 // (Go's settings and caches pinned, so that a step running go finds them),
 // NO_COLOR=1, then Extra. Each name appears once.
 func (e Env) Environ() []string {
+	if e.keeps("HOME=") {
+		e.Home = "" // the child lives in the test's HOME, as do its XDG dirs
+	}
 	var set []string
 	if e.Home != "" {
 		set = append(set, "HOME="+e.Home, "DOCKER_CONFIG="+filepath.Join(e.Home, ".docker"))

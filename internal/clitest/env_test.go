@@ -43,9 +43,9 @@ func TestEnviron(t *testing.T) {
 		},
 		{
 			name: "kept prefix and home",
-			env:  Env{Parent: parent, Home: "/t/home", Keep: []string{"ANSFLOW_VAR_*", "HOME", "DOCKER_CONFIG"}},
-			want: concat(kept, []string{"HOME=/root", "XDG_RUNTIME_DIR=/run/user/0", "ANSFLOW_VAR_token=leak", "DOCKER_CONFIG=/root/.docker", "GOCACHE=/mine/go-build"},
-				home[2:], []string{"NO_COLOR=1"}),
+			env:  Env{Parent: parent, Home: "/t/home", Go: goEnv, Keep: []string{"ANSFLOW_VAR_*", "HOME", "DOCKER_CONFIG"}},
+			want: concat(kept, []string{"HOME=/root", "XDG_CONFIG_HOME=/root/.config", "XDG_RUNTIME_DIR=/run/user/0", "ANSFLOW_VAR_token=leak",
+				"DOCKER_CONFIG=/root/.docker", "GOCACHE=/mine/go-build", "NO_COLOR=1"}),
 		},
 		{
 			name: "no home: HOME and XDG stay",
