@@ -118,7 +118,7 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 	}
 	record := startRunRecord(ctx, app, pl, destroy)
 	pl.eng.Observer = record.observe(pl.eng.Observer)
-	res, diags := pl.eng.Apply(ctx, stop, pl.p, pl.st, pl.plan, pl.vars, o.parallelism)
+	res, diags := pl.eng.Apply(ctx, engine.ApplyOptions{Pipeline: pl.p, State: pl.st, Plan: pl.plan, Vars: pl.vars, Parallelism: o.parallelism, Stop: stop})
 	record.finish(res)
 	if progress != nil {
 		progress.Close()

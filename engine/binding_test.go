@@ -123,7 +123,7 @@ func TestSavedPlanBinds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, diags := h.eng.Apply(context.Background(), nil, p, st, plan, vars, 2)
+			res, diags := h.eng.Apply(context.Background(), engine.ApplyOptions{Pipeline: p, State: st, Plan: plan, Vars: vars, Parallelism: 2})
 			if tc.want == "" {
 				if diags.HasErrors() || !res.OK() {
 					t.Fatalf("apply: %s %+v", diags.Error(), res)

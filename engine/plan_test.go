@@ -135,7 +135,7 @@ func (h *harness) apply(o engine.Options, vars ...string) *engine.ApplyResult {
 	if diags.HasErrors() {
 		h.t.Fatalf("plan: %s", diags.Error())
 	}
-	res, diags := h.eng.Apply(context.Background(), nil, p, st, plan, vals, 4)
+	res, diags := h.eng.Apply(context.Background(), engine.ApplyOptions{Pipeline: p, State: st, Plan: plan, Vars: vals, Parallelism: 4})
 	if diags.HasErrors() {
 		h.t.Fatalf("apply: %s", diags.Error())
 	}
