@@ -128,105 +128,46 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 	return plan, diags
 }
 
-// planInstance decides the action of one instance.
+// planInstance decides the action of one instance: evaluate its inputs,
+// leave it out (when = false, -target), fingerprint what they point at,
+// diff them with the state and classify the change.
 func (w *world) planInstance(ctx context.Context, in *inst) error {
 	ch := &Change{Addr: in.addr, Type: in.typ()}
 	in.change = ch
 	if in.orphan {
 		return w.planDelete(in, ch)
 	}
-	s := in.info.step
-	ch.Step = s.Addr()
-	if in.key.Valid {
-		k := in.key.Key
-		ch.Key = &k
+	ev, err := w.evaluateForPlan(in, ch)
+	if err != nil {
+		return err
 	}
-	ch.DependsOn = in.deps
-	inputs, meta, diags := w.evalStep(in)
-	if diags.HasErrors() {
-		return &diagError{diags}
-	}
-	in.inputs, in.meta = inputs, meta
-	b := &Binding{WhenFalse: !meta.When}
-	in.binding = b
-	var secrets []string
-	gen := generic(inputs, &secrets, w.key)
-	w.red.add(secrets...)
-	w.red.add(meta.Secrets...)
-	inputsJSON := canonicalJSON(gen) // unknown parts as {}
-	b.References, b.Values = w.recordReferences(in, inputsJSON)
-	prior := in.prior
-	priorValue := func(outputsUnknown bool) func() cty.Value {
-		return func() cty.Value {
-			var priorOutputs cty.Value
-			if prior != nil && !outputsUnknown {
-				priorOutputs = outputsFromJSON(prior.Outputs, s.Schema.OutputType())
-			}
-			return stepValue(s.Schema, inputs, priorOutputs, outputsUnknown)
-		}
-	}
-	ch.Declarative = w.declarative(in, inputs)
-	keep := func(action Action, reason string) error {
-		ch.Action = action
-		if reason != "" {
-			ch.Reasons = append(ch.Reasons, reason)
-		}
-		in.setValue(priorValue(false))
-		return nil
-	}
-	if !meta.When {
+	ch.Declarative = w.declarative(in, ev.inputs)
+	if !ev.meta.When {
 		reason := "when is false"
-		if prior != nil && ch.Declarative {
+		if in.prior != nil && ch.Declarative {
 			reason += "; what it created is left as it is"
 		}
 		ch.Action = Skip
 		ch.Reasons = append(ch.Reasons, reason)
-		w.skipValue(in, inputs, priorValue(false))
+		w.skipValue(in, ev.inputs, ev.value(false))
 		return nil
 	}
 	if w.targets != nil && !w.targets[in.addr] {
-		return keep(Skip, ReasonNotTargeted)
+		ch.Action = Skip
+		ch.Reasons = append(ch.Reasons, ReasonNotTargeted)
+		in.setValue(ev.value(false))
+		return nil
 	}
-
-	var files map[string]string
-	if !containsUnknown(gen) {
-		p, err := w.provider(s.Type)
-		if err != nil {
-			return err
-		}
-		if v, ok := p.(providers.Validator); ok {
-			if err := guard("Validate", nil, func() error { return v.Validate(unmarked(inputs)) }); err != nil {
-				return inputDiag(s, in.addr, err)
-			}
-		}
-		err = guard("Fingerprint", nil, func() (err error) {
-			files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: unmarked(inputs)})
-			return err
-		})
-		var ie *providers.InputError
-		if errors.As(err, &ie) {
-			return inputDiag(s, in.addr, err)
-		}
-		if err != nil {
-			return fmt.Errorf("reading what the step's inputs point at: %w", err)
-		}
-		ch.Fingerprint = fingerprint(inputsJSON, files)
+	files, err := w.planFingerprint(ctx, in, ch, ev)
+	if err != nil {
+		return err
 	}
-	b.Inputs, b.Files = bindingJSON(gen), files
+	ev.binding.Inputs, ev.binding.Files = bindingJSON(ev.gen), files
 	upstream := w.changedDeps(in)
-	// Attribute diffs cost a decode of the stored inputs: skip them when
-	// the fingerprint says nothing changed (the common case on a rerun).
-	if prior == nil || ch.Fingerprint == "" || ch.Fingerprint != prior.Fingerprint {
-		var priorGen any
-		if prior != nil {
-			priorGen = decodeGeneric(prior.Inputs)
-		}
-		ch.Attrs = diffAttrs(priorGen, gen, s.Schema)
-	}
-	fileReasons := fileChanges(prior, files)
-
+	w.diffInputs(in, ch, ev.gen)
+	fileReasons := fileChanges(in.prior, files)
 	if ch.Declarative {
-		if err := w.planDeclarative(ctx, in, ch, inputs, files != nil || ch.Fingerprint != "", fileReasons, upstream); err != nil {
+		if err := w.planDeclarative(ctx, in, ch, ev.inputs, files != nil || ch.Fingerprint != "", fileReasons, upstream); err != nil {
 			return err
 		}
 	} else {
@@ -235,8 +176,104 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 	if !ch.Action.Changes() {
 		ch.Attrs = nil
 	}
-	in.setValue(priorValue(ch.Action.Changes()))
+	in.setValue(ev.value(ch.Action.Changes()))
 	return nil
+}
+
+// planEval is what planning evaluated of one configured instance.
+type planEval struct {
+	in         *inst
+	inputs     cty.Value
+	meta       config.Meta
+	gen        any    // inputs in generic form, sensitive values as hashes
+	inputsJSON []byte // unknown parts as {}
+	binding    *Binding
+}
+
+// value is what references to the instance see after the plan: its inputs
+// with the outputs recorded in state, or outputs known only after apply.
+func (ev *planEval) value(outputsUnknown bool) func() cty.Value {
+	s, prior, inputs := ev.in.info.step, ev.in.prior, ev.inputs
+	return func() cty.Value {
+		var priorOutputs cty.Value
+		if prior != nil && !outputsUnknown {
+			priorOutputs = outputsFromJSON(prior.Outputs, s.Schema.OutputType())
+		}
+		return stepValue(s.Schema, inputs, priorOutputs, outputsUnknown)
+	}
+}
+
+// evaluateForPlan evaluates the inputs of a configured instance and starts
+// its change and binding with what it reads.
+func (w *world) evaluateForPlan(in *inst, ch *Change) (*planEval, error) {
+	ch.Step = in.info.step.Addr()
+	if in.key.Valid {
+		k := in.key.Key
+		ch.Key = &k
+	}
+	ch.DependsOn = in.deps
+	inputs, meta, diags := w.evalStep(in)
+	if diags.HasErrors() {
+		return nil, &diagError{diags}
+	}
+	in.inputs, in.meta = inputs, meta
+	ev := &planEval{in: in, inputs: inputs, meta: meta, binding: &Binding{WhenFalse: !meta.When}}
+	in.binding = ev.binding
+	var secrets []string
+	ev.gen = generic(inputs, &secrets, w.key)
+	w.red.add(secrets...)
+	w.red.add(meta.Secrets...)
+	ev.inputsJSON = canonicalJSON(ev.gen)
+	ev.binding.References, ev.binding.Values = w.recordReferences(in, ev.inputsJSON)
+	return ev, nil
+}
+
+// planFingerprint validates the inputs and hashes what they point at, when
+// they are known; the change's fingerprint stays "" otherwise.
+func (w *world) planFingerprint(ctx context.Context, in *inst, ch *Change, ev *planEval) (map[string]string, error) {
+	if containsUnknown(ev.gen) {
+		return nil, nil
+	}
+	s := in.info.step
+	p, err := w.provider(s.Type)
+	if err != nil {
+		return nil, err
+	}
+	raw := unmarked(ev.inputs)
+	if v, ok := p.(providers.Validator); ok {
+		if err := guard("Validate", nil, func() error { return v.Validate(raw) }); err != nil {
+			return nil, inputDiag(s, in.addr, err)
+		}
+	}
+	var files map[string]string
+	err = guard("Fingerprint", nil, func() (err error) {
+		files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: raw})
+		return err
+	})
+	var ie *providers.InputError
+	if errors.As(err, &ie) {
+		return nil, inputDiag(s, in.addr, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading what the step's inputs point at: %w", err)
+	}
+	ch.Fingerprint = fingerprint(ev.inputsJSON, files)
+	return files, nil
+}
+
+// diffInputs lists the attributes whose values changed since the last
+// apply. The diff costs a decode of the stored inputs: it is skipped when
+// the fingerprint says nothing changed (the common case on a rerun).
+func (w *world) diffInputs(in *inst, ch *Change, gen any) {
+	prior := in.prior
+	if prior != nil && ch.Fingerprint != "" && ch.Fingerprint == prior.Fingerprint {
+		return
+	}
+	var priorGen any
+	if prior != nil {
+		priorGen = decodeGeneric(prior.Inputs)
+	}
+	ch.Attrs = diffAttrs(priorGen, gen, in.info.step.Schema)
 }
 
 // planDelete plans the removal of an instance that is no longer configured
