@@ -226,16 +226,7 @@ func (a *applier) finishOutputs(destroy bool, out *ApplyResult) hcl.Diagnostics 
 func (a *applier) finishRun(ctx context.Context, out *ApplyResult) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	a.runRec.Finished = a.e.now().UTC()
-	switch {
-	case out.Interrupted:
-		a.runRec.Result = "interrupted"
-	case len(out.Failures) > 0:
-		a.runRec.Result = "failed"
-	case len(out.Waiting) > 0:
-		a.runRec.Result = "waiting"
-	default:
-		a.runRec.Result = "ok"
-	}
+	a.runRec.Result = out.runResult()
 	a.runRec.Failed = len(out.Failures) + len(out.Tolerated)
 	_ = a.record(state.Change{Run: &a.runRec})
 	out.Run = a.runRec
@@ -247,6 +238,19 @@ func (a *applier) finishRun(ctx context.Context, out *ApplyResult) hcl.Diagnosti
 		diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot record a step in the state", Detail: a.stateErr.Error()})
 	}
 	return diags
+}
+
+// runResult is how the run ended, as the state's run record says it.
+func (r *ApplyResult) runResult() string {
+	switch {
+	case r.Interrupted:
+		return "interrupted"
+	case len(r.Failures) > 0:
+		return "failed"
+	case len(r.Waiting) > 0:
+		return "waiting"
+	}
+	return "ok"
 }
 
 // CheckState reports whether the plan was made against st. A plan made

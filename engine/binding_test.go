@@ -10,6 +10,7 @@ import (
 
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
+	"github.com/ansflow/ansflow/views"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -229,7 +230,7 @@ exec "c" {
 		"exec.b": `command changed (var.b_input: "1" -> "9")`,
 		"exec.c": `command, env.PW changed (env("TARGET"): "staging" -> "production", var.b_input: "1" -> "9", var.pw: (sensitive value) -> (sensitive value))`,
 	} {
-		got := strings.Join(plan.Change(addr).Reasons, "; ")
+		got := strings.Join(views.Reasons(plan.Change(addr)), "; ")
 		if got != want {
 			t.Errorf("%s:\n got  %s\n want %s", addr, got, want)
 		}
@@ -279,7 +280,7 @@ exec "k" {
 		}
 	}
 	writeFile(t, filepath.Join(h.dir, "key.txt"), "another key")
-	got := strings.Join(h.plan(engine.Options{}).Change("exec.k").Reasons, "; ")
+	got := strings.Join(views.Reasons(h.plan(engine.Options{}).Change("exec.k")), "; ")
 	if !strings.Contains(got, `command changed (file("key.txt"): (hash `) {
 		t.Errorf("reason: got %q, want the file named with hashes", got)
 	}

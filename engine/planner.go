@@ -143,18 +143,14 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 	}
 	ch.Declarative = w.declarative(in, ev.inputs)
 	if !ev.meta.When {
-		reason := "when is false"
-		if in.prior != nil && ch.Declarative {
-			reason += "; what it created is left as it is"
-		}
 		ch.Action = Skip
-		ch.Reasons = append(ch.Reasons, reason)
+		ch.Why = append(ch.Why, Reason{Code: ReasonWhenFalse, Kept: in.prior != nil && ch.Declarative})
 		w.skipValue(in, ev.inputs, ev.value(false))
 		return nil
 	}
 	if w.targets != nil && !w.targets[in.addr] {
 		ch.Action = Skip
-		ch.Reasons = append(ch.Reasons, ReasonNotTargeted)
+		ch.Why = append(ch.Why, Reason{Code: ReasonNotTargeted})
 		in.setValue(ev.value(false))
 		return nil
 	}
@@ -298,26 +294,26 @@ func (w *world) planDelete(in *inst, ch *Change) error {
 	ch.Step = step
 	switch {
 	case w.destroy:
-		ch.Reasons = []string{"destroy was requested"}
+		ch.Why = []Reason{{Code: ReasonDestroy}}
 	default:
-		ch.Reasons = []string{"it is no longer in the configuration"}
+		ch.Why = []Reason{{Code: ReasonOrphan}}
 	}
 	if !ch.Declarative {
-		ch.Reasons = append(ch.Reasons, "only its record is removed")
+		ch.Why = append(ch.Why, Reason{Code: ReasonRecordOnly})
 	}
 	return nil
 }
 
-func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, inputs cty.Value, known bool, fileReasons, upstream []string) error {
+func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, inputs cty.Value, known bool, fileReasons []Reason, upstream upstreamChanges) error {
 	prior := in.prior
 	switch {
 	case prior == nil:
 		ch.Action = Create
-		ch.Reasons = []string{"it is not in the state yet"}
+		ch.Why = []Reason{{Code: ReasonNew}}
 		return nil
 	case w.replace[in.addr]:
 		ch.Action = Replace
-		ch.Reasons = []string{"-replace was requested"}
+		ch.Why = []Reason{{Code: ReasonReplaceRequested}}
 		return nil
 	}
 	var drift []providers.Drift
@@ -346,12 +342,12 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 	}
 	if gone {
 		ch.Action = Create
-		ch.Reasons = []string{"it was deleted outside ansflow"}
+		ch.Why = []Reason{{Code: ReasonGone}}
 		return nil
 	}
 	for _, d := range drift {
 		ch.Attrs = mergeAttr(ch.Attrs, AttrChange{Path: d.Path, Before: strPtr(d.Before), After: strPtr(d.After), Drift: true})
-		ch.Reasons = append(ch.Reasons, fmt.Sprintf("%s was changed outside ansflow (%s -> %s)", d.Path, d.Before, d.After))
+		ch.Why = append(ch.Why, Reason{Code: ReasonDrift, Attrs: []string{d.Path}, Before: d.Before, After: d.After})
 	}
 	var forceNew []string
 	var changed []string
@@ -364,28 +360,28 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 		}
 		changed = append(changed, a.Path)
 	}
-	ch.Reasons = append(ch.Reasons, fileReasons...)
+	ch.Why = append(ch.Why, fileReasons...)
 	if len(changed) > 0 {
-		ch.Reasons = append(ch.Reasons, attrReason(ch.Attrs, upstream, w.causes(in, ch.Attrs)))
+		ch.Why = append(ch.Why, attrsReason(ch.Attrs, upstream, w.causes(in, ch.Attrs)))
 	}
 	switch {
 	case len(forceNew) > 0:
 		ch.Action = Replace
-		ch.Reasons = append(ch.Reasons, strings.Join(forceNew, ", ")+" cannot be changed in place")
+		ch.Why = append(ch.Why, Reason{Code: ReasonForceNew, Attrs: forceNew})
 	case failedUntolerated(in):
 		ch.Action = Update
-		ch.Reasons = append([]string{"it failed last run"}, ch.Reasons...)
-	case len(ch.Reasons) > 0:
+		ch.Why = append([]Reason{{Code: ReasonFailedLastTime}}, ch.Why...)
+	case len(ch.Why) > 0:
 		ch.Action = Update
 	case known && ch.Fingerprint != prior.Fingerprint:
 		ch.Action = Update
-		ch.Reasons = []string{"its inputs changed"}
-	case len(prior.FileHashes) > 0 && len(upstream) > 0:
+		ch.Why = []Reason{{Code: ReasonInputsChanged}}
+	case len(prior.FileHashes) > 0 && upstream.any():
 		// The files it reads (a build context) may be written by a step
 		// that runs first; apply checks them again and does nothing if
 		// they did not change.
 		ch.Action = Update
-		ch.Reasons = []string{upstreamReason(upstream) + ", which may change the files it reads (checked again before it is applied)"}
+		ch.Why = []Reason{upstream.reason(ReasonUpstreamFiles)}
 	default:
 		ch.Action = NoOp
 	}
@@ -399,44 +395,38 @@ func failedUntolerated(in *inst) bool {
 	return p.Status == state.StatusFailed && !(p.Tolerated && in.meta.ContinueOnError)
 }
 
-func (w *world) planRun(in *inst, ch *Change, fileReasons, upstream []string) {
+func (w *world) planRun(in *inst, ch *Change, fileReasons []Reason, upstream upstreamChanges) {
 	prior := in.prior
 	ch.Action = Run
 	switch {
 	case prior == nil:
-		ch.Reasons = []string{"it has not run yet"}
+		ch.Why = []Reason{{Code: ReasonNeverRan}}
 	case w.replace[in.addr]:
-		ch.Reasons = []string{"-replace was requested"}
+		ch.Why = []Reason{{Code: ReasonReplaceRequested}}
 	case failedUntolerated(in):
-		r := "it failed last run"
-		if prior.ExitCode != nil {
-			r += fmt.Sprintf(" (exit code %d)", *prior.ExitCode)
-		}
-		ch.Reasons = []string{r}
-	case len(upstream) > 0:
-		ch.Reasons = []string{upstreamReason(upstream)}
+		ch.Why = []Reason{{Code: ReasonFailedLastTime, ExitCode: prior.ExitCode}}
+	case upstream.any():
+		ch.Why = []Reason{upstream.reason(ReasonUpstreamChanged)}
 	case ch.Fingerprint != prior.Fingerprint:
-		ch.Reasons = append(ch.Reasons, fileReasons...)
+		ch.Why = append(ch.Why, fileReasons...)
 		if len(ch.Attrs) > 0 {
-			ch.Reasons = append(ch.Reasons, attrReason(ch.Attrs, nil, w.causes(in, ch.Attrs)))
+			ch.Why = append(ch.Why, attrsReason(ch.Attrs, upstreamChanges{}, w.causes(in, ch.Attrs)))
 		}
-		if len(ch.Reasons) == 0 {
-			ch.Reasons = []string{"its inputs changed"}
+		if len(ch.Why) == 0 {
+			ch.Why = []Reason{{Code: ReasonInputsChanged}}
 		}
 	default:
 		ch.Action = NoOp
 	}
 }
 
-// changedDeps names the direct dependencies that this plan changes (at most
-// a few, then a count). All instances of a step share the answer, so it is
-// worked out once per step; every dependency is planned by then.
-func (w *world) changedDeps(in *inst) []string {
+// changedDeps names the direct dependencies that this plan changes (the
+// first few, then a count). All instances of a step share the answer, so
+// it is worked out once per step; every dependency is planned by then.
+func (w *world) changedDeps(in *inst) upstreamChanges {
 	si := in.info
 	si.upstreamOnce.Do(func() {
-		const show = 3
 		seen := map[string]bool{}
-		more := 0
 		for _, r := range si.step.Refs {
 			dep := w.steps[r.Addr]
 			if dep == nil || seen[r.Addr] {
@@ -444,95 +434,36 @@ func (w *world) changedDeps(in *inst) []string {
 			}
 			seen[r.Addr] = true
 			for _, di := range dep.instances {
-				if di.change == nil || !di.change.Action.Changes() {
-					continue
-				}
-				if len(si.upstream) < show {
-					si.upstream = append(si.upstream, di.addr+" will "+di.change.Action.verb())
-				} else {
-					more++
+				if di.change != nil && di.change.Action.Changes() {
+					si.upstream = append(si.upstream, di.addr)
 				}
 			}
 		}
-		if more > 0 {
-			si.upstream = append(si.upstream, fmt.Sprintf("%d more", more))
-		}
 	})
-	return si.upstream
-}
-
-func (a Action) verb() string {
-	switch a {
-	case Create:
-		return "be created"
-	case Update:
-		return "be updated"
-	case Replace:
-		return "be replaced"
-	case Delete:
-		return "be deleted"
-	case Run:
-		return "run"
-	}
-	return "stay as it is"
-}
-
-func upstreamReason(upstream []string) string {
-	return "upstream " + strings.Join(upstream, ", ")
-}
-
-// attrReason says which attributes changed and, when known, because of
-// which references (causes).
-func attrReason(attrs []AttrChange, upstream, causes []string) string {
-	var names, unknown []string
-	for _, a := range attrs {
-		if a.Drift {
-			continue
+	var u upstreamChanges
+	for i, addr := range si.upstream {
+		if i == upstreamShown {
+			u.more = len(si.upstream) - upstreamShown
+			break
 		}
-		if a.Unknown {
-			unknown = append(unknown, a.Path)
-		} else {
-			names = append(names, a.Path)
-		}
+		u.shown = append(u.shown, Upstream{Addr: addr, Action: w.byAddr[addr].change.Action})
 	}
-	var parts []string
-	if len(names) > 0 {
-		r := listNames(names) + " changed"
-		if len(causes) > 0 {
-			r += " (" + listNames(causes) + ")"
-		}
-		parts = append(parts, r)
-	}
-	if len(unknown) > 0 {
-		r := listNames(unknown) + " will be known only after apply"
-		if len(upstream) > 0 {
-			r += " (" + upstreamReason(upstream) + ")"
-		}
-		parts = append(parts, r)
-	}
-	return strings.Join(parts, "; ")
+	return u
 }
 
-func listNames(names []string) string {
-	const max = 5
-	if len(names) > max {
-		return strings.Join(names[:max], ", ") + fmt.Sprintf(" and %d more", len(names)-max)
-	}
-	return strings.Join(names, ", ")
-}
-
-// fileChanges explains which file hashes changed since the last apply.
-func fileChanges(prior *state.Instance, files map[string]string) []string {
+// fileChanges names the files whose hashes changed since the last apply,
+// in the order of their sentences.
+func fileChanges(prior *state.Instance, files map[string]string) []Reason {
 	if prior == nil || files == nil {
 		return nil
 	}
-	var out []string
+	var out []Reason
 	for k, v := range files {
 		if old, ok := prior.FileHashes[k]; !ok || old != v {
-			out = append(out, fmt.Sprintf("the contents of %s changed", k))
+			out = append(out, Reason{Code: ReasonFilesChanged, File: k})
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].File+" changed" < out[j].File+" changed" })
 	return out
 }
 
@@ -673,13 +604,12 @@ func builtins(bindings map[string]*Binding) map[string]string {
 }
 
 // causes names the references whose value changed since the last apply
-// for the attributes that changed, with the old and new values:
-// `var.v: "1" -> "9"`.
-func (w *world) causes(in *inst, attrs []AttrChange) []string {
+// for the attributes that changed, with the old and new values.
+func (w *world) causes(in *inst, attrs []AttrChange) []Cause {
 	if in.prior == nil || len(in.prior.References) == 0 {
 		return nil
 	}
-	var out []string
+	var out []Cause
 	seen := map[string]bool{}
 	for _, a := range attrs {
 		top := topAttr(a.Path)
