@@ -73,25 +73,7 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 		Sources:       sourceHashes(p),
 		Variables:     planVariables(p, vars, w.key),
 	}
-	var mu sync.Mutex
-	var errs hcl.Diagnostics
-	res := w.g.Walk(ctx, graph.WalkOptions{Parallelism: o.parallelism()}, func(ctx context.Context, n int) error {
-		in := w.nodes[n]
-		if in.isJoin {
-			return nil
-		}
-		if err := w.planInstance(ctx, in); err != nil {
-			mu.Lock()
-			if ds := Diagnostics(err); ds != nil {
-				errs = append(errs, ds...)
-			} else {
-				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan " + in.addr, Detail: w.red.redact(err.Error())})
-			}
-			mu.Unlock()
-			return err
-		}
-		return nil
-	})
+	res, errs := w.planAll(ctx, o.parallelism())
 	diags = append(diags, errs...)
 	if ctx.Err() != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Plan interrupted", Detail: "Planning was cancelled before it finished; nothing was changed."})
@@ -110,9 +92,43 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 	} else if o.Destroy {
 		plan.Outputs = outputChanges(p, st, nil, true, key)
 	}
+	if err := w.collectChanges(plan); err != nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Dependency cycle", Detail: err.Error()})
+	}
+	return plan, diags
+}
+
+// planAll plans every instance after its dependencies; a failure is a
+// diagnostic, and what depends on it is not planned.
+func (w *world) planAll(ctx context.Context, parallelism int) (graph.WalkResult, hcl.Diagnostics) {
+	var mu sync.Mutex
+	var errs hcl.Diagnostics
+	res := w.g.Walk(ctx, graph.WalkOptions{Parallelism: parallelism}, func(ctx context.Context, n int) error {
+		in := w.nodes[n]
+		if in.isJoin {
+			return nil
+		}
+		if err := w.planInstance(ctx, in); err != nil {
+			mu.Lock()
+			if ds := Diagnostics(err); ds != nil {
+				errs = append(errs, ds...)
+			} else {
+				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan " + in.addr, Detail: w.red.redact(err.Error())})
+			}
+			mu.Unlock()
+			return err
+		}
+		return nil
+	})
+	return res, errs
+}
+
+// collectChanges puts every instance's change and binding in the plan, in
+// dependency order.
+func (w *world) collectChanges(plan *Plan) error {
 	order, err := w.g.TopoOrder()
 	if err != nil {
-		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Dependency cycle", Detail: err.Error()})
+		return err
 	}
 	plan.Bindings = map[string]*Binding{}
 	for _, n := range order {
@@ -125,7 +141,7 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 		}
 	}
 	plan.Builtins = builtins(plan.Bindings)
-	return plan, diags
+	return nil
 }
 
 // planInstance decides the action of one instance: evaluate its inputs,
@@ -316,29 +332,9 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 		ch.Why = []Reason{{Code: ReasonReplaceRequested}}
 		return nil
 	}
-	var drift []providers.Drift
-	gone := false
-	if w.refresh && prior.Status == state.StatusOK {
-		p, err := w.provider(prior.Type)
-		if err != nil {
-			return err
-		}
-		var resp providers.ReadResponse
-		err = guard("Read", nil, func() (err error) {
-			resp, err = p.Read(ctx, providers.ReadRequest{Addr: in.addr, Env: w.env, Desired: unmarked(inputs), Prior: priorOf(prior)})
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("refreshing: %w", err)
-		}
-		gone, drift = resp.Gone, resp.Drift
-		for _, d := range resp.Diff {
-			a := AttrChange{Path: d.Path, Before: strPtr(d.Before), After: strPtr(d.After)}
-			if d.Removed {
-				a.After, a.Removed = nil, true
-			}
-			ch.Attrs = mergeAttr(ch.Attrs, a)
-		}
+	gone, drift, err := w.refreshObject(ctx, in, ch, inputs)
+	if err != nil {
+		return err
 	}
 	if gone {
 		ch.Action = Create
@@ -386,6 +382,36 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 		ch.Action = NoOp
 	}
 	return nil
+}
+
+// refreshObject reads the real object of a declarative instance (with
+// refresh on, when its last apply succeeded): whether it is gone, how it
+// drifted, and the provider's own diff merged into the change's attributes.
+func (w *world) refreshObject(ctx context.Context, in *inst, ch *Change, inputs cty.Value) (bool, []providers.Drift, error) {
+	prior := in.prior
+	if !w.refresh || prior.Status != state.StatusOK {
+		return false, nil, nil
+	}
+	p, err := w.provider(prior.Type)
+	if err != nil {
+		return false, nil, err
+	}
+	var resp providers.ReadResponse
+	err = guard("Read", nil, func() (err error) {
+		resp, err = p.Read(ctx, providers.ReadRequest{Addr: in.addr, Env: w.env, Desired: unmarked(inputs), Prior: priorOf(prior)})
+		return err
+	})
+	if err != nil {
+		return false, nil, fmt.Errorf("refreshing: %w", err)
+	}
+	for _, d := range resp.Diff {
+		a := AttrChange{Path: d.Path, Before: strPtr(d.Before), After: strPtr(d.After)}
+		if d.Removed {
+			a.After, a.Removed = nil, true
+		}
+		ch.Attrs = mergeAttr(ch.Attrs, a)
+	}
+	return resp.Gone, resp.Drift, nil
 }
 
 // failedUntolerated reports whether the instance failed last run without
