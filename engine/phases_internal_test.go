@@ -2,16 +2,17 @@ package engine
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/internal/providertest"
 	"github.com/ansflow/ansflow/providers"
 	"github.com/ansflow/ansflow/state"
 	"github.com/google/go-cmp/cmp"
+	"github.com/zclconf/go-cty/cty"
 )
 
 func TestReasonCodeText(t *testing.T) {
@@ -172,30 +173,6 @@ func TestSavedPlanKeepsReasons(t *testing.T) {
 	}
 }
 
-// flaky fails its first failures applies, then succeeds.
-type flaky struct {
-	mu       sync.Mutex
-	failures int
-	calls    int
-}
-
-func (f *flaky) Fingerprint(context.Context, providers.FingerprintRequest) (map[string]string, error) {
-	return nil, nil
-}
-func (f *flaky) Read(_ context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
-	return providers.ReadResponse{}, nil
-}
-func (f *flaky) Delete(context.Context, providers.DeleteRequest) error { return nil }
-func (f *flaky) Apply(ctx context.Context, req providers.ApplyRequest) (providers.ApplyResponse, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.calls++
-	if f.calls <= f.failures {
-		return providers.ApplyResponse{}, errors.New("connection reset")
-	}
-	return providers.ApplyResponse{}, nil
-}
-
 func TestApplyWithRetry(t *testing.T) {
 	cases := []struct {
 		name         string
@@ -223,15 +200,16 @@ func TestApplyWithRetry(t *testing.T) {
 				}
 			}}
 			a := &applier{e: e, w: &world{e: e, red: &redactor{}, env: providers.Env{LogDir: t.TempDir()}}}
-			p := &flaky{failures: tc.failures}
-			r := &stepRun{in: &inst{addr: "exec.a"}, ch: &Change{Action: Run}, p: p, meta: config.Meta{Retry: tc.retry}, action: providers.Run}
-			logs := a.openLogs("exec.a", Run)
+			p := providertest.New()
+			inputs := cty.ObjectVal(map[string]cty.Value{"fail_times": cty.NumberIntVal(int64(tc.failures))})
+			r := &stepRun{in: &inst{addr: "test_run.a"}, ch: &Change{Action: Run}, p: p, raw: inputs, meta: config.Meta{Retry: tc.retry}, action: providers.Run}
+			logs := a.openLogs("test_run.a", Run)
 			err := logs.close(a.applyWithRetry(context.Background(), r, logs))
 			if (err != nil) != tc.wantErr {
 				t.Errorf("error %v, want error %v", err, tc.wantErr)
 			}
-			if r.attempts != tc.wantAttempts || p.calls != tc.wantAttempts {
-				t.Errorf("attempts %d, calls %d, want %d", r.attempts, p.calls, tc.wantAttempts)
+			if calls := len(p.Calls()); r.attempts != tc.wantAttempts || calls != tc.wantAttempts {
+				t.Errorf("attempts %d, calls %d, want %d", r.attempts, calls, tc.wantAttempts)
 			}
 			if diff := cmp.Diff(tc.wantRetries, retries); diff != "" {
 				t.Errorf("retry events (-want +got):\n%s", diff)
