@@ -219,15 +219,16 @@ func (w *world) recordReferences(in *inst, exposed []byte) (map[string][]string,
 
 // changedRefs lists the references of attr (recorded in names, or read
 // now) whose value differs between before (recorded) and now: by name, or
-// withValues as `name: "a" -> "b"` for those known on both sides.
-func changedRefs(attr string, names []string, before map[string]string, now map[string]map[string]cty.Value, withValues bool, redact func(string) string, key []byte) []string {
+// withValues with both values (in display form) for those known on both
+// sides.
+func changedRefs(attr string, names []string, before map[string]string, now map[string]map[string]cty.Value, withValues bool, redact func(string) string, key []byte) []Cause {
 	all := append([]string(nil), names...)
 	for n := range now[attr] {
 		all = append(all, n)
 	}
 	sort.Strings(all)
 	all = slices.Compact(all)
-	var out []string
+	var out []Cause
 	for _, name := range all {
 		old, had := before[name]
 		v, ok := now[attr][name]
@@ -238,9 +239,9 @@ func changedRefs(attr string, names []string, before map[string]string, now map[
 		switch {
 		case had && ok && old == cur:
 		case !withValues:
-			out = append(out, name)
+			out = append(out, Cause{Ref: name})
 		case had && ok && cur != knownAfterApply && old != knownAfterApply:
-			out = append(out, fmt.Sprintf("%s: %s -> %s", name, showRef(old), showRef(cur)))
+			out = append(out, Cause{Ref: name, Before: showRef(old), After: showRef(cur)})
 		}
 	}
 	return out
@@ -303,8 +304,12 @@ func (w *world) verifyInstance(ctx context.Context, in *inst, ch *Change, b *Bin
 	})
 	stale := func(attr string) *StalePlanError {
 		r := attr + " changed since the plan was made"
-		if causes := changedRefs(attr, b.References[attr], b.Values, now(), false, w.red.redact, w.key); len(causes) > 0 {
-			r += " (" + strings.Join(causes, ", ") + ")"
+		var names []string
+		for _, c := range changedRefs(attr, b.References[attr], b.Values, now(), false, w.red.redact, w.key) {
+			names = append(names, c.Ref)
+		}
+		if len(names) > 0 {
+			r += " (" + strings.Join(names, ", ") + ")"
 		}
 		return &StalePlanError{Addr: in.addr, Reason: r}
 	}

@@ -108,12 +108,17 @@ type PlanVariable struct {
 
 // Change is the planned action for one step instance, with its reasons.
 type Change struct {
-	Addr        string       `json:"addr"`
-	Step        string       `json:"step"` // type.name
-	Type        string       `json:"type"`
-	Key         *string      `json:"key,omitempty"`
-	Action      Action       `json:"action"`
-	Declarative bool         `json:"declarative"`
+	Addr        string  `json:"addr"`
+	Step        string  `json:"step"` // type.name
+	Type        string  `json:"type"`
+	Key         *string `json:"key,omitempty"`
+	Action      Action  `json:"action"`
+	Declarative bool    `json:"declarative"`
+	// Why are the reasons of the change as data (package views makes
+	// their sentences). Reasons are the same as text, one sentence
+	// fragment each, when a caller filled them in (views.ExplainPlan), or
+	// the only reasons of a plan written before reasons were data.
+	Why         []Reason     `json:"why,omitempty"`
 	Reasons     []string     `json:"reasons,omitempty"`
 	Attrs       []AttrChange `json:"attrs,omitempty"`
 	Fingerprint string       `json:"fingerprint,omitempty"` // "" when known only after apply

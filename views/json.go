@@ -131,7 +131,9 @@ func (j *JSON) write(e envelope) {
 func (j *JSON) Plan(p *engine.Plan) {
 	for _, c := range p.Changes {
 		if c.Action.Changes() {
-			j.write(envelope{Type: "planned_change", Change: c, Message: ChangeLine(c)})
+			jc := *c
+			jc.Reasons = Reasons(c)
+			j.write(envelope{Type: "planned_change", Change: &jc, Message: ChangeLine(c)})
 		}
 	}
 	s := p.Summary()

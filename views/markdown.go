@@ -35,7 +35,7 @@ func RenderMarkdown(w io.Writer, p *engine.Plan) {
 	} else {
 		b.WriteString("| | Step | Action | Reason |\n|:-:|---|---|---|\n")
 		for _, c := range changes {
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", Symbol(c.Action), codeSpan(c.Addr), actionWord(c), tableCell(strings.Join(c.Reasons, "; ")))
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", Symbol(c.Action), codeSpan(c.Addr), actionWord(c), tableCell(strings.Join(Reasons(c), "; ")))
 		}
 		for _, c := range changes {
 			if len(c.Attrs) > 0 {
@@ -48,8 +48,8 @@ func RenderMarkdown(w io.Writer, p *engine.Plan) {
 		fmt.Fprintf(&b, "\n<details><summary>Not changed (%d)</summary>\n\n", len(quiet))
 		for _, c := range quiet {
 			line := "- " + codeSpan(c.Addr) + " " + headline(c)
-			if len(c.Reasons) > 0 {
-				line += ": " + strings.Join(c.Reasons, "; ")
+			if reasons := Reasons(c); len(reasons) > 0 {
+				line += ": " + strings.Join(reasons, "; ")
 			}
 			b.WriteString(line + "\n")
 		}

@@ -122,8 +122,8 @@ func RenderPlan(w io.Writer, p *engine.Plan, o PlanOptions) {
 		b.WriteString("\nNot changed:\n")
 		for _, c := range quiet {
 			line := fmt.Sprintf("  %s %s", c.Addr, headline(c))
-			if len(c.Reasons) > 0 {
-				line += " (" + strings.Join(c.Reasons, "; ") + ")"
+			if reasons := Reasons(c); len(reasons) > 0 {
+				line += " (" + strings.Join(reasons, "; ") + ")"
 			}
 			b.WriteString(o.paint(ansiDim, line) + "\n")
 		}
@@ -207,18 +207,26 @@ func SummaryLine(p *engine.Plan) string {
 func NotTargeted(p *engine.Plan) int {
 	n := 0
 	for _, c := range p.Changes {
-		if c.Action == engine.Skip && slices.Contains(c.Reasons, engine.ReasonNotTargeted) {
+		if c.Action == engine.Skip && notTargeted(c) {
 			n++
 		}
 	}
 	return n
 }
 
+// notTargeted reports whether -target left c out.
+func notTargeted(c *engine.Change) bool {
+	if len(c.Why) == 0 {
+		return slices.Contains(c.Reasons, ReasonText(engine.Reason{Code: engine.ReasonNotTargeted}))
+	}
+	return slices.ContainsFunc(c.Why, func(r engine.Reason) bool { return r.Code == engine.ReasonNotTargeted })
+}
+
 // ChangeLine is "ADDR will ... because REASON; REASON".
 func ChangeLine(c *engine.Change) string {
 	line := c.Addr + " " + headline(c)
-	if len(c.Reasons) > 0 {
-		line += " because " + strings.Join(c.Reasons, "; ")
+	if reasons := Reasons(c); len(reasons) > 0 {
+		line += " because " + strings.Join(reasons, "; ")
 	}
 	return line
 }
