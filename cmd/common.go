@@ -18,6 +18,7 @@ import (
 
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
+	"github.com/ansflow/ansflow/modules"
 	"github.com/ansflow/ansflow/state"
 	"github.com/ansflow/ansflow/views"
 	"github.com/hashicorp/hcl/v2"
@@ -326,7 +327,7 @@ func newEngine(app *App, dir, ws string, store state.Store) (*engine.Engine, err
 
 // load loads the pipeline and resolves its variables, printing diagnostics.
 func load(app *App, g *globalOptions, vf *varFlags) (*config.Pipeline, map[string]cty.Value, error) {
-	p, diags := config.Load(g.dir())
+	p, diags := loadPipeline(g.dir())
 	if diags.HasErrors() {
 		return nil, nil, diagsError(app, g, p, diags)
 	}
@@ -343,6 +344,13 @@ func load(app *App, g *globalOptions, vf *varFlags) (*config.Pipeline, map[strin
 		return nil, nil, err
 	}
 	return p, vars, nil
+}
+
+// loadPipeline loads the pipeline in dir. Remote module sources come from
+// the lock file and .ansflow/modules only (what ansflow init installed):
+// commands other than init never fetch anything.
+func loadPipeline(dir string) (*config.Pipeline, hcl.Diagnostics) {
+	return config.LoadWith(dir, config.Options{Modules: modules.NewPinned(dir)})
 }
 
 // readLocked reads the state under the lock just taken. A run still
