@@ -35,7 +35,7 @@ func (g *Git) run(ctx context.Context, dir string, args ...string) (string, erro
 	if env == nil {
 		env = os.Environ()
 	}
-	cmd.Env = append(append([]string(nil), env...), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=")
+	cmd.Env = append(cleanEnv(env), "GIT_TERMINAL_PROMPT=0", "GIT_ASKPASS=", "SSH_ASKPASS=")
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -53,6 +53,28 @@ func (g *Git) run(ctx context.Context, dir string, args ...string) (string, erro
 		return "", fmt.Errorf("git %s: %s", args[0], lastLines(msg, 3))
 	}
 	return stdout.String(), nil
+}
+
+// repoEnv are the variables that point git at another repository (they
+// are set inside git hooks, for instance): git must work on the
+// directories init gives it.
+var repoEnv = []string{"GIT_DIR=", "GIT_WORK_TREE=", "GIT_INDEX_FILE=", "GIT_OBJECT_DIRECTORY=", "GIT_ALTERNATE_OBJECT_DIRECTORIES=", "GIT_NAMESPACE=", "GIT_COMMON_DIR="}
+
+// cleanEnv is env without repoEnv.
+func cleanEnv(env []string) []string {
+	out := make([]string, 0, len(env)+3)
+	for _, kv := range env {
+		keep := true
+		for _, p := range repoEnv {
+			if strings.HasPrefix(kv, p) {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // lastLines keeps the last n lines of s, where git puts the reason.

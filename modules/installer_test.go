@@ -404,3 +404,40 @@ func TestReadLockErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestInstallPlainPathAndEnv: git::/abs/path works, and GIT_DIR in the
+// environment (as inside a git hook) does not redirect git.
+func TestInstallPlainPathAndEnv(t *testing.T) {
+	f := newFixture(t)
+	root := t.TempDir()
+	src := "git::" + f.repo.dir + "//mod?ref=v1"
+	env := append(append([]string(nil), f.env...), "GIT_DIR="+filepath.Join(t.TempDir(), "elsewhere.git"))
+	in, diags := NewInstaller(context.Background(), root, InstallOptions{Git: &Git{Env: env}})
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	dir, err := in.ResolveModule(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(readFile(t, filepath.Join(dir, "main.hcl")), `"1"`) {
+		t.Errorf("%s is not commit one", dir)
+	}
+}
+
+// TestInstallCancelled: a cancelled context stops git and leaves nothing
+// behind.
+func TestInstallCancelled(t *testing.T) {
+	f := newFixture(t)
+	root := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	in, _ := NewInstaller(ctx, root, InstallOptions{Git: &Git{Env: f.env}})
+	_, err := in.ResolveModule("git::" + f.repo.url() + "?ref=v1")
+	if err == nil || !strings.Contains(err.Error(), "context canceled") {
+		t.Fatalf("ResolveModule with a cancelled context: %v", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, ModulesDir)); len(entries) != 0 {
+		t.Errorf("left behind: %v", entries)
+	}
+}
