@@ -142,7 +142,9 @@ func (g *Git) checkout(ctx context.Context, repo, commit, dir string) (string, e
 			return "", fmt.Errorf("cannot fetch commit %s from %s: no branch or tag holds it any more (was it removed by a force push?); run ansflow init -upgrade to pin what the ref names now", short(commit), repo)
 		}
 	}
-	if _, err := g.run(ctx, dir, "-c", "advice.detachedHead=false", "checkout", "-q", "--detach", commit); err != nil {
+	// The same files on every machine, whatever the user's line-ending
+	// settings: the lock file holds their hash.
+	if _, err := g.run(ctx, dir, "-c", "advice.detachedHead=false", "-c", "core.autocrlf=false", "-c", "core.eol=lf", "checkout", "-q", "--detach", commit); err != nil {
 		return "", err
 	}
 	full, err := g.run(ctx, dir, "rev-parse", "HEAD")

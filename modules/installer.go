@@ -119,6 +119,15 @@ func moduleDir(root, dir string, s Source) (string, error) {
 	if info, err := os.Stat(p); err != nil || !info.IsDir() {
 		return "", fmt.Errorf("module source %q: the repository has no directory %q; check the //subdirectory part of the source", s.Raw, s.Subdir)
 	}
+	// A symbolic link in the repository must not lead out of it.
+	top, err1 := filepath.EvalSymlinks(filepath.Join(root, dir))
+	resolved, err2 := filepath.EvalSymlinks(p)
+	if err := errors.Join(err1, err2); err != nil {
+		return "", err
+	}
+	if rel, err := filepath.Rel(top, resolved); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("module source %q: the directory %q is a symbolic link that leads out of the repository; point the source at a real directory", s.Raw, s.Subdir)
+	}
 	return p, nil
 }
 

@@ -31,6 +31,12 @@ func newFixture(t *testing.T) *fixture {
 	r.git("tag", "v2")
 	r.git("checkout", "-q", "-b", "dev")
 	f.c3 = r.commit("three", map[string]string{"mod/extra.hcl": "# dev\n"})
+	if err := os.Symlink("/etc", filepath.Join(r.dir, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	r.git("add", "escape")
+	r.git("commit", "-q", "-m", "a link out")
+	f.c3 = r.git("rev-parse", "HEAD")
 	r.git("checkout", "-q", "main")
 	return f
 }
@@ -123,6 +129,7 @@ func TestInstallErrors(t *testing.T) {
 		{"git::file:///does/not/exist?ref=v1", "cannot read the refs of file:///does/not/exist"},
 		{"git::" + f.repo.url() + "?ref=0123456789abcdef0123456789abcdef01234567", "cannot fetch commit 0123456"},
 		{"https://example.com/x", "must start with git::"},
+		{"git::" + f.repo.url() + "//escape?ref=dev", "leads out of the repository"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want, func(t *testing.T) {
