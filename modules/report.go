@@ -41,17 +41,24 @@ func CallNames(files map[string]*hcl.File) map[string][]string {
 //
 //   - module.api: git::https://...?ref=v1.2.0 (commit 1a2b3c4)
 //
-// names are the module calls of each source (see CallNames).
+// names are the module calls of each source (see CallNames); the lines
+// are sorted by what they show.
 func WriteReport(w io.Writer, results []*Result, names map[string][]string) {
 	if len(results) == 0 {
 		return
 	}
 	fmt.Fprintln(w, "Installing modules...")
+	labels := make(map[*Result]string, len(results))
 	for _, r := range results {
-		label := r.Source
+		labels[r] = r.Source
 		if n := names[r.Source]; len(n) > 0 {
-			label = strings.Join(n, ", ") + ": " + r.Source
+			labels[r] = strings.Join(n, ", ") + ": " + r.Source
 		}
+	}
+	results = append([]*Result(nil), results...)
+	sort.SliceStable(results, func(i, j int) bool { return labels[results[i]] < labels[results[j]] })
+	for _, r := range results {
+		label := labels[r]
 		detail := "commit " + short(r.Commit)
 		switch {
 		case r.Previous != "":
