@@ -113,19 +113,24 @@ func (in *Installer) ResolveModule(source string) (string, error) {
 }
 
 // moduleDir is the module's directory inside the installed copy dir, which
-// must exist.
+// must exist, as an absolute path (whatever directory the loader resolves
+// relative paths against).
 func moduleDir(root, dir string, s Source) (string, error) {
-	p := filepath.Join(root, dir, filepath.FromSlash(s.Subdir))
+	top, err := filepath.Abs(filepath.Join(root, dir))
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(top, filepath.FromSlash(s.Subdir))
 	if info, err := os.Stat(p); err != nil || !info.IsDir() {
 		return "", fmt.Errorf("module source %q: the repository has no directory %q; check the //subdirectory part of the source", s.Raw, s.Subdir)
 	}
 	// A symbolic link in the repository must not lead out of it.
-	top, err1 := filepath.EvalSymlinks(filepath.Join(root, dir))
+	realTop, err1 := filepath.EvalSymlinks(top)
 	resolved, err2 := filepath.EvalSymlinks(p)
 	if err := errors.Join(err1, err2); err != nil {
 		return "", err
 	}
-	if rel, err := filepath.Rel(top, resolved); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	if rel, err := filepath.Rel(realTop, resolved); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 		return "", fmt.Errorf("module source %q: the directory %q is a symbolic link that leads out of the repository; point the source at a real directory", s.Raw, s.Subdir)
 	}
 	return p, nil

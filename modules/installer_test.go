@@ -412,20 +412,25 @@ func TestReadLockErrors(t *testing.T) {
 	}
 }
 
-// TestInstallPlainPathAndEnv: git::/abs/path works, and GIT_DIR in the
-// environment (as inside a git hook) does not redirect git.
+// TestInstallPlainPathAndEnv: git::/abs/path works, GIT_DIR in the
+// environment (as inside a git hook) does not redirect git, and a relative
+// pipeline directory still gives an absolute module directory.
 func TestInstallPlainPathAndEnv(t *testing.T) {
 	f := newFixture(t)
 	root := t.TempDir()
 	src := "git::" + f.repo.dir + "//mod?ref=v1"
 	env := append(append([]string(nil), f.env...), "GIT_DIR="+filepath.Join(t.TempDir(), "elsewhere.git"))
-	in, diags := NewInstaller(context.Background(), root, InstallOptions{Git: &Git{Env: env}})
+	t.Chdir(filepath.Dir(root))
+	in, diags := NewInstaller(context.Background(), filepath.Base(root), InstallOptions{Git: &Git{Env: env}})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
 	dir, err := in.ResolveModule(src)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !filepath.IsAbs(dir) || !strings.HasPrefix(dir, root) {
+		t.Errorf("ResolveModule with a relative root = %s, want an absolute path under %s", dir, root)
 	}
 	if !strings.Contains(readFile(t, filepath.Join(dir, "main.hcl")), `"1"`) {
 		t.Errorf("%s is not commit one", dir)
