@@ -23,7 +23,7 @@ type initOptions struct {
 func newInitCommand(app *App, g *globalOptions) *cobra.Command {
 	var o initOptions
 	c := &cobra.Command{
-		Use:   "init [-upgrade] [-module=NAME] [-force]",
+		Use:   "init [flags]",
 		Short: "Install the pipeline's remote modules, or write a starter pipeline",
 		Long: `In a directory without pipeline files, writes main.hcl (a small pipeline of
 exec steps you can apply at once, with Docker and Kubernetes steps sketched in
