@@ -327,7 +327,7 @@ func newEngine(app *App, dir, ws string, store state.Store) (*engine.Engine, err
 
 // load loads the pipeline and resolves its variables, printing diagnostics.
 func load(app *App, g *globalOptions, vf *varFlags) (*config.Pipeline, map[string]cty.Value, error) {
-	p, diags := loadPipeline(g.dir())
+	p, diags := loadConfig(g.dir())
 	if diags.HasErrors() {
 		return nil, nil, diagsError(app, g, p, diags)
 	}
@@ -346,11 +346,17 @@ func load(app *App, g *globalOptions, vf *varFlags) (*config.Pipeline, map[strin
 	return p, vars, nil
 }
 
-// loadPipeline loads the pipeline in dir. Remote module sources come from
+// loadConfig loads the pipeline in dir. Remote module sources come from
 // the lock file and .ansflow/modules only (what ansflow init installed):
 // commands other than init never fetch anything.
-func loadPipeline(dir string) (*config.Pipeline, hcl.Diagnostics) {
-	return config.LoadWith(dir, config.Options{Modules: modules.NewPinned(dir)})
+func loadConfig(dir string) (*config.Pipeline, hcl.Diagnostics) {
+	return loadConfigWith(dir, modules.NewPinned(dir))
+}
+
+// loadConfigWith loads the pipeline in dir, resolving remote module
+// sources with r (init passes its installer).
+func loadConfigWith(dir string, r config.ModuleResolver) (*config.Pipeline, hcl.Diagnostics) {
+	return config.LoadWith(dir, config.Options{Modules: r})
 }
 
 // readLocked reads the state under the lock just taken. A run still

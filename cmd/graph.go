@@ -16,7 +16,7 @@ An edge points from a step to a step it depends on.
 ` + graphFormatHelp,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			p, diags := loadPipeline(g.dir())
+			p, diags := loadConfig(g.dir())
 			if diags.HasErrors() {
 				return diagsError(app, g, p, diags)
 			}

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/modules"
 	"github.com/spf13/cobra"
 )
@@ -115,7 +114,7 @@ func installModules(ctx context.Context, app *App, g *globalOptions, o initOptio
 	if diags.HasErrors() {
 		return diagsError(app, g, nil, diags)
 	}
-	p, diags := config.LoadWith(dir, config.Options{Modules: in})
+	p, diags := loadConfigWith(dir, in)
 	var names map[string][]string
 	if p != nil {
 		names = modules.CallNames(p.Files)

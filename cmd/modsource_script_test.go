@@ -70,7 +70,7 @@ func configLoadsModules(t *testing.T) bool {
 	dir := t.TempDir()
 	for name, text := range map[string]string{
 		"main.hcl":   "module \"probe\" {\n  source = \"./m\"\n}\n",
-		"m/main.hcl": "exec \"x\" {\n  command = [\"true\"]\n}\n",
+		"m/main.hcl": "output \"x\" {\n  value = 1\n}\n",
 	} {
 		p := filepath.Join(dir, filepath.FromSlash(name))
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {

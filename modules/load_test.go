@@ -15,7 +15,7 @@ func loaderKnowsModules(t *testing.T) bool {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{
 		"main.hcl":   "module \"probe\" {\n  source = \"./m\"\n}\n",
-		"m/main.hcl": "exec \"x\" {\n  command = [\"true\"]\n}\n",
+		"m/main.hcl": "output \"x\" {\n  value = 1\n}\n",
 	})
 	_, diags := config.Load(dir)
 	return !diags.HasErrors()
@@ -47,7 +47,7 @@ func TestLoadWithInstaller(t *testing.T) {
 	lib.git("tag", "v1")
 	libSrc := "git::" + lib.url() + "?ref=v1"
 	svc := newTestRepo(t, env)
-	svc.commit("svc", map[string]string{"svc/main.hcl": "module \"lib\" {\n  source = \"" + libSrc + "\"\n  word   = \"x\"\n}\n\nexec \"say\" {\n  command = [\"echo\", module.lib.upper]\n}\n"})
+	svc.commit("svc", map[string]string{"svc/main.hcl": "module \"lib\" {\n  source = \"" + libSrc + "\"\n  word   = \"x\"\n}\n\noutput \"said\" {\n  value = module.lib.upper\n}\n"})
 	svc.git("tag", "v1")
 	svcSrc := "git::" + svc.url() + "//svc?ref=v1"
 
