@@ -49,6 +49,7 @@ func TestParseSourceErrors(t *testing.T) {
 		{"git::https://user:secret@example.com/repo.git", "holds a password"},
 		{"git::git@example.com:org/repo.git", "scp-style address"},
 		{"git::ftp://example.com/repo.git", `scheme "ftp" is not supported`},
+		{"git::ext::sh -c touch% /tmp/pwned", `scheme "ext" is not supported`},
 		{"git::https:///repo.git", "has no host"},
 		{"git::file://host/srv/repo", "not the host"},
 		{"git::repo.git", "neither a URL"},
