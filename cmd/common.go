@@ -325,6 +325,19 @@ func newEngine(app *App, dir, ws string, store state.Store) (*engine.Engine, err
 	}, nil
 }
 
+// loadConfig loads the pipeline in dir. Remote module sources come from
+// the lock file and .ansflow/modules only (what ansflow init installed):
+// commands other than init never fetch anything.
+func loadConfig(dir string) (*config.Pipeline, hcl.Diagnostics) {
+	return loadConfigWith(dir, modules.NewPinned(dir))
+}
+
+// loadConfigWith loads the pipeline in dir, resolving remote module
+// sources with r (init passes its installer).
+func loadConfigWith(dir string, r config.ModuleResolver) (*config.Pipeline, hcl.Diagnostics) {
+	return config.LoadWith(dir, config.Options{Modules: r})
+}
+
 // load loads the pipeline and resolves its variables, printing diagnostics.
 func load(app *App, g *globalOptions, vf *varFlags) (*config.Pipeline, map[string]cty.Value, error) {
 	p, diags := loadConfig(g.dir())
@@ -344,19 +357,6 @@ func load(app *App, g *globalOptions, vf *varFlags) (*config.Pipeline, map[strin
 		return nil, nil, err
 	}
 	return p, vars, nil
-}
-
-// loadConfig loads the pipeline in dir. Remote module sources come from
-// the lock file and .ansflow/modules only (what ansflow init installed):
-// commands other than init never fetch anything.
-func loadConfig(dir string) (*config.Pipeline, hcl.Diagnostics) {
-	return loadConfigWith(dir, modules.NewPinned(dir))
-}
-
-// loadConfigWith loads the pipeline in dir, resolving remote module
-// sources with r (init passes its installer).
-func loadConfigWith(dir string, r config.ModuleResolver) (*config.Pipeline, hcl.Diagnostics) {
-	return config.LoadWith(dir, config.Options{Modules: r})
 }
 
 // readLocked reads the state under the lock just taken. A run still
