@@ -276,7 +276,7 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 	if err != nil {
 		return nil, err
 	}
-	p, diags := config.Load(g.dir())
+	p, diags := loadConfig(g.dir())
 	if err := diagsError(app, g, p, diags); err != nil {
 		return nil, err
 	}
