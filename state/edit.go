@@ -41,8 +41,12 @@ func (s *State) RemoveInstance(addr string) ([]string, error) {
 	return matched, nil
 }
 
-// Move is one record moved by MoveInstance.
-type Move struct{ From, To string }
+// Move is one record moved to another address (by MoveInstance, or by a
+// `moved` block: see Rename).
+type Move struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
 
 // MoveInstance moves the record at src to dst, after a step was renamed,
 // and makes the records depending on src depend on dst. The address of a
