@@ -129,7 +129,8 @@ func (l *loader) checkMoved() {
 		}
 		seen[from] = m
 		next[from] = m
-		if len(m.From.Module) == 0 && !m.From.IsModule() && !m.From.Key.Valid {
+		// exec.x -> exec.x["k"] (for_each added) keeps the step.
+		if len(m.From.Module) == 0 && !m.From.IsModule() && !m.From.Key.Valid && m.From.StepAddr() != m.To.StepAddr() {
 			if s, ok := l.p.Steps[m.From.StepAddr()]; ok {
 				l.errorf(m.FromRange, "Moved step still exists",
 					"%s is still declared at %s; a moved block is for a step whose block was renamed. Rename the block to %s, or remove the moved block.",

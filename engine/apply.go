@@ -75,7 +75,13 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 	if err := checkPlanSecrets(plan, vars, key); err != nil {
 		return nil, hcl.Diagnostics{staleDiagnostic(&StalePlanError{Reason: err.Error()})}
 	}
-	w, diags := e.buildWorld(p, st, buildOptions{
+	// The world sees the records at their new addresses; st gets them
+	// with the first change recorded below.
+	moved, serr := verifyMoves(st, p.Moved, plan.Moves)
+	if serr != nil {
+		return nil, hcl.Diagnostics{staleDiagnostic(serr)}
+	}
+	w, diags := e.buildWorld(p, moved, buildOptions{
 		key: key, vars: vars, run: run, refresh: plan.Refresh, destroy: plan.Destroy,
 		targets: plan.Targets, replace: plan.Replace,
 	})
@@ -90,12 +96,12 @@ func (e *Engine) Apply(ctx context.Context, stop <-chan struct{}, p *config.Pipe
 	a := &applier{w: w, e: e, st: st, planned: planned, bindings: plan.Bindings, durations: map[string]time.Duration{}}
 	a.runRec = state.Run{
 		Number: run.Number, ID: run.ID, Operation: "apply", User: e.user(),
-		Started: e.now().UTC(), Result: "running",
+		Started: e.now().UTC(), Result: "running", Moved: len(plan.Moves),
 	}
 	if plan.Destroy {
 		a.runRec.Operation = "destroy"
 	}
-	if err := a.record(state.Change{RunNumber: run.Number, Run: &a.runRec}); err != nil {
+	if err := a.record(state.Change{RunNumber: run.Number, Run: &a.runRec, Moves: plan.Moves}); err != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot write the state", Detail: err.Error()})
 	}
 

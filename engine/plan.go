@@ -86,6 +86,9 @@ type Plan struct {
 	// form; sensitive ones and long ones only as hashes.
 	Builtins map[string]string `json:"builtins,omitempty"`
 
+	// Moves are the step instances whose records moved blocks rename
+	// (applied before the changes, which use the new addresses).
+	Moves   []Move    `json:"moves,omitempty"`
 	Changes []*Change `json:"changes"`
 	// Outputs are the changes to the pipeline's outputs (display only).
 	Outputs []OutputChange `json:"output_changes,omitempty"`
@@ -179,8 +182,12 @@ func (p *Plan) Summary() Summary {
 	return s
 }
 
-// HasChanges reports whether applying p would do anything.
+// HasChanges reports whether applying p would do anything: change a step
+// or record a move.
 func (p *Plan) HasChanges() bool {
+	if len(p.Moves) > 0 {
+		return true
+	}
 	for _, c := range p.Changes {
 		if c.Action.Changes() {
 			return true
