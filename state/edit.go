@@ -49,7 +49,7 @@ type Move struct {
 }
 
 // MoveInstance moves the record at src to dst, after a step was renamed,
-// and makes the records depending on src depend on dst. The address of a
+// and makes the records depending on src depend on dst (see Rename). The address of a
 // step with for_each moves all its instances, keeping their keys. The step
 // type must stay the same and every destination must be free; nothing is
 // moved otherwise.
@@ -62,7 +62,6 @@ func (s *State) MoveInstance(src, dst string) ([]Move, error) {
 		return nil, fmt.Errorf("%s stands for %d instances; move them to a step address without a key, or move one instance at a time", src, len(matched))
 	}
 	moves := make([]Move, 0, len(matched))
-	to := map[string]string{}
 	for _, m := range matched {
 		d := dst + m[len(src):]
 		if _, taken := s.Instances[d]; taken {
@@ -72,22 +71,9 @@ func (s *State) MoveInstance(src, dst string) ([]Move, error) {
 			return nil, fmt.Errorf("cannot move a %s record to %s: the step type must stay the same", s.Instances[m].Type, d)
 		}
 		moves = append(moves, Move{From: m, To: d})
-		to[m] = d
 	}
-	for _, mv := range moves {
-		in := s.Instances[mv.From]
-		delete(s.Instances, mv.From)
-		in.Addr = mv.To
-		s.Instances[mv.To] = in
-	}
-	for _, other := range s.Instances {
-		for i, d := range other.Dependencies {
-			if d == src {
-				other.Dependencies[i] = dst
-			} else if t, ok := to[d]; ok {
-				other.Dependencies[i] = t
-			}
-		}
-	}
+	// The renames are recorded for the next run: logs of the runs so far
+	// are under the old addresses.
+	s.Rename(moves, s.RunNumber+1)
 	return moves, nil
 }
