@@ -16,13 +16,6 @@ import (
 // configuration. A chain of blocks (a -> b, b -> c) is one Move (a -> c).
 type Move = state.Move
 
-// movedOrigin is where a record that moved came from, and the block that
-// moved it first (for diagnostics).
-type movedOrigin struct {
-	from  string
-	block *config.Moved
-}
-
 // applyMoves works out what the moved blocks do to st: the instance
 // records they rename, as one list of moves from the address in st to the
 // final address, and returns a copy of st with them made (st itself is
@@ -37,8 +30,13 @@ func applyMoves(st *state.State, moves []*config.Moved) (*state.State, []Move, h
 	if diags.HasErrors() {
 		return nil, nil, diags
 	}
-	cur := st.Copy()
-	origin := map[string]movedOrigin{} // by address in cur
+	// The blocks run one after the other on the addresses alone; the
+	// records are renamed once, with the moves they add up to.
+	cur := make(map[string]bool, len(st.Instances))
+	for addr := range st.Instances {
+		cur[addr] = true
+	}
+	origin := map[string]string{} // address in st, by address in cur
 	for _, m := range order {
 		pairs, mdiags := matchMove(cur, m)
 		diags = append(diags, mdiags...)
@@ -49,23 +47,15 @@ func applyMoves(st *state.State, moves []*config.Moved) (*state.State, []Move, h
 			diags = append(diags, d)
 			continue
 		}
-		cur.Rename(pairs, 0)
-		for _, p := range pairs {
-			o, ok := origin[p.From]
-			if !ok {
-				o = movedOrigin{from: p.From, block: m}
-			}
-			delete(origin, p.From)
-			origin[p.To] = o
-		}
+		movePairs(cur, origin, pairs)
 	}
 	if diags.HasErrors() {
 		return nil, nil, diags
 	}
 	var out []Move
-	for to, o := range origin {
-		if o.from != to {
-			out = append(out, Move{From: o.from, To: to})
+	for to, from := range origin {
+		if from != to {
+			out = append(out, Move{From: from, To: to})
 		}
 	}
 	slices.SortFunc(out, func(a, b Move) int { return strings.Compare(a.From, b.From) })
@@ -79,13 +69,31 @@ func applyMoves(st *state.State, moves []*config.Moved) (*state.State, []Move, h
 	return moved, out, diags
 }
 
+// movePairs makes the moves of one block on the addresses in cur, and
+// keeps track of where each record was in the state (origin).
+func movePairs(cur map[string]bool, origin map[string]string, pairs []Move) {
+	from := make([]string, len(pairs))
+	for i, p := range pairs {
+		from[i] = p.From
+		if o, ok := origin[p.From]; ok {
+			from[i] = o
+		}
+		delete(origin, p.From)
+		delete(cur, p.From)
+	}
+	for i, p := range pairs {
+		origin[p.To] = from[i]
+		cur[p.To] = true
+	}
+}
+
 // moveOrigins maps each final address of moves to the block that moved
 // its record first, for diagnostics about the result.
 func moveOrigins(moves []Move, blocks []*config.Moved) map[string]*config.Moved {
 	out := make(map[string]*config.Moved, len(moves))
 	for _, mv := range moves {
 		for _, b := range blocks {
-			if within(mv.From, b.From) {
+			if within(mv.From, b.From.String(), b.From) {
 				out[mv.To] = b
 				break
 			}
@@ -101,6 +109,11 @@ func moveOrigins(moves []Move, blocks []*config.Moved) map[string]*config.Moved 
 func moveOrder(moves []*config.Moved) ([]*config.Moved, hcl.Diagnostics) {
 	var order []*config.Moved
 	mark := make(map[*config.Moved]int, len(moves)) // 1 visiting, 2 done
+	from := make(map[*config.Moved]string, len(moves))
+	to := make(map[*config.Moved]string, len(moves))
+	for _, m := range moves {
+		from[m], to[m] = m.From.String(), m.To.String()
+	}
 	var visit func(m *config.Moved) *hcl.Diagnostic
 	visit = func(m *config.Moved) *hcl.Diagnostic {
 		switch mark[m] {
@@ -112,7 +125,7 @@ func moveOrder(moves []*config.Moved) ([]*config.Moved, hcl.Diagnostics) {
 		}
 		mark[m] = 1
 		for _, before := range moves {
-			if before != m && within(m.From.String(), before.To) {
+			if before != m && within(from[m], to[before], before.To) {
 				if d := visit(before); d != nil {
 					return d
 				}
@@ -132,9 +145,8 @@ func moveOrder(moves []*config.Moved) ([]*config.Moved, hcl.Diagnostics) {
 
 // within reports whether the instance address addr is a, or lies inside
 // it: an instance of the step a (a without a key), or any instance in the
-// module a.
-func within(addr string, a config.Addr) bool {
-	prefix := a.String()
+// module a. prefix is a.String().
+func within(addr, prefix string, a config.Addr) bool {
 	if addr == prefix {
 		return true
 	}
@@ -171,7 +183,7 @@ func expands(rest string, a config.Addr) bool {
 // address. A from without a key stands for all instances of its step or
 // module, keys kept, unless to has a key: then it is the instance without a
 // key (exec.x -> exec.x["k"] when for_each is added).
-func matchMove(cur *state.State, m *config.Moved) ([]Move, hcl.Diagnostics) {
+func matchMove(cur map[string]bool, m *config.Moved) ([]Move, hcl.Diagnostics) {
 	from, to := m.From.String(), m.To.String()
 	toKeyed := m.To.Key.Valid
 	if m.To.IsModule() {
@@ -179,8 +191,8 @@ func matchMove(cur *state.State, m *config.Moved) ([]Move, hcl.Diagnostics) {
 	}
 	var out []Move
 	keyed := 0
-	for addr := range cur.Instances {
-		if !within(addr, m.From) {
+	for addr := range cur {
+		if !within(addr, from, m.From) {
 			continue
 		}
 		rest := addr[len(from):]
@@ -220,13 +232,13 @@ func sameBase(from, to config.Addr) bool {
 
 // takenTarget is the warning for a block whose destination already has a
 // record: Terraform's rule, the block is skipped and both records stay.
-func takenTarget(cur *state.State, m *config.Moved, pairs []Move) *hcl.Diagnostic {
+func takenTarget(cur map[string]bool, m *config.Moved, pairs []Move) *hcl.Diagnostic {
 	leaving := make(map[string]bool, len(pairs))
 	for _, p := range pairs {
 		leaving[p.From] = true
 	}
 	for _, p := range pairs {
-		if _, taken := cur.Instances[p.To]; taken && !leaving[p.To] {
+		if cur[p.To] && !leaving[p.To] {
 			return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Moved target already in the state", Subject: m.DeclRange.Ptr(),
 				Detail: fmt.Sprintf("%s already has a record, so this block (from %s to %s) was skipped and %s keeps its record. Remove the record you do not want with `ansflow state rm ADDR`, or remove the block.",
 					p.To, m.From, m.To, p.From)}

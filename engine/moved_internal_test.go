@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -127,5 +128,31 @@ func TestApplyMovesModules(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkApplyMoves: 100 modules of 5 steps (each step reading two of
+// its module's others) move into one module with for_each, one block per
+// module.
+func BenchmarkApplyMoves(b *testing.B) {
+	st := state.New("default")
+	var blocks []*config.Moved
+	for m := range 100 {
+		mod := fmt.Sprintf("module.s%d", m)
+		for s := range 5 {
+			addr := fmt.Sprintf("%s.exec.s%d", mod, s)
+			deps := []string{fmt.Sprintf("%s.exec.s%d", mod, (s+1)%5), fmt.Sprintf("%s.exec.s%d", mod, (s+2)%5)}
+			refs := map[string]string{deps[0] + ".stdout": `"x"`, deps[1] + ".stdout": `"y"`, "var.v": `"1"`}
+			st.Instances[addr] = &state.Instance{Addr: addr, Type: "exec", Dependencies: deps, References: refs}
+		}
+		from, _ := config.ParseAddr(mod, true)
+		to, _ := config.ParseAddr(fmt.Sprintf("module.svc[%q]", fmt.Sprint(m)), true)
+		blocks = append(blocks, &config.Moved{From: from, To: to})
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, moves, diags := applyMoves(st, blocks); diags.HasErrors() || len(moves) != 500 {
+			b.Fatalf("%d moves: %v", len(moves), diags)
+		}
 	}
 }

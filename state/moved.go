@@ -122,26 +122,23 @@ func splitKey(addr string) (string, string) {
 
 // renamed is addr after the moves: an instance (to) or a step (steps)
 // address, or a reference name starting with one (exec.x.stdout,
-// exec.x["a"].stdout). The longest match wins.
+// exec.x["a"].stdout). The longest match wins: the prefixes of addr that
+// end before a "." or "[" are looked up, longest first.
 func renamed(addr string, to, steps map[string]string) (string, bool) {
-	if t, ok := to[addr]; ok {
-		return t, true
-	}
-	if t, ok := steps[addr]; ok {
-		return t, true
-	}
-	best, bestTo := "", ""
-	for _, m := range []map[string]string{to, steps} {
-		for from, t := range m {
-			if len(from) > len(best) && len(addr) > len(from) && strings.HasPrefix(addr, from) && (addr[len(from)] == '.' || addr[len(from)] == '[') {
-				best, bestTo = from, t
-			}
+	for i := len(addr); i > 0; i-- {
+		if i < len(addr) && addr[i] != '.' && addr[i] != '[' {
+			continue
+		}
+		prefix := addr[:i]
+		t, ok := to[prefix]
+		if !ok {
+			t, ok = steps[prefix]
+		}
+		if ok {
+			return t + addr[i:], true
 		}
 	}
-	if best == "" {
-		return addr, false
-	}
-	return bestTo + addr[len(best):], true
+	return addr, false
 }
 
 // renameRefs returns a copy of in with its dependencies and reference names
