@@ -240,7 +240,7 @@ func takenTarget(cur map[string]bool, m *config.Moved, pairs []Move) *hcl.Diagno
 	for _, p := range pairs {
 		if cur[p.To] && !leaving[p.To] {
 			return &hcl.Diagnostic{Severity: hcl.DiagWarning, Summary: "Moved target already in the state", Subject: m.DeclRange.Ptr(),
-				Detail: fmt.Sprintf("%s already has a record, so this block (from %s to %s) was skipped and %s keeps its record. Remove the record you do not want with `ansflow state rm ADDR`, or remove the block.",
+				Detail: fmt.Sprintf("%s already has a record, so this block (from %s to %s) was skipped: the record of %s stays at its address. Remove the record you do not want with `ansflow state rm ADDR`, or remove the block.",
 					p.To, m.From, m.To, p.From)}
 		}
 	}
