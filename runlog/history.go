@@ -82,15 +82,15 @@ func Load(pipelineDir string, st *state.State, number int) (*Run, error) {
 		return FromState(st, number), nil
 	}
 	if err == nil {
-		r.followRenames(st)
+		r.FollowRenames(st)
 	}
 	return r, err
 }
 
-// followRenames gives the steps of r the addresses they have now, after
+// FollowRenames gives the steps of r the addresses they have now, after
 // the moved blocks applied since (state.State.Moved), so history and
 // statistics show one step under one name.
-func (r *Run) followRenames(st *state.State) {
+func (r *Run) FollowRenames(st *state.State) {
 	if len(st.Moved) == 0 || r.index == nil {
 		return
 	}
