@@ -8,6 +8,9 @@ import (
 
 // NotInState is the error for an address st has no record of.
 func NotInState(addr string, st *State) error {
+	if to := st.NameNow(addr, 0); to != addr && st.Instances[to] != nil {
+		return fmt.Errorf("%s is not in the state: a moved block renamed it to %s; use that address", addr, to)
+	}
 	return fmt.Errorf("%s is not in the state; `ansflow state list` shows what is (%d records)", addr, len(st.Instances))
 }
 
