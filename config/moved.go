@@ -1,12 +1,10 @@
 package config
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
-	"github.com/zclconf/go-cty/cty"
 )
 
 // blockMoved is moved { from = ADDR  to = ADDR }: the state of a step (or
@@ -57,35 +55,12 @@ func (l *loader) movedAddr(a *hclsyntax.Attribute) (Addr, hcl.Range, bool) {
 			"%s must be a step or module address, like exec.build, exec.build[\"a\"], module.api.docker_build.app or module.api; it cannot be computed.", a.Name)
 		return Addr{}, rng, false
 	}
-	addr, err := ParseAddr(traversalString(trav), true)
+	addr, err := ParseAddr(TraversalString(trav), true)
 	if err != nil {
 		l.errorf(rng, "Invalid moved address", "%s: %s.", a.Name, err)
 		return Addr{}, rng, false
 	}
 	return addr, rng, true
-}
-
-// traversalString writes trav back as an address; a key that is not a
-// string is written so that ParseAddr refuses it.
-func traversalString(trav hcl.Traversal) string {
-	var sb strings.Builder
-	for _, t := range trav {
-		switch t := t.(type) {
-		case hcl.TraverseRoot:
-			sb.WriteString(t.Name)
-		case hcl.TraverseAttr:
-			sb.WriteString("." + t.Name)
-		case hcl.TraverseIndex:
-			if !t.Key.IsNull() && t.Key.Type() == cty.String {
-				sb.WriteString("[" + strconv.Quote(t.Key.AsString()) + "]")
-			} else {
-				sb.WriteString("[0]")
-			}
-		default:
-			sb.WriteString("[*]")
-		}
-	}
-	return sb.String()
 }
 
 // checkMovedPair checks that a block's from and to fit together.
