@@ -2,11 +2,13 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/ansflow/ansflow/engine"
+	"github.com/ansflow/ansflow/providers"
 	"github.com/ansflow/ansflow/state"
 )
 
@@ -298,5 +300,34 @@ moved {
 	p, vals, st = h.load()
 	if _, diags := h.eng.Apply(context.Background(), nil, p, st, saved, vals, 2); !diags.HasErrors() || !strings.Contains(diags.Error(), "stale") {
 		t.Errorf("applying the plan again: %v, want a stale plan", diags)
+	}
+}
+
+// TestMovedAndChanged: a step renamed and changed at once is updated in
+// place at its new address, never deleted and created again.
+func TestMovedAndChanged(t *testing.T) {
+	h := newFakeHarness(t, `test_object "a" { value = "1" }`)
+	h.apply(engine.Options{Refresh: true})
+	h.write(`
+test_object "b" { value = "2" }
+moved {
+  from = test_object.a
+  to   = test_object.b
+}`)
+	plan := h.plan(engine.Options{Refresh: true})
+	if ch := findChange(plan, "test_object.b"); ch == nil || ch.Action != engine.Update || findChange(plan, "test_object.a") != nil {
+		t.Fatalf("plan: %+v", plan.Changes)
+	}
+	before := len(h.pt.Calls())
+	h.apply(engine.Options{Refresh: true})
+	var got []string
+	for _, c := range h.pt.Calls()[before:] {
+		got = append(got, fmt.Sprintf("%s:%s:%v", c.Addr, c.Method, c.Action))
+	}
+	if want := []string{fmt.Sprintf("test_object.b:Apply:%v", providers.Update)}; !slices.Equal(got, want) {
+		t.Errorf("calls %v, want %v", got, want)
+	}
+	if in := h.instance("test_object.b"); in == nil || !strings.Contains(string(in.Inputs), `"2"`) || h.instance("test_object.a") != nil {
+		t.Errorf("state after the apply: b %+v", in)
 	}
 }

@@ -117,9 +117,13 @@ func RenderPlan(w io.Writer, p *engine.Plan, o PlanOptions) {
 	default:
 		writeLegend(&b, changes, o.Style)
 		b.WriteString("\nansflow will perform the following actions:\n")
+		movedFrom := make(map[string]string, len(p.Moves))
+		for _, m := range p.Moves {
+			movedFrom[m.To] = m.From
+		}
 		for _, c := range changes {
 			b.WriteString("\n")
-			writeChange(&b, c, o.Style)
+			writeChange(&b, c, movedFrom[c.Addr], o.Style)
 		}
 	}
 	if o.Verbose && len(quiet) > 0 {
@@ -246,8 +250,13 @@ func ChangeLine(c *engine.Change) string {
 	return line
 }
 
-func writeChange(b *strings.Builder, c *engine.Change, s Style) {
+// writeChange writes one change; movedFrom is the address a moved block
+// renamed it from, or "".
+func writeChange(b *strings.Builder, c *engine.Change, movedFrom string, s Style) {
 	b.WriteString("  " + s.Bold("# "+ChangeLine(c)) + "\n")
+	if movedFrom != "" {
+		b.WriteString("  " + s.Bold("# (moved from "+movedFrom+")") + "\n")
+	}
 	// Symbols are right-aligned in three columns, so "-/+" and "  +"
 	// start their addresses at the same place, as in Terraform.
 	head := strings.Repeat(" ", 3-len(Symbol(c.Action))) + s.symbol(c.Action) + " " + c.Addr

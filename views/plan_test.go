@@ -84,7 +84,7 @@ func movedPlan() *engine.Plan {
 // movedAndChangedPlan renames a record and changes steps.
 func movedAndChangedPlan() *engine.Plan {
 	p := samplePlan()
-	p.Moves = []engine.Move{{From: "exec.build", To: "exec.compile"}}
+	p.Moves = []engine.Move{{From: "exec.build", To: "exec.compile"}, {From: "k8s_deploy.web", To: "k8s_deploy.app"}}
 	return p
 }
 
