@@ -315,7 +315,7 @@ moved {
   to   = test_object.b
 }`)
 	plan := h.plan(engine.Options{Refresh: true})
-	if ch := findChange(plan, "test_object.b"); ch == nil || ch.Action != engine.Update || findChange(plan, "test_object.a") != nil {
+	if ch := findChange(plan, "test_object.b"); ch == nil || ch.Action != engine.Update || ch.MovedFrom != "test_object.a" || findChange(plan, "test_object.a") != nil {
 		t.Fatalf("plan: %+v", plan.Changes)
 	}
 	before := len(h.pt.Calls())

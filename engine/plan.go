@@ -121,6 +121,7 @@ type Change struct {
 	Attrs       []AttrChange `json:"attrs,omitempty"`
 	Fingerprint string       `json:"fingerprint,omitempty"` // "" when known only after apply
 	DependsOn   []string     `json:"depends_on,omitempty"`
+	MovedFrom   string       `json:"moved_from,omitempty"` // its address in the state, when a moved block renames it
 }
 
 // Binding is what the change of one configured instance was planned from,

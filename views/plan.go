@@ -117,13 +117,9 @@ func RenderPlan(w io.Writer, p *engine.Plan, o PlanOptions) {
 	default:
 		writeLegend(&b, changes, o.Style)
 		b.WriteString("\nansflow will perform the following actions:\n")
-		movedFrom := make(map[string]string, len(p.Moves))
-		for _, m := range p.Moves {
-			movedFrom[m.To] = m.From
-		}
 		for _, c := range changes {
 			b.WriteString("\n")
-			writeChange(&b, c, movedFrom[c.Addr], o.Style)
+			writeChange(&b, c, o.Style)
 		}
 	}
 	if o.Verbose && len(quiet) > 0 {
@@ -250,12 +246,10 @@ func ChangeLine(c *engine.Change) string {
 	return line
 }
 
-// writeChange writes one change; movedFrom is the address a moved block
-// renamed it from, or "".
-func writeChange(b *strings.Builder, c *engine.Change, movedFrom string, s Style) {
+func writeChange(b *strings.Builder, c *engine.Change, s Style) {
 	b.WriteString("  " + s.Bold("# "+ChangeLine(c)) + "\n")
-	if movedFrom != "" {
-		b.WriteString("  " + s.Bold("# (moved from "+movedFrom+")") + "\n")
+	if c.MovedFrom != "" {
+		b.WriteString("  " + s.Bold("# (moved from "+c.MovedFrom+")") + "\n")
 	}
 	// Symbols are right-aligned in three columns, so "-/+" and "  +"
 	// start their addresses at the same place, as in Terraform.

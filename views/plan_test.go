@@ -85,6 +85,7 @@ func movedPlan() *engine.Plan {
 func movedAndChangedPlan() *engine.Plan {
 	p := samplePlan()
 	p.Moves = []engine.Move{{From: "exec.build", To: "exec.compile"}, {From: "k8s_deploy.web", To: "k8s_deploy.app"}}
+	p.Change("k8s_deploy.app").MovedFrom = "k8s_deploy.web"
 	return p
 }
 
