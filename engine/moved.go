@@ -267,6 +267,20 @@ func (w *world) checkMovedFrom(moves []Move, blocks []*config.Moved) hcl.Diagnos
 	return diags
 }
 
+// markMovedFrom sets MovedFrom on the changes of the moved instances.
+func markMovedFrom(changes []*Change, moves []Move) {
+	if len(moves) == 0 {
+		return
+	}
+	from := make(map[string]string, len(moves))
+	for _, m := range moves {
+		from[m.To] = m.From
+	}
+	for _, c := range changes {
+		c.MovedFrom = from[c.Addr]
+	}
+}
+
 // verifyMoves checks at apply that the moved blocks still make the moves
 // the plan recorded.
 func verifyMoves(st *state.State, blocks []*config.Moved, planned []Move) (*state.State, *StalePlanError) {

@@ -125,14 +125,9 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Dependency cycle", Detail: err.Error()})
 	}
 	plan.Bindings = map[string]*Binding{}
-	movedFrom := make(map[string]string, len(moves))
-	for _, m := range moves {
-		movedFrom[m.To] = m.From
-	}
 	for _, n := range order {
 		in := w.nodes[n]
 		if in.change != nil {
-			in.change.MovedFrom = movedFrom[in.addr]
 			plan.Changes = append(plan.Changes, in.change)
 		}
 		if in.binding != nil {
@@ -140,6 +135,7 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 		}
 	}
 	plan.Builtins = builtins(plan.Bindings)
+	markMovedFrom(plan.Changes, moves)
 	return plan, diags
 }
 
