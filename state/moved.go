@@ -30,11 +30,16 @@ func (s *State) Rename(moves []Move, run int) []Move {
 	var done []Move
 	to := map[string]string{}
 	target := map[string]bool{}
+	leaving := make(map[string]bool, len(moves))
+	for _, mv := range moves {
+		leaving[mv.From] = true
+	}
 	for _, mv := range moves {
 		if mv.From == mv.To || s.Instances[mv.From] == nil || target[mv.To] || to[mv.From] != "" {
 			continue
 		}
-		if _, taken := s.Instances[mv.To]; taken && !movesAway(moves, mv.To) {
+		// A record that moves away (a swap, a chain) frees its address.
+		if _, taken := s.Instances[mv.To]; taken && !leaving[mv.To] {
 			continue
 		}
 		to[mv.From] = mv.To
@@ -70,17 +75,6 @@ func (s *State) Rename(moves []Move, run int) []Move {
 		}
 	}
 	return done
-}
-
-// movesAway reports whether addr is itself the From of one of moves (its
-// record leaves, so it may receive another one: a swap or a chain).
-func movesAway(moves []Move, addr string) bool {
-	for _, mv := range moves {
-		if mv.From == addr {
-			return true
-		}
-	}
-	return false
 }
 
 // stepRenames are the step addresses that moved as a whole with their
