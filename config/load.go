@@ -108,6 +108,7 @@ func LoadWith(dir string, o Options) (*Pipeline, hcl.Diagnostics) {
 		l.decodeFile(f.Body.(*hclsyntax.Body))
 	}
 	l.checkReferences()
+	l.checkMoved()
 	return l.p, limitDiagnostics(l.diags)
 }
 
@@ -278,7 +279,7 @@ func checkNesting(src []byte, filename string) *hcl.Diagnostic {
 
 // topLevelNames are the block types allowed at the top level of a file.
 func topLevelNames() []string {
-	return append([]string{blockAnsflow, blockVariable, blockLocals, blockOutput, blockDocker, blockRegistry, blockCluster, blockNotify}, StepTypeNames()...)
+	return append([]string{blockAnsflow, blockVariable, blockLocals, blockOutput, blockDocker, blockRegistry, blockCluster, blockNotify, blockMoved}, StepTypeNames()...)
 }
 
 // decodeFile dispatches the top-level blocks of one file.
@@ -310,6 +311,8 @@ func (l *loader) decodeFile(body *hclsyntax.Body) {
 			l.decodeCluster(b)
 		case blockNotify:
 			l.decodeNotify(b)
+		case blockMoved:
+			l.decodeMoved(b)
 		default:
 			if schema := LookupStepSchema(b.Type); schema != nil {
 				l.decodeStep(b, schema)

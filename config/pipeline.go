@@ -27,6 +27,9 @@ type Pipeline struct {
 
 	Notifies map[string]*Notify // notify blocks by name; nil when none
 
+	// Moved are the moved blocks, in file order, then source order.
+	Moved []*Moved
+
 	dirArg string // the directory as given to Load, for file names in diagnostics
 }
 

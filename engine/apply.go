@@ -78,7 +78,7 @@ func (e *Engine) Apply(ctx context.Context, o ApplyOptions) (*ApplyResult, hcl.D
 		return nil, diags
 	}
 	a := &applier{w: w, e: e, st: o.State, planned: planned, bindings: o.Plan.Bindings, durations: map[string]time.Duration{}}
-	if err := a.startRun(o.Plan.Destroy); err != nil {
+	if err := a.startRun(o.Plan); err != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot write the state", Detail: err.Error()})
 	}
 	res := a.walk(ctx, o.Parallelism, o.Stop)
@@ -110,7 +110,13 @@ func (e *Engine) bindPlan(ctx context.Context, o ApplyOptions) (*world, map[stri
 	if err := checkPlanSecrets(plan, o.Vars, key); err != nil {
 		return nil, nil, hcl.Diagnostics{staleDiagnostic(&StalePlanError{Reason: err.Error()})}
 	}
-	w, diags := e.buildWorld(o.Pipeline, st, buildOptions{
+	// The world sees the records at their new addresses; st gets them
+	// with the first change recorded (startRun).
+	moved, serr := verifyMoves(st, o.Pipeline.Moved, plan.Moves)
+	if serr != nil {
+		return nil, nil, hcl.Diagnostics{staleDiagnostic(serr)}
+	}
+	w, diags := e.buildWorld(o.Pipeline, moved, buildOptions{
 		key: key, vars: o.Vars, run: run, refresh: plan.Refresh, destroy: plan.Destroy,
 		targets: plan.Targets, replace: plan.Replace,
 	})
@@ -125,16 +131,16 @@ func (e *Engine) bindPlan(ctx context.Context, o ApplyOptions) (*world, map[stri
 }
 
 // startRun records that the run started.
-func (a *applier) startRun(destroy bool) error {
+func (a *applier) startRun(plan *Plan) error {
 	run := a.w.run
 	a.runRec = state.Run{
 		Number: run.Number, ID: run.ID, Operation: "apply", User: a.e.user(),
-		Started: a.e.now().UTC(), Result: "running",
+		Started: a.e.now().UTC(), Result: "running", Moved: len(plan.Moves),
 	}
-	if destroy {
+	if plan.Destroy {
 		a.runRec.Operation = "destroy"
 	}
-	return a.record(state.Change{RunNumber: run.Number, Run: &a.runRec})
+	return a.record(state.Change{RunNumber: run.Number, Run: &a.runRec, Moves: plan.Moves})
 }
 
 // walk applies every instance after its dependencies.

@@ -86,6 +86,9 @@ type Plan struct {
 	// form; sensitive ones and long ones only as hashes.
 	Builtins map[string]string `json:"builtins,omitempty"`
 
+	// Moves are the step instances whose records moved blocks rename
+	// (applied before the changes, which use the new addresses).
+	Moves   []Move    `json:"moves,omitempty"`
 	Changes []*Change `json:"changes"`
 	// Outputs are the changes to the pipeline's outputs (display only).
 	Outputs []OutputChange `json:"output_changes,omitempty"`
@@ -123,6 +126,7 @@ type Change struct {
 	Attrs       []AttrChange `json:"attrs,omitempty"`
 	Fingerprint string       `json:"fingerprint,omitempty"` // "" when known only after apply
 	DependsOn   []string     `json:"depends_on,omitempty"`
+	MovedFrom   string       `json:"moved_from,omitempty"` // its address in the state, when a moved block renames it
 }
 
 // Binding is what the change of one configured instance was planned from,
@@ -184,8 +188,12 @@ func (p *Plan) Summary() Summary {
 	return s
 }
 
-// HasChanges reports whether applying p would do anything.
+// HasChanges reports whether applying p would do anything: change a step
+// or record a move.
 func (p *Plan) HasChanges() bool {
+	if len(p.Moves) > 0 {
+		return true
+	}
 	for _, c := range p.Changes {
 		if c.Action.Changes() {
 			return true

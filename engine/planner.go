@@ -45,11 +45,20 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 	if kdiags.HasErrors() {
 		return nil, kdiags
 	}
-	w, diags := e.buildWorld(p, st, buildOptions{
+	// moved blocks rename records first: the plan is made against the
+	// state as it will be once apply records the moves.
+	st, moves, diags := applyMoves(st, p.Moved)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	w, wdiags := e.buildWorld(p, st, buildOptions{
 		key: key, vars: vars, run: run, refresh: o.Refresh, destroy: o.Destroy,
 		targets: o.Targets, replace: o.Replace,
 	})
-	if diags.HasErrors() {
+	if diags = append(diags, wdiags...); diags.HasErrors() {
+		return nil, diags
+	}
+	if diags = append(diags, w.checkMovedFrom(moves, p.Moved)...); diags.HasErrors() {
 		return nil, diags
 	}
 	for _, r := range o.Replace {
@@ -72,6 +81,7 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 		Replace:       o.Replace,
 		Sources:       sourceHashes(p),
 		Variables:     planVariables(p, vars, w.key),
+		Moves:         moves,
 	}
 	res, errs := w.planAll(ctx, o.parallelism())
 	diags = append(diags, errs...)
@@ -141,6 +151,7 @@ func (w *world) collectChanges(plan *Plan) error {
 		}
 	}
 	plan.Builtins = builtins(plan.Bindings)
+	markMovedFrom(plan.Changes, plan.Moves)
 	return nil
 }
 

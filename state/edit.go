@@ -8,6 +8,9 @@ import (
 
 // NotInState is the error for an address st has no record of.
 func NotInState(addr string, st *State) error {
+	if to := st.NameNow(addr, 0); to != addr && st.Instances[to] != nil {
+		return fmt.Errorf("%s is not in the state: a moved block renamed it to %s; use that address", addr, to)
+	}
 	return fmt.Errorf("%s is not in the state; `ansflow state list` shows what is (%d records)", addr, len(st.Instances))
 }
 
@@ -41,11 +44,15 @@ func (s *State) RemoveInstance(addr string) ([]string, error) {
 	return matched, nil
 }
 
-// Move is one record moved by MoveInstance.
-type Move struct{ From, To string }
+// Move is one record moved to another address (by MoveInstance, or by a
+// `moved` block: see Rename).
+type Move struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
 
 // MoveInstance moves the record at src to dst, after a step was renamed,
-// and makes the records depending on src depend on dst. The address of a
+// and makes the records depending on src depend on dst (see Rename). The address of a
 // step with for_each moves all its instances, keeping their keys. The step
 // type must stay the same and every destination must be free; nothing is
 // moved otherwise.
@@ -58,7 +65,6 @@ func (s *State) MoveInstance(src, dst string) ([]Move, error) {
 		return nil, fmt.Errorf("%s stands for %d instances; move them to a step address without a key, or move one instance at a time", src, len(matched))
 	}
 	moves := make([]Move, 0, len(matched))
-	to := map[string]string{}
 	for _, m := range matched {
 		d := dst + m[len(src):]
 		if _, taken := s.Instances[d]; taken {
@@ -68,22 +74,9 @@ func (s *State) MoveInstance(src, dst string) ([]Move, error) {
 			return nil, fmt.Errorf("cannot move a %s record to %s: the step type must stay the same", s.Instances[m].Type, d)
 		}
 		moves = append(moves, Move{From: m, To: d})
-		to[m] = d
 	}
-	for _, mv := range moves {
-		in := s.Instances[mv.From]
-		delete(s.Instances, mv.From)
-		in.Addr = mv.To
-		s.Instances[mv.To] = in
-	}
-	for _, other := range s.Instances {
-		for i, d := range other.Dependencies {
-			if d == src {
-				other.Dependencies[i] = dst
-			} else if t, ok := to[d]; ok {
-				other.Dependencies[i] = t
-			}
-		}
-	}
+	// The renames are recorded for the next run: logs of the runs so far
+	// are under the old addresses.
+	s.Rename(moves, s.RunNumber+1)
 	return moves, nil
 }

@@ -44,6 +44,7 @@ type envelope struct {
 	Valid       *bool                  `json:"valid,omitempty"`
 	Diagnostics []jsonDiagnostic       `json:"diagnostics,omitempty"`
 	Outputs     *map[string]JSONOutput `json:"outputs,omitempty"`
+	Moved       *engine.Move           `json:"moved,omitempty"`
 }
 
 // JSONOutput is one pipeline output in the outputs event: Value is its JSON
@@ -64,6 +65,7 @@ type jsonPlanSummary struct {
 	Skip    int `json:"skipped"`
 	// NotTargeted counts the steps -target left out (not in skipped).
 	NotTargeted int                   `json:"not_targeted,omitempty"`
+	Moved       int                   `json:"moved,omitempty"` // step instances moved blocks rename
 	Changes     bool                  `json:"has_changes"`
 	Outputs     []engine.OutputChange `json:"output_changes,omitempty"`
 }
@@ -87,6 +89,7 @@ type jsonApplySummary struct {
 	Created     int      `json:"created"`
 	Updated     int      `json:"updated"`
 	Ran         int      `json:"ran"`
+	Moved       int      `json:"moved,omitempty"`
 	Deleted     int      `json:"deleted"`
 	Failed      int      `json:"failed"`
 	Skipped     []string `json:"skipped,omitempty"`
@@ -126,9 +129,12 @@ func (j *JSON) write(e envelope) {
 	_ = j.enc.Encode(e)
 }
 
-// Plan writes one planned_change per step that does something, then a
-// plan_summary.
+// Plan writes one moved event per record a moved block renames, one
+// planned_change per step that does something, then a plan_summary.
 func (j *JSON) Plan(p *engine.Plan) {
+	for i := range p.Moves {
+		j.write(envelope{Type: "moved", Moved: &p.Moves[i], Message: MoveLine(p.Moves[i])})
+	}
 	for _, c := range p.Changes {
 		if c.Action.Changes() {
 			jc := *c
@@ -140,6 +146,7 @@ func (j *JSON) Plan(p *engine.Plan) {
 	j.write(envelope{Type: "plan_summary", Message: SummaryLine(p), Summary: &jsonPlanSummary{
 		Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Run: s.Run, NoOp: s.NoOp,
 		Skip: s.Skip - NotTargeted(p), NotTargeted: NotTargeted(p), Changes: p.HasChanges(), Outputs: p.Outputs,
+		Moved: len(p.Moves),
 	}})
 }
 
@@ -188,7 +195,7 @@ func (j *JSON) ApplySummary(r *engine.ApplyResult, destroy bool) {
 		}
 	}
 	j.write(envelope{Type: "apply_summary", Message: ApplySummaryLine(r, destroy), Apply: &jsonApplySummary{
-		Operation: op, Run: r.Run.Number, Result: r.Run.Result, Created: r.Run.Created, Updated: r.Run.Updated, Ran: r.Run.Ran,
+		Operation: op, Run: r.Run.Number, Result: r.Run.Result, Created: r.Run.Created, Updated: r.Run.Updated, Ran: r.Run.Ran, Moved: r.Run.Moved,
 		Deleted: r.Run.Deleted, Failed: len(r.Failures) + len(r.Tolerated), Skipped: r.Skipped, NotStarted: r.NotStarted,
 		DurationMS: milliseconds(r.Run.Finished.Sub(r.Run.Started)), Interrupted: r.Interrupted, StepDurationsMS: steps,
 		Waiting: r.Waiting, Blocked: r.Blocked,

@@ -42,7 +42,9 @@ func loadEventSchema(t *testing.T) (*jsonschema.Schema, []string) {
 
 // writeEveryEvent writes one event of every type the JSON view knows.
 func writeEveryEvent(j *JSON) {
-	j.Plan(samplePlan())
+	p := samplePlan()
+	p.Moves = []engine.Move{{From: "exec.old", To: "exec.compile"}}
+	j.Plan(p)
 	j.Event(engine.Event{Type: engine.EventStepStart, Addr: "docker_build.app", Action: engine.Create})
 	j.Event(engine.Event{Type: engine.EventStepProgress, Addr: "docker_build.app", Action: engine.Create, Message: "Step 2/4 : COPY . ."})
 	j.Event(engine.Event{Type: engine.EventStepLog, Addr: "docker_build.app", Action: engine.Create, Stream: "stdout", Message: ""})

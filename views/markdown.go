@@ -30,9 +30,18 @@ func RenderMarkdown(w io.Writer, p *engine.Plan) {
 		b.WriteString(", **destroy**")
 	}
 	b.WriteString(".\n\n")
-	if len(changes) == 0 {
+	for _, m := range p.Moves {
+		fmt.Fprintf(&b, "- %s has moved to %s\n", codeSpan(m.From), codeSpan(m.To))
+	}
+	if len(p.Moves) > 0 {
+		b.WriteString("\n")
+	}
+	switch {
+	case len(changes) == 0 && len(p.Moves) > 0:
+		b.WriteString("No changes, but " + MovedLine(p) + "\n")
+	case len(changes) == 0:
 		b.WriteString("No changes: nothing to create, update, destroy or run.\n")
-	} else {
+	default:
 		b.WriteString("| | Step | Action | Reason |\n|:-:|---|---|---|\n")
 		for _, c := range changes {
 			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", Symbol(c.Action), codeSpan(c.Addr), actionWord(c), tableCell(strings.Join(Reasons(c), "; ")))

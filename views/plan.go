@@ -108,9 +108,13 @@ func RenderPlan(w io.Writer, p *engine.Plan, o PlanOptions) {
 			quiet = append(quiet, c)
 		}
 	}
-	if len(changes) == 0 {
+	writeMoves(&b, p.Moves, o.Style)
+	switch {
+	case len(changes) == 0 && len(p.Moves) > 0:
+		b.WriteString(o.Bold("No changes,") + " but " + MovedLine(p) + "\n")
+	case len(changes) == 0:
 		b.WriteString(o.Bold("No changes.") + " The pipeline is up to date: nothing to create, update, destroy or run.\n")
-	} else {
+	default:
 		writeLegend(&b, changes, o.Style)
 		b.WriteString("\nansflow will perform the following actions:\n")
 		for _, c := range changes {
@@ -137,6 +141,25 @@ func RenderPlan(w io.Writer, p *engine.Plan, o PlanOptions) {
 			o.paint(ansiYellow+ansiBold, "Warning:"), strings.Join(p.Targets, ", "))
 	}
 	io.WriteString(w, b.String())
+}
+
+// MovedLine is "2 step(s) moved; apply records the new addresses."
+func MovedLine(p *engine.Plan) string {
+	return fmt.Sprintf("%d step(s) moved; apply records the new addresses.", len(p.Moves))
+}
+
+// MoveLine is "A has moved to B".
+func MoveLine(m engine.Move) string { return m.From + " has moved to " + m.To }
+
+// writeMoves lists the records moved blocks rename, Terraform's way, with
+// a blank line after them.
+func writeMoves(b *strings.Builder, moves []engine.Move, s Style) {
+	for _, m := range moves {
+		b.WriteString("  " + s.Bold("# "+MoveLine(m)) + "\n")
+	}
+	if len(moves) > 0 {
+		b.WriteString("\n")
+	}
 }
 
 // writeOutputChanges lists how the pipeline's outputs would change.
@@ -233,6 +256,9 @@ func ChangeLine(c *engine.Change) string {
 
 func writeChange(b *strings.Builder, c *engine.Change, s Style) {
 	b.WriteString("  " + s.Bold("# "+ChangeLine(c)) + "\n")
+	if c.MovedFrom != "" {
+		b.WriteString("  " + s.Bold("# (moved from "+c.MovedFrom+")") + "\n")
+	}
 	// Symbols are right-aligned in three columns, so "-/+" and "  +"
 	// start their addresses at the same place, as in Terraform.
 	head := strings.Repeat(" ", 3-len(Symbol(c.Action))) + s.symbol(c.Action) + " " + c.Addr

@@ -287,6 +287,9 @@ func ApplySummaryLine(r *engine.ApplyResult, destroy bool) string {
 	if len(r.Waiting) > 0 {
 		counts += fmt.Sprintf(", %d waiting for approval", len(r.Waiting)+len(r.Blocked))
 	}
+	if run.Moved > 0 {
+		counts += fmt.Sprintf(", %d moved", run.Moved)
+	}
 	elapsed := roundDuration(run.Finished.Sub(run.Started))
 	word := "Apply"
 	if destroy {

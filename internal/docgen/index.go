@@ -88,6 +88,10 @@ var blocks = []struct {
 		{"retries", "number", "Tries after the first on network errors, timeouts, 429 and 5xx answers, with a growing pause. Default: 3."},
 		{"link", "string", "A link sent with the summary, e.g. `\"https://ci.example.com/runs/${run.number}\"`; must not be sensitive."},
 	}},
+	{"moved", "The record of a step (or of every step in a module) follows a rename, so nothing reruns or is replaced: the plan says `# docker_build.api has moved to module.api.docker_build.app` and apply records the new address; logs and history follow. From and to are addresses written without quotes. A block whose from has nothing in the state does nothing, so it may stay. Root pipeline only. See [moved blocks](../moved.md).", []row{
+		{"from", "address", "Required. The old address: `exec.build`, `exec.test[\"lint\"]`, `module.api.docker_build.app`, or a module: `module.api`, `module.svc[\"a\"]`."},
+		{"to", "address", "Required. The new address, of the same kind; a step keeps its type. A step or module with for_each keeps its keys unless to has a key."},
+	}},
 	{"ansflow", "Settings of ansflow itself. At most one.", []row{
 		{"backend \"TYPE\"", "block", "Where state is kept, e.g. `backend \"kubernetes\" { ... }` for state shared through the cluster; default: the local store in `.ansflow/state`."},
 	}},

@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -130,7 +131,7 @@ func (f *Fake) Validate(inputs cty.Value) error {
 func (f *Fake) Read(_ context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
 	panicIf(req.Desired, "Read")
 	panicIf(req.Prior.Inputs, "Read")
-	if !f.Exists(req.Addr) {
+	if !f.Exists(appliedAt(req.Prior, req.Addr)) {
 		return providers.ReadResponse{Gone: true}, nil
 	}
 	return providers.ReadResponse{Outputs: req.Prior.Outputs}, nil
@@ -185,9 +186,21 @@ func (f *Fake) Delete(_ context.Context, req providers.DeleteRequest) error {
 		return errors.New(message(in, "the object refuses to be deleted"))
 	}
 	f.mu.Lock()
-	delete(f.objects, req.Addr)
+	delete(f.objects, appliedAt(req.Prior, req.Addr))
 	f.mu.Unlock()
 	return nil
+}
+
+// appliedAt is the address the object of prior was applied at, from the id
+// it recorded: like a real provider, the fake finds an object by what its
+// apply recorded, not by the step's address (which a moved block changes).
+func appliedAt(prior providers.Prior, addr string) string {
+	if id := str(prior.Outputs, "id"); id != "" {
+		if i := strings.LastIndex(id, "/"); i >= 0 {
+			return id[:i]
+		}
+	}
+	return addr
 }
 
 func panicIf(in cty.Value, method string) {
