@@ -79,10 +79,11 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		return err
 	}
 	defer pl.closer()
-	style := views.Style{Color: g.color(app)}
+	style := views.Style{Color: g.color(app), Schemas: pl.p.Schemas}
 	var jsonView *views.JSON
 	if o.json {
 		jsonView = views.NewJSON(app.Stdout)
+		jsonView.Schemas = pl.p.Schemas
 		jsonView.Plan(pl.plan)
 	} else if planFile == "" {
 		views.RenderPlan(app.Stdout, pl.plan, views.PlanOptions{Style: style, Verbose: o.verbose})
@@ -242,7 +243,7 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 	if err != nil {
 		return nil, err
 	}
-	p, diags := config.Load(g.dir())
+	p, diags := loadConfig(g.dir())
 	if err := diagsError(app, g, p, diags); err != nil {
 		return nil, err
 	}

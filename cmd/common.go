@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ansflow/ansflow/internal/safefile"
+	"github.com/ansflow/ansflow/providers/builtin"
 
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
@@ -324,9 +325,15 @@ func newEngine(app *App, dir, ws string, store state.Store) (*engine.Engine, err
 	}, nil
 }
 
+// loadConfig loads the pipeline in dir with the step types compiled into
+// the binary.
+func loadConfig(dir string) (*config.Pipeline, hcl.Diagnostics) {
+	return config.LoadWith(dir, config.Options{Schemas: builtin.Schemas()})
+}
+
 // load loads the pipeline and resolves its variables, printing diagnostics.
 func load(app *App, g *globalOptions, vf *varFlags) (*config.Pipeline, map[string]cty.Value, error) {
-	p, diags := config.Load(g.dir())
+	p, diags := loadConfig(g.dir())
 	if diags.HasErrors() {
 		return nil, nil, diagsError(app, g, p, diags)
 	}

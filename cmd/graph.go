@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/graph"
 	"github.com/spf13/cobra"
 )
@@ -17,7 +16,7 @@ An edge points from a step to a step it depends on.
 ` + graphFormatHelp,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			p, diags := config.Load(g.dir())
+			p, diags := loadConfig(g.dir())
 			if diags.HasErrors() {
 				return diagsError(app, g, p, diags)
 			}

@@ -28,7 +28,7 @@ resolves the variable values (-var, -var-file, *.auto.vars.hcl, ANSFLOW_VAR_*)
 and runs their validation blocks. Exit code 0 when valid, 1 otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, diags := config.Load(g.dir())
+			p, diags := loadConfig(g.dir())
 			if !diags.HasErrors() {
 				_, gdiags := graph.Build(p)
 				diags = append(diags, gdiags...)

@@ -27,6 +27,10 @@ type Pipeline struct {
 
 	Notifies map[string]*Notify // notify blocks by name; nil when none
 
+	// Schemas are the step types the pipeline was loaded with; the engine
+	// and views ask them about a type (including one only the state holds).
+	Schemas Schemas
+
 	dirArg string // the directory as given to Load, for file names in diagnostics
 }
 

@@ -343,7 +343,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	started := a.e.now()
 	var priorP *providers.Prior
 	if prior != nil {
-		pp := priorOf(prior)
+		pp := w.priorOf(prior)
 		priorP = &pp
 	}
 	action := providers.Run
@@ -439,7 +439,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	a.durations[in.addr] = finished.Sub(started)
 	a.mu.Unlock()
 	a.count(ch.Action, err != nil)
-	end := Event{Type: EventStepEnd, Addr: in.addr, Action: ch.Action, Duration: finished.Sub(started), Attempt: attempts, Result: ResultOK, ID: resultID(outputs)}
+	end := Event{Type: EventStepEnd, Addr: in.addr, Action: ch.Action, Duration: finished.Sub(started), Attempt: attempts, Result: ResultOK, ID: resultID(s.Schema, outputs)}
 	if err != nil {
 		end.Result = ResultFailed
 		end.Error = w.red.redact(err.Error())
@@ -486,7 +486,7 @@ func (a *applier) applyDelete(ctx context.Context, in *inst, ch *Change) error {
 			}}
 			plog := a.w.panicLog(in.addr)
 			err = guard("Delete", plog, func() error {
-				return p.Delete(ctx, providers.DeleteRequest{Addr: in.addr, Env: a.w.env, Prior: priorOf(in.prior), Logs: logs})
+				return p.Delete(ctx, providers.DeleteRequest{Addr: in.addr, Env: a.w.env, Prior: a.w.priorOf(in.prior), Logs: logs})
 			})
 			plog.Close()
 		}
@@ -599,19 +599,20 @@ func hasDrift(ch *Change) bool {
 }
 
 // resultID picks a short identity of what a step produced for progress
-// lines: an image id, a digest, a container id, or an exit code.
-func resultID(outputs cty.Value) string {
-	if outputs == cty.NilVal || outputs.IsNull() || !outputs.Type().IsObjectType() {
+// lines, from the outputs its schema names (an image id, a digest, an exit
+// code): the first one set.
+func resultID(schema *config.StepSchema, outputs cty.Value) string {
+	if schema == nil || outputs == cty.NilVal || outputs.IsNull() || !outputs.Type().IsObjectType() {
 		return ""
 	}
-	if c := intOutput(outputs, "exit_code"); c != nil {
-		return fmt.Sprintf("exit=%d", *c)
-	}
-	for _, name := range []string{"image_id", "digest", "uid", "container_id"} {
-		if outputs.Type().HasAttribute(name) {
-			v := outputs.GetAttr(name)
+	for _, id := range schema.ResultIDs {
+		if c := intOutput(outputs, id.Output); c != nil {
+			return fmt.Sprintf("%s%d", id.Prefix, *c)
+		}
+		if outputs.Type().HasAttribute(id.Output) {
+			v := outputs.GetAttr(id.Output)
 			if v.IsKnown() && !v.IsNull() && v.Type() == cty.String && v.AsString() != "" {
-				return shortID(v.AsString())
+				return id.Prefix + shortID(v.AsString())
 			}
 		}
 	}
