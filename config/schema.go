@@ -35,6 +35,10 @@ type AttrSchema struct {
 	ForceNew    bool      // for declarative steps: a change replaces the object
 	Default     cty.Value // cty.NilVal when there is none
 	Description string
+	// Example is the value the reference page's minimal example sets
+	// (cty.NilVal: the example leaves the input out, or shows a
+	// placeholder of its type when it is required).
+	Example cty.Value
 	// DefaultCluster marks an input that names a cluster block: left unset,
 	// it takes the pipeline's cluster block when there is exactly one.
 	DefaultCluster bool
@@ -162,6 +166,9 @@ func (a AttrSchema) AsForceNew() AttrSchema { a.ForceNew = true; return a }
 // AsSensitive returns a with Sensitive set: its value is always handled as
 // a secret, whatever it was computed from.
 func (a AttrSchema) AsSensitive() AttrSchema { a.Sensitive = true; return a }
+
+// WithExample returns a with the example value v.
+func (a AttrSchema) WithExample(v cty.Value) AttrSchema { a.Example = v; return a }
 
 // WithDefault returns a with the default value v.
 func (a AttrSchema) WithDefault(v cty.Value) AttrSchema { a.Default = v; return a }

@@ -160,36 +160,34 @@ func stepExample(s *config.StepSchema) string {
 	f := hclwrite.NewEmptyFile()
 	body := f.Body().AppendNewBlock(s.Type, []string{"example"}).Body()
 	for _, a := range s.Inputs {
-		if v, ok := exampleValue(s.Type, a); ok {
+		if v, ok := exampleValue(a); ok {
 			body.SetAttributeValue(a.Name, v)
 		}
 	}
 	return string(hclwrite.Format(f.Bytes()))
 }
 
-// exampleValue is the value a minimal example sets for argument a, if any:
-// every required argument, plus the one-of-two arguments k8s steps need.
-func exampleValue(typ string, a config.AttrSchema) (cty.Value, bool) {
-	samples := map[string]cty.Value{
-		"image":        cty.StringVal("my-app:1.0"),
-		"name":         cty.StringVal("my-app"),
-		"kind":         cty.StringVal("deployment"),
-		"condition":    cty.StringVal("available"),
-		"replicas":     cty.NumberIntVal(3),
-		"pod_selector": cty.StringVal("app=my-app"),
-		"chart":        cty.StringVal("./charts/my-app"),
-		"command":      cty.ListVal([]cty.Value{cty.StringVal("echo"), cty.StringVal("hello")}),
+// exampleValue is the value a minimal example sets for argument a, if
+// any: its schema's example, else a placeholder of its type when it is
+// required.
+func exampleValue(a config.AttrSchema) (cty.Value, bool) {
+	if a.Example != cty.NilVal {
+		return a.Example, true
 	}
-	optionalShown := map[string]bool{"k8s_deploy.name": true, "k8s_deploy.image": true, "k8s_delete.name": true,
-		"k8s_wait.name": true, "k8s_exec.pod_selector": true, "k8s_logs.pod_selector": true}
-	if !a.Required && !optionalShown[typ+"."+a.Name] {
+	if !a.Required {
 		return cty.NilVal, false
 	}
-	if typ == "docker_build" && a.Name == "image" {
-		return cty.StringVal("my-app"), true
+	switch {
+	case a.Type == cty.Number:
+		return cty.NumberIntVal(1), true
+	case a.Type == cty.Bool:
+		return cty.True, true
+	case a.Type.IsListType() && a.Type.ElementType() == cty.String:
+		return cty.ListVal([]cty.Value{cty.StringVal("example")}), true
+	case a.Type.IsMapType() && a.Type.ElementType() == cty.String:
+		return cty.MapVal(map[string]cty.Value{"key": cty.StringVal("example")}), true
 	}
-	v, ok := samples[a.Name]
-	return v, ok
+	return cty.StringVal("example"), true
 }
 
 func yesNo(b bool) string {

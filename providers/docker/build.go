@@ -30,7 +30,7 @@ func BuildSchema() *config.StepSchema {
 		ResultIDs:   []config.ResultID{{Output: "image_id"}},
 		Verbs:       config.Verbs{Doing: "Building", Done: "Built"},
 		Inputs: []config.AttrSchema{
-			config.Attr("image", cty.String, "Repository name of the image, e.g. `my-app`.").AsRequired(),
+			config.Attr("image", cty.String, "Repository name of the image, e.g. `my-app`.").AsRequired().WithExample(cty.StringVal("my-app")),
 			config.Attr("tag", cty.String, "Tag of the image.").WithDefault(cty.StringVal("latest")),
 			config.Attr("tags", cty.List(cty.String), "Further tags (`name:tag` or bare tags) to apply to the built image."),
 			config.Attr("context", cty.String, "Build context directory, relative to the pipeline directory.").WithDefault(cty.StringVal(".")),

@@ -25,7 +25,7 @@ func PullSchema() *config.StepSchema {
 		ResultIDs:   []config.ResultID{{Output: "image_id"}, {Output: "digest"}},
 		Verbs:       config.Verbs{Doing: "Pulling", Done: "Pulled"},
 		Inputs: []config.AttrSchema{
-			config.Attr("image", cty.String, "Image reference to pull (`repo:tag` or `repo@sha256:...`).").AsRequired(),
+			config.Attr("image", cty.String, "Image reference to pull (`repo:tag` or `repo@sha256:...`).").AsRequired().WithExample(cty.StringVal("my-app:1.0")),
 			config.Attr("registry", cty.DynamicPseudoType, "A `registry` block for credentials, or an address string."),
 			config.Attr("platform", cty.String, "Platform, e.g. `linux/amd64`."),
 			config.Attr("policy", cty.String, "`if_not_present` or `always`.").WithDefault(cty.StringVal("if_not_present")),

@@ -24,7 +24,7 @@ func PushSchema() *config.StepSchema {
 		ResultIDs:   []config.ResultID{{Output: "digest"}},
 		Verbs:       config.Verbs{Doing: "Pushing", Done: "Pushed"},
 		Inputs: []config.AttrSchema{
-			config.Attr("image", cty.String, "Local image to push (e.g. `docker_build.app.ref`).").AsRequired(),
+			config.Attr("image", cty.String, "Local image to push (e.g. `docker_build.app.ref`).").AsRequired().WithExample(cty.StringVal("my-app:1.0")),
 			config.Attr("registry", cty.DynamicPseudoType, "A `registry` block (e.g. `registry.main`) or a registry address string."),
 			config.Attr("repository", cty.String, "Repository in the registry. Defaults to the image's repository name."),
 			config.Attr("tags", cty.List(cty.String), "Tags to push. Defaults to the image's tag."),

@@ -33,7 +33,7 @@ func RunSchema() *config.StepSchema {
 		DeclarativeWhen: "detach",
 		ResultIDs:       []config.ResultID{{Output: "exit_code", Prefix: "exit="}, {Output: "container_id"}},
 		Inputs: []config.AttrSchema{
-			config.Attr("image", cty.String, "Image to run (a reference such as `docker_build.app.ref`).").AsRequired(),
+			config.Attr("image", cty.String, "Image to run (a reference such as `docker_build.app.ref`).").AsRequired().WithExample(cty.StringVal("my-app:1.0")),
 			config.Attr("name", cty.String, "Container name. Defaults to one derived from the step address."),
 			config.Attr("command", cty.List(cty.String), "Command (argv) passed to the image's entrypoint."),
 			config.Attr("entrypoint", cty.List(cty.String), "Overrides the image's entrypoint."),

@@ -30,7 +30,7 @@ func Schema() *config.StepSchema {
 		Description: "Runs a local command to completion. The command is an argv list; no shell is involved unless you write `[\"sh\", \"-c\", ...]`.",
 		ResultIDs:   []config.ResultID{{Output: "exit_code", Prefix: "exit="}},
 		Inputs: []config.AttrSchema{
-			config.Attr("command", cty.List(cty.String), "Program and arguments to run.").AsRequired(),
+			config.Attr("command", cty.List(cty.String), "Program and arguments to run.").AsRequired().WithExample(cty.ListVal([]cty.Value{cty.StringVal("echo"), cty.StringVal("hello")})),
 			config.Attr("env", cty.Map(cty.String), "Extra environment variables, added to ansflow's own environment."),
 			config.Attr("workdir", cty.String, "Working directory, relative to the pipeline directory. Defaults to the pipeline directory."),
 			config.Attr("expect_exit_code", cty.Number, "Exit code that counts as success.").WithDefault(cty.NumberIntVal(0)),

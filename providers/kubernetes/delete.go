@@ -24,7 +24,7 @@ func DeleteSchema() *config.StepSchema {
 			clusterInput,
 			namespaceInput,
 			kindInput.AsRequired(),
-			config.Attr("name", cty.String, "Name of the object. Either `name` or `selector` is required."),
+			config.Attr("name", cty.String, "Name of the object. Either `name` or `selector` is required.").WithExample(cty.StringVal("my-app")),
 			config.Attr("selector", cty.String, "Label selector choosing the objects."),
 			config.Attr("propagation", cty.String, "`background`, `foreground` or `orphan`.").WithDefault(cty.StringVal("background")),
 		},

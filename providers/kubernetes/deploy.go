@@ -46,8 +46,8 @@ func DeploySchema() *config.StepSchema {
 		Inputs: []config.AttrSchema{
 			clusterInput,
 			namespaceInput.AsForceNew(),
-			config.Attr("name", cty.String, "Name of the Deployment; also the container name and the `app` label. Required for the compact form.").AsForceNew(),
-			config.Attr("image", cty.String, "Container image."),
+			config.Attr("name", cty.String, "Name of the Deployment; also the container name and the `app` label. Required for the compact form.").AsForceNew().WithExample(cty.StringVal("my-app")),
+			config.Attr("image", cty.String, "Container image.").WithExample(cty.StringVal("my-app:1.0")),
 			config.Attr("replicas", cty.Number, "Desired replicas. Leave unset to let an HPA or a `k8s_scale` step own the field."),
 			config.Attr("ports", cty.List(portType), "Container ports: `[{ container_port = 8080 }]`."),
 			config.Attr("env", cty.Map(cty.String), "Container environment variables."),

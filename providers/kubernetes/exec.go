@@ -27,7 +27,7 @@ func ExecSchema() *config.StepSchema {
 		Description: "Runs a command in a ready pod's container through the API server's exec subresource.",
 		ResultIDs:   []config.ResultID{{Output: "exit_code", Prefix: "exit="}},
 		Inputs: podInputs(
-			config.Attr("command", cty.List(cty.String), "Program and arguments (argv).").AsRequired(),
+			config.Attr("command", cty.List(cty.String), "Program and arguments (argv).").AsRequired().WithExample(cty.ListVal([]cty.Value{cty.StringVal("echo"), cty.StringVal("hello")})),
 			config.Attr("expect_exit_code", cty.Number, "Exit code that counts as success.").WithDefault(cty.NumberIntVal(0)),
 		),
 		Outputs: []config.AttrSchema{

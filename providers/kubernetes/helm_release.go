@@ -32,8 +32,8 @@ func HelmReleaseSchema() *config.StepSchema {
 		Inputs: []config.AttrSchema{
 			clusterInput,
 			config.Attr("namespace", cty.String, "Namespace of the release. Defaults to the cluster block's namespace, else the kubeconfig context's, else `default`.").AsForceNew(),
-			config.Attr("name", cty.String, "Name of the release.").AsRequired().AsForceNew(),
-			config.Attr("chart", cty.String, "The chart: a directory or a packaged `.tgz` (relative to the pipeline directory), or an OCI reference `oci://host/path/chart` (tag from `version` or the reference).").AsRequired(),
+			config.Attr("name", cty.String, "Name of the release.").AsRequired().AsForceNew().WithExample(cty.StringVal("my-app")),
+			config.Attr("chart", cty.String, "The chart: a directory or a packaged `.tgz` (relative to the pipeline directory), or an OCI reference `oci://host/path/chart` (tag from `version` or the reference).").AsRequired().WithExample(cty.StringVal("./charts/my-app")),
 			config.Attr("version", cty.String, "Chart version. For an OCI chart the tag to pull (unless the reference has one); for a directory or `.tgz`, the version its Chart.yaml must have."),
 			config.Attr("values", cty.DynamicPseudoType, "Values as an HCL object, merged over `values_files` (like `--set-json`)."),
 			config.Attr("values_files", cty.List(cty.String), "Values files (YAML), relative to the pipeline directory, merged in order (like `-f`). Their contents are part of the fingerprint."),

@@ -15,9 +15,9 @@ var (
 		Description: "The `cluster` block to talk to (e.g. `cluster.dev`). Defaults to the only cluster block, else the kubeconfig's current context.",
 	}
 	namespaceInput = config.Attr("namespace", cty.String, "Namespace of the object. Defaults to the cluster block's namespace, else the kubeconfig context's, else `default`.")
-	kindInput      = config.Attr("kind", cty.String, "Kind of object, kubectl style: `deployment`, `deploy`, `statefulset`, `job`, `pod`, `service`, `configmap`, ...; resolved through API discovery.")
+	kindInput      = config.Attr("kind", cty.String, "Kind of object, kubectl style: `deployment`, `deploy`, `statefulset`, `job`, `pod`, `service`, `configmap`, ...; resolved through API discovery.").WithExample(cty.StringVal("deployment"))
 	podInput       = config.Attr("pod", cty.String, "Name of the pod. Either `pod` or `pod_selector` is required.")
-	podSelInput    = config.Attr("pod_selector", cty.String, "Label selector (`app=my-app`) choosing a ready pod.")
+	podSelInput    = config.Attr("pod_selector", cty.String, "Label selector (`app=my-app`) choosing a ready pod.").WithExample(cty.StringVal("app=my-app"))
 	containerInput = config.Attr("container", cty.String, "Container in the pod. Defaults to the pod's first container.")
 )
 

@@ -25,8 +25,8 @@ func ScaleSchema() *config.StepSchema {
 			clusterInput,
 			namespaceInput,
 			config.Attr("kind", cty.String, "`deployment` or `statefulset` (kubectl names accepted).").WithDefault(cty.StringVal("deployment")),
-			config.Attr("name", cty.String, "Name of the object to scale.").AsRequired(),
-			config.Attr("replicas", cty.Number, "Desired replicas.").AsRequired(),
+			config.Attr("name", cty.String, "Name of the object to scale.").AsRequired().WithExample(cty.StringVal("my-app")),
+			config.Attr("replicas", cty.Number, "Desired replicas.").AsRequired().WithExample(cty.NumberIntVal(3)),
 			config.Attr("wait", cty.Bool, "Wait until ready replicas match.").WithDefault(cty.True),
 		},
 		Outputs: []config.AttrSchema{

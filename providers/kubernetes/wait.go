@@ -22,9 +22,9 @@ func WaitSchema() *config.StepSchema {
 			clusterInput,
 			namespaceInput,
 			kindInput.AsRequired(),
-			config.Attr("name", cty.String, "Name of the object. Either `name` or `selector` is required."),
+			config.Attr("name", cty.String, "Name of the object. Either `name` or `selector` is required.").WithExample(cty.StringVal("my-app")),
 			config.Attr("selector", cty.String, "Label selector; every selected object must meet the condition."),
-			config.Attr("condition", cty.String, "`available`, `ready`, `complete`, `rollout`, `deleted`, or a status condition type such as `Progressing`. `ready` reads pods and nodes by their Ready condition, Deployments and ReplicaSets by ready replicas, and every other kind (StatefulSets, DaemonSets, Jobs, PVCs, custom resources) by the kstatus convention.").AsRequired(),
+			config.Attr("condition", cty.String, "`available`, `ready`, `complete`, `rollout`, `deleted`, or a status condition type such as `Progressing`. `ready` reads pods and nodes by their Ready condition, Deployments and ReplicaSets by ready replicas, and every other kind (StatefulSets, DaemonSets, Jobs, PVCs, custom resources) by the kstatus convention.").AsRequired().WithExample(cty.StringVal("available")),
 		},
 		Outputs: []config.AttrSchema{
 			config.Attr("observed", cty.String, "What was observed when the condition was met."),
