@@ -22,6 +22,11 @@ import (
 	"github.com/ansflow/ansflow/providers/docker/buildcontext"
 )
 
+// BuildType is the docker_build step type: its schema and its implementation.
+func (p *Provider) BuildType() providers.Type {
+	return providers.Type{Schema: BuildSchema(), Step: &buildStep{p: p}}
+}
+
 // BuildSchema describes the docker_build step type.
 func BuildSchema() *config.StepSchema {
 	return &config.StepSchema{
@@ -55,11 +60,6 @@ func BuildSchema() *config.StepSchema {
 			config.Attr("context_hash", cty.String, "Content hash of the build context."),
 		},
 	}
-}
-
-// BuildType is the docker_build step type: its schema and its implementation.
-func (p *Provider) BuildType() providers.Type {
-	return providers.Type{Schema: BuildSchema(), Step: &buildStep{p: p}}
 }
 
 // buildStep implements docker_build.

@@ -17,6 +17,11 @@ import (
 	"github.com/ansflow/ansflow/providers"
 )
 
+// PullType is the docker_pull step type: its schema and its implementation.
+func (p *Provider) PullType() providers.Type {
+	return providers.Type{Schema: PullSchema(), Step: &pullStep{p: p}}
+}
+
 // PullSchema describes the docker_pull step type.
 func PullSchema() *config.StepSchema {
 	return &config.StepSchema{
@@ -36,11 +41,6 @@ func PullSchema() *config.StepSchema {
 			config.Attr("ref", cty.String, "Pinned reference `repository@sha256:...`."),
 		},
 	}
-}
-
-// PullType is the docker_pull step type: its schema and its implementation.
-func (p *Provider) PullType() providers.Type {
-	return providers.Type{Schema: PullSchema(), Step: &pullStep{p: p}}
 }
 
 // pullStep implements docker_pull.

@@ -16,6 +16,11 @@ import (
 	"github.com/ansflow/ansflow/providers"
 )
 
+// PushType is the docker_push step type: its schema and its implementation.
+func (p *Provider) PushType() providers.Type {
+	return providers.Type{Schema: PushSchema(), Step: &pushStep{p: p}}
+}
+
 // PushSchema describes the docker_push step type.
 func PushSchema() *config.StepSchema {
 	return &config.StepSchema{
@@ -34,11 +39,6 @@ func PushSchema() *config.StepSchema {
 			config.Attr("ref", cty.String, "Pinned reference `address/repository@sha256:...`."),
 		},
 	}
-}
-
-// PushType is the docker_push step type: its schema and its implementation.
-func (p *Provider) PushType() providers.Type {
-	return providers.Type{Schema: PushSchema(), Step: &pushStep{p: p}}
 }
 
 // pushStep implements docker_push.

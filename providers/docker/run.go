@@ -25,6 +25,11 @@ import (
 	"github.com/ansflow/ansflow/providers"
 )
 
+// RunType is the docker_run step type: its schema and its implementation.
+func (p *Provider) RunType() providers.Type {
+	return providers.Type{Schema: RunSchema(), Step: &runStep{p: p}}
+}
+
 // RunSchema describes the docker_run step type.
 func RunSchema() *config.StepSchema {
 	return &config.StepSchema{
@@ -53,11 +58,6 @@ func RunSchema() *config.StepSchema {
 			config.Attr("stderr", cty.String, "Standard error (capped at 1 MiB)."),
 		},
 	}
-}
-
-// RunType is the docker_run step type: its schema and its implementation.
-func (p *Provider) RunType() providers.Type {
-	return providers.Type{Schema: RunSchema(), Step: &runStep{p: p}}
 }
 
 const (

@@ -23,6 +23,9 @@ import (
 	"github.com/zclconf/go-cty/cty"
 )
 
+// Type is the exec step type: its schema and its implementation.
+func Type() providers.Type { return providers.Type{Schema: Schema(), Step: New()} }
+
 // Schema describes the exec step type.
 func Schema() *config.StepSchema {
 	return &config.StepSchema{
@@ -43,9 +46,6 @@ func Schema() *config.StepSchema {
 		},
 	}
 }
-
-// Type is the exec step type: its schema and its implementation.
-func Type() providers.Type { return providers.Type{Schema: Schema(), Step: New()} }
 
 // OutputCap bounds the stdout and stderr outputs; the logs keep everything.
 const OutputCap = 1 << 20

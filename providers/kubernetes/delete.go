@@ -14,6 +14,11 @@ import (
 	"github.com/ansflow/ansflow/providers"
 )
 
+// DeleteType is the k8s_delete step type: its schema and its implementation.
+func (p *Provider) DeleteType() providers.Type {
+	return providers.Type{Schema: DeleteSchema(), Step: &deleteStep{p: p}}
+}
+
 // DeleteSchema describes the k8s_delete step type.
 func DeleteSchema() *config.StepSchema {
 	return &config.StepSchema{
@@ -32,11 +37,6 @@ func DeleteSchema() *config.StepSchema {
 			config.Attr("deleted", cty.List(cty.String), "`kind/name` of each deleted object."),
 		},
 	}
-}
-
-// DeleteType is the k8s_delete step type: its schema and its implementation.
-func (p *Provider) DeleteType() providers.Type {
-	return providers.Type{Schema: DeleteSchema(), Step: &deleteStep{p: p}}
 }
 
 // deleteStep is k8s_delete.

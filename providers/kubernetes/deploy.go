@@ -36,6 +36,11 @@ var (
 	}, []string{"type", "target_port"})
 )
 
+// DeployType is the k8s_deploy step type: its schema and its implementation.
+func (p *Provider) DeployType() providers.Type {
+	return providers.Type{Schema: DeploySchema(), Step: &deployStep{p: p}}
+}
+
 // DeploySchema describes the k8s_deploy step type.
 func DeploySchema() *config.StepSchema {
 	return &config.StepSchema{
@@ -69,11 +74,6 @@ func DeploySchema() *config.StepSchema {
 			config.Attr("selector", cty.String, "Pod label selector of the Deployment (`app=my-app`)."),
 		},
 	}
-}
-
-// DeployType is the k8s_deploy step type: its schema and its implementation.
-func (p *Provider) DeployType() providers.Type {
-	return providers.Type{Schema: DeploySchema(), Step: &deployStep{p: p}}
 }
 
 // deployStep is k8s_deploy.

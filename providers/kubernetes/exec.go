@@ -20,6 +20,11 @@ import (
 	"github.com/ansflow/ansflow/providers"
 )
 
+// ExecType is the k8s_exec step type: its schema and its implementation.
+func (p *Provider) ExecType() providers.Type {
+	return providers.Type{Schema: ExecSchema(), Step: &execStep{p: p}}
+}
+
 // ExecSchema describes the k8s_exec step type.
 func ExecSchema() *config.StepSchema {
 	return &config.StepSchema{
@@ -36,11 +41,6 @@ func ExecSchema() *config.StepSchema {
 			config.Attr("stderr", cty.String, "Standard error (capped at 1 MiB)."),
 		},
 	}
-}
-
-// ExecType is the k8s_exec step type: its schema and its implementation.
-func (p *Provider) ExecType() providers.Type {
-	return providers.Type{Schema: ExecSchema(), Step: &execStep{p: p}}
 }
 
 // execStep is k8s_exec.

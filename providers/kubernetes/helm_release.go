@@ -24,6 +24,11 @@ import (
 	"github.com/ansflow/ansflow/providers"
 )
 
+// HelmReleaseType is the helm_release step type: its schema and its implementation.
+func (p *Provider) HelmReleaseType() providers.Type {
+	return providers.Type{Schema: HelmReleaseSchema(), Step: &helmReleaseStep{p: p}}
+}
+
 // HelmReleaseSchema describes the helm_release step type.
 func HelmReleaseSchema() *config.StepSchema {
 	return &config.StepSchema{
@@ -51,11 +56,6 @@ func HelmReleaseSchema() *config.StepSchema {
 			config.Attr("objects", cty.List(cty.String), "`kind/name` of each object of the rendered manifest, e.g. `[\"deployment/app\", \"service/app\"]`."),
 		},
 	}
-}
-
-// HelmReleaseType is the helm_release step type: its schema and its implementation.
-func (p *Provider) HelmReleaseType() providers.Type {
-	return providers.Type{Schema: HelmReleaseSchema(), Step: &helmReleaseStep{p: p}}
 }
 
 // helmDefaultTimeout bounds Helm's waits when the step has no timeout

@@ -17,6 +17,11 @@ import (
 	"github.com/ansflow/ansflow/providers"
 )
 
+// LogsType is the k8s_logs step type: its schema and its implementation.
+func (p *Provider) LogsType() providers.Type {
+	return providers.Type{Schema: LogsSchema(), Step: &logsStep{p: p}}
+}
+
 // LogsSchema describes the k8s_logs step type.
 func LogsSchema() *config.StepSchema {
 	return &config.StepSchema{
@@ -31,11 +36,6 @@ func LogsSchema() *config.StepSchema {
 			config.Attr("path", cty.String, "Path of the stored log file."),
 		},
 	}
-}
-
-// LogsType is the k8s_logs step type: its schema and its implementation.
-func (p *Provider) LogsType() providers.Type {
-	return providers.Type{Schema: LogsSchema(), Step: &logsStep{p: p}}
 }
 
 // logsStep is k8s_logs.

@@ -15,6 +15,11 @@ import (
 	"github.com/ansflow/ansflow/providers"
 )
 
+// ScaleType is the k8s_scale step type: its schema and its implementation.
+func (p *Provider) ScaleType() providers.Type {
+	return providers.Type{Schema: ScaleSchema(), Step: &scaleStep{p: p}}
+}
+
 // ScaleSchema describes the k8s_scale step type.
 func ScaleSchema() *config.StepSchema {
 	return &config.StepSchema{
@@ -33,11 +38,6 @@ func ScaleSchema() *config.StepSchema {
 			config.Attr("replicas", cty.Number, "Replicas after scaling."),
 		},
 	}
-}
-
-// ScaleType is the k8s_scale step type: its schema and its implementation.
-func (p *Provider) ScaleType() providers.Type {
-	return providers.Type{Schema: ScaleSchema(), Step: &scaleStep{p: p}}
 }
 
 // scaleStep is k8s_scale: replicas set through the scale subresource under

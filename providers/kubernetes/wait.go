@@ -12,6 +12,11 @@ import (
 	"github.com/ansflow/ansflow/providers"
 )
 
+// WaitType is the k8s_wait step type: its schema and its implementation.
+func (p *Provider) WaitType() providers.Type {
+	return providers.Type{Schema: WaitSchema(), Step: &waitStep{p: p}}
+}
+
 // WaitSchema describes the k8s_wait step type.
 func WaitSchema() *config.StepSchema {
 	return &config.StepSchema{
@@ -30,11 +35,6 @@ func WaitSchema() *config.StepSchema {
 			config.Attr("observed", cty.String, "What was observed when the condition was met."),
 		},
 	}
-}
-
-// WaitType is the k8s_wait step type: its schema and its implementation.
-func (p *Provider) WaitType() providers.Type {
-	return providers.Type{Schema: WaitSchema(), Step: &waitStep{p: p}}
 }
 
 // waitStep is k8s_wait.
