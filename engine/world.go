@@ -439,7 +439,10 @@ func (w *world) evalStep(in *inst) (cty.Value, config.Meta, hcl.Diagnostics) {
 		return inputs, meta, diags
 	}
 	for _, a := range s.Schema.Inputs {
-		if c := inputs.GetAttr(a.Name); a.DefaultCluster && c.IsKnown() && c.IsNull() {
+		if !a.DefaultCluster {
+			continue
+		}
+		if c := inputs.GetAttr(a.Name); c.IsKnown() && c.IsNull() {
 			for name := range w.p.Clusters {
 				attrs := inputs.AsValueMap()
 				attrs[a.Name] = w.scope.Cluster(name)
