@@ -70,7 +70,7 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		return err
 	}
 	defer pl.closer()
-	style := views.Style{Color: g.color(app)}
+	style := views.Style{Color: g.color(app), Schemas: pl.p.Schemas}
 	jsonView := showApplyPlan(app, g, o, pl, planFile, style)
 	if !pl.plan.HasChanges() {
 		if jsonView != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ansflow/ansflow/internal/safefile"
+	"github.com/ansflow/ansflow/providers/builtin"
 
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
@@ -325,9 +326,10 @@ func newEngine(app *App, dir, ws string, store state.Store) (*engine.Engine, err
 	}, nil
 }
 
-// loadConfig loads the pipeline in dir. Remote module sources come from
-// the lock file and .ansflow/modules only (what ansflow init installed):
-// commands other than init never fetch anything.
+// loadConfig loads the pipeline in dir with the step types compiled into
+// the binary. Remote module sources come from the lock file and
+// .ansflow/modules only (what ansflow init installed): commands other than
+// init never fetch anything.
 func loadConfig(dir string) (*config.Pipeline, hcl.Diagnostics) {
 	return loadConfigWith(dir, modules.NewPinned(dir))
 }
@@ -335,7 +337,7 @@ func loadConfig(dir string) (*config.Pipeline, hcl.Diagnostics) {
 // loadConfigWith loads the pipeline in dir, resolving remote module
 // sources with r (init passes its installer).
 func loadConfigWith(dir string, r config.ModuleResolver) (*config.Pipeline, hcl.Diagnostics) {
-	return config.LoadWith(dir, config.Options{Modules: r})
+	return config.LoadWith(dir, config.Options{Schemas: builtin.Schemas(), Modules: r})
 }
 
 // load loads the pipeline and resolves its variables, printing diagnostics.

@@ -61,20 +61,16 @@ func (l *loader) checkConnBody(b *hclsyntax.Block, r bodyRule) {
 	}
 }
 
-// Load parses and statically validates every pipeline file in dir: every
-// *.hcl file directly in dir, in name order, except dotfiles and *.vars.hcl
-// variable-value files. File names in diagnostics are filepath.Join(dir,
-// name).
-func Load(dir string) (*Pipeline, hcl.Diagnostics) {
-	return LoadWith(dir, Options{})
-}
-
-// Options are what Load uses besides the pipeline's files.
+// Options are what LoadWith uses besides the pipeline's files.
 type Options struct {
 	// Modules resolves module sources that are not local paths (git::...,
 	// file://...) to the directories `ansflow init` installed them in.
 	// Nil: such a source is an error that says to run ansflow init.
 	Modules ModuleResolver
+	// Schemas are the step types a pipeline may use (builtin.Schemas() in
+	// the ansflow binary). Required: LoadWith panics without them, since a
+	// pipeline with no step types is a programming error, not bad input.
+	Schemas Schemas
 }
 
 // ModuleResolver finds the installed copy of a remote module source.
@@ -85,8 +81,14 @@ type ModuleResolver interface {
 	ResolveModule(source string) (dir string, err error)
 }
 
-// LoadWith is Load with options.
+// LoadWith parses and statically validates every pipeline file in dir:
+// every *.hcl file directly in dir, in name order, except dotfiles and
+// *.vars.hcl variable-value files, against the step types in o.Schemas.
+// File names in diagnostics are filepath.Join(dir, name).
 func LoadWith(dir string, o Options) (*Pipeline, hcl.Diagnostics) {
+	if len(o.Schemas) == 0 {
+		panic("config: LoadWith needs Options.Schemas (the step types, e.g. builtin.Schemas())")
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, hcl.Diagnostics{dirError(dir, "Cannot use the pipeline directory", fmt.Sprintf("The path %q cannot be resolved; check that it exists.", dir))}
@@ -97,6 +99,7 @@ func LoadWith(dir string, o Options) (*Pipeline, hcl.Diagnostics) {
 	}
 	l := newLoader(abs, dir)
 	l.opts = o
+	l.p.Schemas = o.Schemas
 	for _, name := range names {
 		l.parseFile(filepath.Join(dir, name))
 	}
@@ -278,14 +281,14 @@ func checkNesting(src []byte, filename string) *hcl.Diagnostic {
 }
 
 // topLevelNames are the block types allowed at the top level of a file.
-func topLevelNames() []string {
-	return append([]string{blockAnsflow, blockVariable, blockLocals, blockOutput, blockDocker, blockRegistry, blockCluster, blockNotify, blockMoved}, StepTypeNames()...)
+func (l *loader) topLevelNames() []string {
+	return append([]string{blockAnsflow, blockVariable, blockLocals, blockOutput, blockDocker, blockRegistry, blockCluster, blockNotify, blockMoved}, l.p.Schemas.Names()...)
 }
 
 // decodeFile dispatches the top-level blocks of one file.
 func (l *loader) decodeFile(body *hclsyntax.Body) {
 	for _, a := range sortedAttrs(body) {
-		if contains(topLevelNames(), a.Name) {
+		if contains(l.topLevelNames(), a.Name) {
 			l.errorf(a.NameRange, "Unsupported argument",
 				"%s is a block, not an argument: write %s { ... } without the equals sign.", a.Name, a.Name)
 			continue
@@ -314,12 +317,12 @@ func (l *loader) decodeFile(body *hclsyntax.Body) {
 		case blockMoved:
 			l.decodeMoved(b)
 		default:
-			if schema := LookupStepSchema(b.Type); schema != nil {
+			if schema := l.p.Schemas.Lookup(b.Type); schema != nil {
 				l.decodeStep(b, schema)
 				continue
 			}
 			l.errorf(b.TypeRange, "Unsupported block type",
-				"Blocks of type %q are not expected here.%s", b.Type, hintOrList(b.Type, topLevelNames(), "Block types"))
+				"Blocks of type %q are not expected here.%s", b.Type, hintOrList(b.Type, l.topLevelNames(), "Block types"))
 		}
 	}
 }

@@ -30,6 +30,10 @@ type Pipeline struct {
 	// Moved are the moved blocks, in file order, then source order.
 	Moved []*Moved
 
+	// Schemas are the step types the pipeline was loaded with; the engine
+	// and views ask them about a type (including one only the state holds).
+	Schemas Schemas
+
 	dirArg string // the directory as given to Load, for file names in diagnostics
 }
 

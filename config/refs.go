@@ -252,18 +252,18 @@ func (l *loader) checkTraversal(t hcl.Traversal, rc refContext) *StepRef {
 				"workspace is a string (the workspace name) and has no attributes; write workspace on its own.")
 		}
 	default:
-		if LookupStepSchema(root) != nil {
+		if l.p.Schemas.Lookup(root) != nil {
 			return l.checkStepTraversal(t, rc)
 		}
 		l.errorf(rng, "Unknown variable",
-			"There is no variable named %q.%s", root, hintOrList(root, rootNames(), "Names"))
+			"There is no variable named %q.%s", root, hintOrList(root, l.rootNames(), "Names"))
 	}
 	return nil
 }
 
 // rootNames are the names a reference may start with.
-func rootNames() []string {
-	return append([]string{rootVar, rootLocal, rootEach, rootGit, rootRun, rootPath, rootWorkspace, rootRegistry, rootCluster, rootDocker}, StepTypeNames()...)
+func (l *loader) rootNames() []string {
+	return append([]string{rootVar, rootLocal, rootEach, rootGit, rootRun, rootPath, rootWorkspace, rootRegistry, rootCluster, rootDocker}, l.p.Schemas.Names()...)
 }
 
 // nameSet is the declared names of one kind: a constant-time lookup, and
@@ -455,9 +455,9 @@ func (l *loader) stepAddrs() []string {
 func (l *loader) checkDependsOn(t hcl.Traversal) *StepRef {
 	typ := t.RootName()
 	rng := t.SourceRange()
-	if LookupStepSchema(typ) == nil {
+	if l.p.Schemas.Lookup(typ) == nil {
 		l.errorf(rng, "Invalid depends_on reference",
-			"depends_on lists steps, such as docker_run.unit_tests; %q is not a step type.%s", typ, didYouMean(typ, StepTypeNames()))
+			"depends_on lists steps, such as docker_run.unit_tests; %q is not a step type.%s", typ, didYouMean(typ, l.p.Schemas.Names()))
 		return nil
 	}
 	name, _, ok := attrName(t, 1)

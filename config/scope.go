@@ -301,7 +301,7 @@ func (s *Scope) EvalStep(step *Step, key InstanceKey, steps StepValues) (cty.Val
 	ctx, diags := s.stepContext(step, key, steps)
 	inputs, d := evalInputs(step, ctx)
 	diags = append(diags, d...)
-	meta, d := evalMeta(step, ctx, s.validate)
+	meta, d := evalMeta(step, ctx, s.validate, s.p.Schemas)
 	diags = append(diags, d...)
 	meta.Secrets = sensitiveInputStrings(step, inputs, ctx)
 	return inputs, meta, diags
@@ -471,7 +471,7 @@ func infiniteDiag(what string, v cty.Value, rng hcl.Range) *hcl.Diagnostic {
 
 // evalMeta evaluates the meta-arguments of a step instance; validate
 // checks unknown values by type only (see Check).
-func evalMeta(step *Step, ctx *hcl.EvalContext, validate bool) (Meta, hcl.Diagnostics) {
+func evalMeta(step *Step, ctx *hcl.EvalContext, validate bool, schemas Schemas) (Meta, hcl.Diagnostics) {
 	m := Meta{When: true, Retry: RetryPolicy{Attempts: 1, Backoff: 1}}
 	var diags hcl.Diagnostics
 	evalAs := func(expr hcl.Expression, name string, want cty.Type, check func(cty.Value, hcl.Range) hcl.Diagnostics) {
@@ -483,7 +483,7 @@ func evalMeta(step *Step, ctx *hcl.EvalContext, validate bool) (Meta, hcl.Diagno
 		switch {
 		case d.HasErrors():
 		case validate && !v.IsWhollyKnown():
-			diags = append(diags, unknownMeta(v, want, name, expr)...)
+			diags = append(diags, unknownMeta(v, want, name, expr, schemas)...)
 		default:
 			for _, cd := range check(v, expr.Range()) {
 				if cd.Expression == nil {

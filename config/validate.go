@@ -94,7 +94,7 @@ func (s *Scope) evalUnknownInstance(st *Step, steps StepValues) (cty.Value, hcl.
 	extra[rootEach] = cty.ObjectVal(map[string]cty.Value{"key": cty.UnknownVal(cty.String), "value": cty.UnknownVal(elem)})
 	ctx := s.context(extra)
 	inputs, diags := evalInputs(st, ctx)
-	_, d := evalMeta(st, ctx, s.validate)
+	_, d := evalMeta(st, ctx, s.validate, s.p.Schemas)
 	return inputs, append(diags, d...)
 }
 
@@ -244,9 +244,9 @@ var unknownEnvFunc = function.New(&function.Spec{
 
 // unknownMeta checks, for Check, a meta-argument value that is not known
 // yet: its type must fit, and it must not come from a step.
-func unknownMeta(v cty.Value, want cty.Type, name string, expr hcl.Expression) hcl.Diagnostics {
+func unknownMeta(v cty.Value, want cty.Type, name string, expr hcl.Expression, schemas Schemas) hcl.Diagnostics {
 	for _, t := range expr.Variables() {
-		if LookupStepSchema(t.RootName()) != nil {
+		if schemas.Lookup(t.RootName()) != nil {
 			_, diags := knownMeta(cty.UnknownVal(want), name, expr.Range())
 			return diags
 		}

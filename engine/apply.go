@@ -391,7 +391,7 @@ func (a *applier) applyInstance(ctx context.Context, in *inst, ch *Change) error
 	a.e.emit(Event{Type: EventStepStart, Addr: in.addr, Action: ch.Action})
 	logs := a.openLogs(in.addr, ch.Action)
 	r.started = a.e.now()
-	r.prepare()
+	r.prepare(a.w)
 	if err := a.deleteForReplace(ctx, r, logs); err != nil {
 		logs.close(nil)
 		return a.fail(in, ch, fmt.Errorf("deleting the old object before replacing it: %w", err))
@@ -475,10 +475,10 @@ func (r *stepRun) unchangedAfterAll() bool {
 }
 
 // prepare picks what the provider is asked to do, with the prior object.
-func (r *stepRun) prepare() {
+func (r *stepRun) prepare(w *world) {
 	prior := r.in.prior
 	if prior != nil {
-		pp := priorOf(prior)
+		pp := w.priorOf(prior)
 		r.prior = &pp
 	}
 	r.action = providerAction(r.ch.Action, prior != nil)
@@ -599,7 +599,7 @@ func (a *applier) recordRun(r *stepRun, err error) error {
 	a.durations[in.addr] = took
 	a.mu.Unlock()
 	a.count(ch.Action, err != nil)
-	end := Event{Type: EventStepEnd, Addr: in.addr, Action: ch.Action, Duration: took, Attempt: r.attempts, Result: ResultOK, ID: resultID(outputs)}
+	end := Event{Type: EventStepEnd, Addr: in.addr, Action: ch.Action, Duration: took, Attempt: r.attempts, Result: ResultOK, ID: resultID(r.s.Schema, outputs)}
 	if err != nil {
 		end.Result = ResultFailed
 		end.Error = w.red.redact(err.Error())
@@ -672,7 +672,7 @@ func (a *applier) applyDelete(ctx context.Context, in *inst, ch *Change) error {
 			}}
 			plog := a.w.panicLog(in.addr)
 			err = guard("Delete", plog, func() error {
-				return p.Delete(ctx, providers.DeleteRequest{Addr: in.addr, Env: a.w.env, Prior: priorOf(in.prior), Logs: logs})
+				return p.Delete(ctx, providers.DeleteRequest{Addr: in.addr, Env: a.w.env, Prior: a.w.priorOf(in.prior), Logs: logs})
 			})
 			plog.Close()
 		}
@@ -785,19 +785,20 @@ func hasDrift(ch *Change) bool {
 }
 
 // resultID picks a short identity of what a step produced for progress
-// lines: an image id, a digest, a container id, or an exit code.
-func resultID(outputs cty.Value) string {
-	if outputs == cty.NilVal || outputs.IsNull() || !outputs.Type().IsObjectType() {
+// lines, from the outputs its schema names (an image id, a digest, an exit
+// code): the first one set.
+func resultID(schema *config.StepSchema, outputs cty.Value) string {
+	if schema == nil || outputs == cty.NilVal || outputs.IsNull() || !outputs.Type().IsObjectType() {
 		return ""
 	}
-	if c := intOutput(outputs, "exit_code"); c != nil {
-		return fmt.Sprintf("exit=%d", *c)
-	}
-	for _, name := range []string{"image_id", "digest", "uid", "container_id"} {
-		if outputs.Type().HasAttribute(name) {
-			v := outputs.GetAttr(name)
+	for _, id := range schema.ResultIDs {
+		if c := intOutput(outputs, id.Output); c != nil {
+			return fmt.Sprintf("%s%d", id.Prefix, *c)
+		}
+		if outputs.Type().HasAttribute(id.Output) {
+			v := outputs.GetAttr(id.Output)
 			if v.IsKnown() && !v.IsNull() && v.Type() == cty.String && v.AsString() != "" {
-				return shortID(v.AsString())
+				return id.Prefix + shortID(v.AsString())
 			}
 		}
 	}

@@ -46,7 +46,7 @@ func loadBenchPipeline(b *testing.B, shape pipegen.Shape, n int) *benchPipeline 
 	if err := pipegen.WriteDir(dir, shape, n, pipegen.Options{}); err != nil {
 		b.Fatal(err)
 	}
-	p, diags := config.Load(dir)
+	p, diags := loadPipeline(dir)
 	if diags.HasErrors() {
 		b.Fatal(diags.Error())
 	}

@@ -99,7 +99,7 @@ func (h *harness) write(src string) {
 
 func (h *harness) load(vars ...string) (*config.Pipeline, map[string]cty.Value, *state.State) {
 	h.t.Helper()
-	p, diags := config.Load(h.dir)
+	p, diags := loadPipeline(h.dir)
 	if diags.HasErrors() {
 		h.t.Fatalf("load: %s", diags.Error())
 	}

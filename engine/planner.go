@@ -304,11 +304,11 @@ func (w *world) diffInputs(in *inst, ch *Change, gen any) {
 func (w *world) planDelete(in *inst, ch *Change) error {
 	ch.Action = Delete
 	ch.Declarative = true
-	if schema := config.LookupStepSchema(in.prior.Type); schema != nil {
+	if schema := w.p.Schemas.Lookup(in.prior.Type); schema != nil {
 		ch.Declarative = schema.Kind == config.Declarative
-		if !ch.Declarative {
+		if !ch.Declarative && schema.DeclarativeWhen != "" {
 			if d, ok := w.e.Providers[in.prior.Type].(providers.Declarativer); ok {
-				if v := inputsFromJSON(in.prior.Inputs); v != cty.NilVal && v.Type().IsObjectType() && v.Type().HasAttribute("detach") {
+				if v := inputsFromJSON(in.prior.Inputs); v != cty.NilVal && v.Type().IsObjectType() && v.Type().HasAttribute(schema.DeclarativeWhen) {
 					ch.Declarative = d.IsDeclarative(v)
 				}
 			}
@@ -409,7 +409,7 @@ func (w *world) refreshObject(ctx context.Context, in *inst, ch *Change, inputs 
 	}
 	var resp providers.ReadResponse
 	err = guard("Read", nil, func() (err error) {
-		resp, err = p.Read(ctx, providers.ReadRequest{Addr: in.addr, Env: w.env, Desired: unmarked(inputs), Prior: priorOf(prior)})
+		resp, err = p.Read(ctx, providers.ReadRequest{Addr: in.addr, Env: w.env, Desired: unmarked(inputs), Prior: w.priorOf(prior)})
 		return err
 	})
 	if err != nil {

@@ -237,9 +237,7 @@ func (e *Engine) buildWorld(p *config.Pipeline, st *state.State, o buildOptions)
 		}
 	}
 	for name := range p.Registries {
-		if pw := scope.Registry(name); pw != cty.NilVal && pw.Type().IsObjectType() && pw.Type().HasAttribute("password") {
-			collectStrings(pw.GetAttr("password"), &secrets)
-		}
+		collectSensitive(scope.Registry(name), &secrets)
 	}
 	w.red.add(secrets...)
 
@@ -431,20 +429,25 @@ func (w *world) skippedRefs(diags hcl.Diagnostics) hcl.Diagnostics {
 }
 
 // evalStep evaluates one instance's inputs and meta-arguments, filling in
-// the default cluster: a k8s step without `cluster` uses the pipeline's only
-// cluster block when there is exactly one.
+// the default cluster: an input the schema marks DefaultCluster, left
+// unset, takes the pipeline's only cluster block when there is exactly one.
 func (w *world) evalStep(in *inst) (cty.Value, config.Meta, hcl.Diagnostics) {
 	s := in.info.step
 	inputs, meta, diags := w.scope.EvalStep(s, in.key, w.refValues(s))
 	diags = w.skippedRefs(diags)
-	if diags.HasErrors() || len(w.p.Clusters) != 1 || s.Schema.Input("cluster") == nil {
+	if diags.HasErrors() || len(w.p.Clusters) != 1 {
 		return inputs, meta, diags
 	}
-	if c := inputs.GetAttr("cluster"); c.IsKnown() && c.IsNull() {
-		for name := range w.p.Clusters {
-			attrs := inputs.AsValueMap()
-			attrs["cluster"] = w.scope.Cluster(name)
-			inputs = cty.ObjectVal(attrs)
+	for _, a := range s.Schema.Inputs {
+		if !a.DefaultCluster {
+			continue
+		}
+		if c := inputs.GetAttr(a.Name); c.IsKnown() && c.IsNull() {
+			for name := range w.p.Clusters {
+				attrs := inputs.AsValueMap()
+				attrs[a.Name] = w.scope.Cluster(name)
+				inputs = cty.ObjectVal(attrs)
+			}
 		}
 	}
 	return inputs, meta, diags
@@ -526,7 +529,7 @@ func (w *world) provider(t string) (providers.Step, error) {
 // declarative reports whether the instance converges an object.
 func (w *world) declarative(in *inst, inputs cty.Value) bool {
 	t := in.typ()
-	schema := config.LookupStepSchema(t)
+	schema := w.p.Schemas.Lookup(t)
 	if p, err := w.provider(t); err == nil {
 		if d, ok := p.(providers.Declarativer); ok && inputs != cty.NilVal && inputs.IsWhollyKnown() {
 			u, _ := inputs.UnmarkDeep()
@@ -537,9 +540,9 @@ func (w *world) declarative(in *inst, inputs cty.Value) bool {
 }
 
 // prior turns a state record into what providers see.
-func priorOf(rec *state.Instance) providers.Prior {
+func (w *world) priorOf(rec *state.Instance) providers.Prior {
 	p := providers.Prior{Inputs: inputsFromJSON(rec.Inputs), Private: rec.Private}
-	if schema := config.LookupStepSchema(rec.Type); schema != nil {
+	if schema := w.p.Schemas.Lookup(rec.Type); schema != nil {
 		p.Outputs = outputsFromJSON(rec.Outputs, schema.OutputType())
 	}
 	return p

@@ -6,20 +6,8 @@ import (
 	"testing"
 
 	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/providers/builtin"
 )
-
-// loaderKnowsModules reports whether config loads module blocks yet (they
-// come with the modules branch of issue #19). Tests that need the loader
-// to call the resolver skip until then; remove the guard at merge.
-func loaderKnowsModules(t *testing.T) bool {
-	dir := t.TempDir()
-	writeFiles(t, dir, map[string]string{
-		"main.hcl":   "module \"probe\" {\n  source = \"./m\"\n}\n",
-		"m/main.hcl": "output \"x\" {\n  value = 1\n}\n",
-	})
-	_, diags := config.Load(dir)
-	return !diags.HasErrors()
-}
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
@@ -38,9 +26,6 @@ func writeFiles(t *testing.T, dir string, files map[string]string) {
 // remote modules of the pipeline and those they call; afterwards the
 // Pinned resolver loads the same pipeline without git.
 func TestLoadWithInstaller(t *testing.T) {
-	if !loaderKnowsModules(t) {
-		t.Skip("config does not load module blocks yet (modules branch of #19); remove this guard at merge")
-	}
 	env := gitEnv(t)
 	lib := newTestRepo(t, env)
 	lib.commit("lib", map[string]string{"main.hcl": "variable \"word\" {\n  type = string\n}\n\noutput \"upper\" {\n  value = upper(var.word)\n}\n"})
@@ -54,7 +39,7 @@ func TestLoadWithInstaller(t *testing.T) {
 	root := t.TempDir()
 	writeFiles(t, root, map[string]string{"main.hcl": "module \"api\" {\n  source = \"" + svcSrc + "\"\n}\n"})
 	in := (&fixture{env: env}).installer(t, root, false)
-	p, diags := config.LoadWith(root, config.Options{Modules: in})
+	p, diags := config.LoadWith(root, config.Options{Schemas: builtin.Schemas(), Modules: in})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -71,7 +56,7 @@ func TestLoadWithInstaller(t *testing.T) {
 	if _, err := in.Finish(true); err != nil {
 		t.Fatal(err)
 	}
-	if _, diags := config.LoadWith(root, config.Options{Modules: NewPinned(root)}); diags.HasErrors() {
+	if _, diags := config.LoadWith(root, config.Options{Schemas: builtin.Schemas(), Modules: NewPinned(root)}); diags.HasErrors() {
 		t.Errorf("loading with the pinned resolver: %v", diags)
 	}
 }

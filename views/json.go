@@ -18,6 +18,10 @@ const JSONVersion = 1
 
 // JSON writes one JSON object per line. It is safe for concurrent use.
 type JSON struct {
+	// Schemas word the messages of apply events by step type ("Building");
+	// without them every step has the generic words.
+	Schemas config.Schemas
+
 	mu  sync.Mutex
 	enc *json.Encoder
 	now func() time.Time
@@ -160,18 +164,18 @@ func (j *JSON) Event(ev engine.Event) {
 	if ev.Message != "" || ev.Type == engine.EventStepLog {
 		step.Message = &ev.Message
 	}
-	j.write(envelope{Type: string(ev.Type), Message: eventMessage(ev), Step: step})
+	j.write(envelope{Type: string(ev.Type), Message: eventMessage(ev, Style{Schemas: j.Schemas}), Step: step})
 }
 
 // eventMessage is the human line of an apply event, without colour.
-func eventMessage(ev engine.Event) string {
+func eventMessage(ev engine.Event, s Style) string {
 	switch ev.Type {
 	case engine.EventStepStart:
-		return ev.Addr + ": " + verbs(addrType(ev.Addr), ev.Action).doing + "..."
+		return ev.Addr + ": " + s.verbs(addrType(ev.Addr), ev.Action).doing + "..."
 	case engine.EventStepRetry:
-		return retryLine(ev, Style{})
+		return retryLine(ev, s)
 	case engine.EventStepEnd:
-		return endLine(ev, Style{})
+		return endLine(ev, s)
 	case engine.EventStepLog:
 		return ev.Addr + " (" + ev.Stream + "): " + ev.Message
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ansflow/ansflow/engine"
 	"github.com/ansflow/ansflow/internal/jsonschema"
+	"github.com/ansflow/ansflow/providers/builtin"
 	"github.com/ansflow/ansflow/state"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -76,6 +77,7 @@ func TestJSONEventsMatchSchema(t *testing.T) {
 	schema, types := loadEventSchema(t)
 	var buf bytes.Buffer
 	j := NewJSON(&buf)
+	j.Schemas = builtin.Schemas()
 	j.now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 	writeEveryEvent(j)
 

@@ -10,11 +10,18 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
 )
 
-// Style turns colour on or off.
-type Style struct{ Color bool }
+// Style is how the human views render: colour on or off, and the words of
+// each step type.
+type Style struct {
+	Color bool
+	// Schemas word progress lines by step type ("Building...", "Built");
+	// without them every step has the generic create, update and run words.
+	Schemas config.Schemas
+}
 
 const (
 	ansiReset  = "\x1b[0m"

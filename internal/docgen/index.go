@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/providers/builtin"
 )
 
 // row is one documented name.
@@ -111,8 +112,9 @@ blocks below that feed them.
 	b.WriteString("```hcl\n" + Example + "```\n\n")
 
 	b.WriteString("## Step types\n\n| Type | Kind | Does |\n|---|---|---|\n")
-	for _, t := range config.StepTypeNames() {
-		s := config.LookupStepSchema(t)
+	schemas := builtin.Schemas()
+	for _, t := range schemas.Names() {
+		s := schemas.Lookup(t)
 		fmt.Fprintf(&b, "| [`%s`](steps/%s.md) | %s | %s |\n", t, t, s.Kind, cell(firstSentence(s.Description)))
 	}
 	b.WriteString("\nDeclarative steps converge an object (create, update, replace, delete); run-to-completion steps run when their inputs or anything upstream changed, or when they failed last time (unless `continue_on_error` accepted the failure).\n\n")

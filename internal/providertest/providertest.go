@@ -24,9 +24,13 @@ const (
 	RunType    = "test_run"
 )
 
-func init() {
-	config.RegisterStepSchema(schema(ObjectType, config.Declarative))
-	config.RegisterStepSchema(schema(RunType, config.RunToCompletion))
+// Schemas returns the schemas of both step types, to add to the set a test
+// loads its pipeline with (maps.Copy(schemas, providertest.Schemas())).
+func Schemas() config.Schemas {
+	return config.Schemas{
+		ObjectType: schema(ObjectType, config.Declarative),
+		RunType:    schema(RunType, config.RunToCompletion),
+	}
 }
 
 func schema(t string, kind config.StepKind) *config.StepSchema {
@@ -37,6 +41,7 @@ func schema(t string, kind config.StepKind) *config.StepSchema {
 	key.ForceNew = true
 	return &config.StepSchema{
 		Type: t, Kind: kind, Description: "A programmable fake step for engine tests.",
+		ResultIDs: []config.ResultID{{Output: "exit_code", Prefix: "exit="}},
 		Inputs: []config.AttrSchema{
 			key,
 			in("value", cty.String, "Any value; a change updates the object in place."),
