@@ -136,7 +136,7 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 		return w.planDelete(in, ch)
 	}
 	s := in.info.step
-	ch.Step = s.Addr()
+	ch.Step = in.info.addr
 	if in.key.Valid {
 		k := in.key.Key
 		ch.Key = &k
@@ -400,12 +400,11 @@ func (w *world) changedDeps(in *inst) []string {
 		const show = 3
 		seen := map[string]bool{}
 		more := 0
-		for _, r := range si.step.Refs {
-			dep := w.steps[r.Addr]
-			if dep == nil || seen[r.Addr] {
+		for _, dep := range si.deps {
+			if seen[dep.addr] {
 				continue
 			}
-			seen[r.Addr] = true
+			seen[dep.addr] = true
 			for _, di := range dep.instances {
 				if di.change == nil || !di.change.Action.Changes() {
 					continue
