@@ -442,3 +442,33 @@ func (l *loader) checkModuleCycles() {
 		}
 	}
 }
+
+// StepAt returns the step declared at step address addr ([module
+// path.]TYPE.NAME; keys of module instances do not matter), or nil.
+func (p *Pipeline) StepAt(addr string) *Step {
+	a, err := ParseAddr(addr, false)
+	if err != nil {
+		return nil
+	}
+	m := p
+	for _, ms := range a.Module {
+		c := m.Modules[ms.Name]
+		if c == nil || c.Module == nil {
+			return nil
+		}
+		m = c.Module
+	}
+	return m.Steps[a.Type+"."+a.Name]
+}
+
+// StepCount is the number of step blocks of p and of the modules it calls,
+// counting a module once per module block.
+func (p *Pipeline) StepCount() int {
+	n := len(p.StepOrder)
+	for _, c := range p.ModuleOrder {
+		if c.Module != nil {
+			n += c.Module.StepCount()
+		}
+	}
+	return n
+}

@@ -410,7 +410,7 @@ func (w *world) resetValues() {
 		in.valueFn, in.valueOnce, in.value = nil, sync.Once{}, cty.NilVal
 	}
 	for _, si := range w.steps {
-		si.aggOnce, si.agg = sync.Once{}, cty.NilVal
+		si.agg = cty.NilVal
 	}
 }
 

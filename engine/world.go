@@ -75,8 +75,8 @@ type stepInfo struct {
 	instances []*inst
 	join      int // node that all instances feed (the instance itself without for_each)
 
-	aggOnce sync.Once
-	agg     cty.Value
+	aggMu sync.Mutex
+	agg   cty.Value // cached once every instance has a value
 
 	upstreamOnce sync.Once
 	upstream     []string // see changedDeps
@@ -86,18 +86,26 @@ type stepInfo struct {
 	neverRan atomic.Bool
 }
 
-// value is what a reference to the whole step sees.
+// value is what a reference to the whole step sees; cty.NilVal while an
+// instance has no value yet (it was not visited).
 func (si *stepInfo) value() cty.Value {
 	if !si.forEach {
 		return si.instances[0].val()
 	}
-	si.aggOnce.Do(func() {
-		m := make(map[string]cty.Value, len(si.instances))
-		for _, in := range si.instances {
-			m[in.key.Key] = in.val()
+	si.aggMu.Lock()
+	defer si.aggMu.Unlock()
+	if si.agg != cty.NilVal {
+		return si.agg
+	}
+	m := make(map[string]cty.Value, len(si.instances))
+	for _, in := range si.instances {
+		v := in.val()
+		if v == cty.NilVal {
+			return cty.NilVal
 		}
-		si.agg = cty.ObjectVal(m)
-	})
+		m[in.key.Key] = v
+	}
+	si.agg = cty.ObjectVal(m)
 	return si.agg
 }
 
@@ -129,21 +137,31 @@ type inst struct {
 
 	// valueFn computes what references to this instance see; it runs at
 	// most once, and only if something refers to the instance by value.
+	// A module's scope may ask for the value of an instance not visited
+	// yet (for an argument the asking step does not read): it is NilVal,
+	// and not cached.
+	valueMu   sync.Mutex
 	valueFn   func() cty.Value
 	valueOnce sync.Once
 	value     cty.Value
 }
 
 // setValue records how to compute the instance's value.
-func (in *inst) setValue(f func() cty.Value) { in.valueFn = f }
+func (in *inst) setValue(f func() cty.Value) {
+	in.valueMu.Lock()
+	in.valueFn = f
+	in.valueMu.Unlock()
+}
 
 // val is the value other steps see; cty.NilVal before the instance was visited.
 func (in *inst) val() cty.Value {
-	in.valueOnce.Do(func() {
-		if in.valueFn != nil {
-			in.value = in.valueFn()
-		}
-	})
+	in.valueMu.Lock()
+	f := in.valueFn
+	in.valueMu.Unlock()
+	if f == nil {
+		return cty.NilVal
+	}
+	in.valueOnce.Do(func() { in.value = f() })
 	return in.value
 }
 
