@@ -204,11 +204,24 @@ func (l *loader) loadFiles(abs, shown string) {
 // finish returns the diagnostics of a module's loader, each saying which
 // module call they are in, followed by those of its nested modules.
 func (l *loader) finish() hcl.Diagnostics {
-	suffix := fmt.Sprintf(" In %s (called at %s).", l.mod.chain, rangeStart(l.mod.callRange))
-	for _, d := range l.diags {
-		d.Detail += suffix
+	return append(InModule(l.diags, l.mod.chain, l.mod.callRange), l.mod.childDiags...)
+}
+
+// InModule ends the detail of each diagnostic with the module it is in and
+// where that module was called: " In module.a.module.b (called at
+// a/main.hcl:3,1).". A diagnostic that says so already is left alone.
+// path "" (the root) changes nothing.
+func InModule(diags hcl.Diagnostics, path string, call hcl.Range) hcl.Diagnostics {
+	if path == "" {
+		return diags
 	}
-	return append(l.diags, l.mod.childDiags...)
+	suffix := fmt.Sprintf(" In %s (called at %s).", path, rangeStart(call))
+	for _, d := range diags {
+		if !strings.Contains(d.Detail, " In module.") {
+			d.Detail += suffix
+		}
+	}
+	return diags
 }
 
 // rangeStart is FILE:LINE,COL of the start of r.

@@ -47,6 +47,10 @@ type Scope struct {
 	// disabled is set in a module whose call (or a call around it) has a
 	// when that is false: every step inside is skipped.
 	disabled bool
+	// chain and call are the module path of s ("" at the root) and the
+	// module block that called it, for diagnostics (InModule).
+	chain string
+	call  hcl.Range
 
 	mu      sync.Mutex
 	forEach map[any]*forEachResult // by *Step or *ModuleCall

@@ -22,6 +22,25 @@ func pathObject(p *Pipeline, cwd string) cty.Value {
 	})
 }
 
+// moduleChain is the module path of instance key of call made from the
+// module at path parent.
+func moduleChain(parent, name string, key InstanceKey) string {
+	step := Addr{Module: []ModuleStep{{Name: name, Key: key}}}.ModulePath()
+	if parent == "" {
+		return step
+	}
+	return parent + "." + step
+}
+
+// ModulePath is the module path of s ("" at the root), as addresses show it.
+func (s *Scope) ModulePath() string { return s.chain }
+
+// InModule adds to diags the module of s and where it was called (see
+// InModule); at the root it changes nothing.
+func (s *Scope) InModule(diags hcl.Diagnostics) hcl.Diagnostics {
+	return InModule(diags, s.chain, s.call)
+}
+
 // Pipeline is the pipeline or module whose expressions s evaluates.
 func (s *Scope) Pipeline() *Pipeline { return s.p }
 
@@ -52,6 +71,7 @@ func (s *Scope) Module(call *ModuleCall, key InstanceKey, steps StepValues) (*Sc
 	child := &Scope{
 		p: call.Module, funcs: s.funcs, registries: s.registries, clusters: s.clusters, docker: s.docker,
 		validate: s.validate, disabled: s.disabled, forEach: map[any]*forEachResult{},
+		chain: moduleChain(s.chain, call.Name, key), call: call.DeclRange,
 	}
 	vars, d := moduleVariables(call, ctx, s)
 	diags = append(diags, d...)
@@ -189,7 +209,7 @@ func (s *Scope) checkModules(steps StepValues) hcl.Diagnostics {
 			}
 		}
 		child, d := s.Module(call, NoKey, steps)
-		diags = append(diags, d...)
+		diags = append(diags, s.InModule(d)...)
 		if d.HasErrors() {
 			continue
 		}

@@ -47,7 +47,7 @@ func (s *Scope) checkPipeline() hcl.Diagnostics {
 		diags = append(diags, s.checkStep(st, steps)...)
 	}
 	_, d := s.EvalOutputs(steps)
-	diags = append(diags, d...)
+	diags = s.InModule(append(diags, d...))
 	return append(diags, s.checkModules(steps)...)
 }
 

@@ -540,7 +540,7 @@ func (w *world) evalStep(in *inst) (cty.Value, config.Meta, hcl.Diagnostics) {
 	vals, d := w.refValues(in.info)
 	diags = append(diags, d...)
 	inputs, meta, d := scope.EvalStep(s, in.key, vals)
-	diags = w.skippedRefsIn(append(diags, d...), in.info.mod)
+	diags = scope.InModule(w.skippedRefsIn(append(diags, d...), in.info.mod))
 	if !scope.Enabled() {
 		meta.When = false
 	}
