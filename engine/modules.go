@@ -29,6 +29,9 @@ func (w *world) scopeFor(m *graph.ModuleInstance) (*config.Scope, hcl.Diagnostic
 	if m == nil || m.Call == nil {
 		return w.scope, nil
 	}
+	if w.staticScope(m) {
+		return w.mscopes[m], nil
+	}
 	parent, diags := w.scopeFor(m.Parent)
 	var refs []config.StepRef
 	for _, a := range m.Call.Args {
@@ -38,6 +41,20 @@ func (w *world) scopeFor(m *graph.ModuleInstance) (*config.Scope, hcl.Diagnostic
 	diags = append(diags, d...)
 	s, d := parent.Module(m.Call, m.Key, vals)
 	return s, append(diags, d...)
+}
+
+// staticScope reports whether the scope of m built by expandModules (with
+// step values unknown) is its scope at any time: no argument of its call,
+// nor of a call around it, reads a step or a module.
+func (w *world) staticScope(m *graph.ModuleInstance) bool {
+	for ; m != nil && m.Call != nil; m = m.Parent {
+		for _, a := range m.Call.Args {
+			if len(a.Refs) > 0 {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // refValues are the values of the steps and modules si refers to.
