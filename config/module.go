@@ -337,6 +337,9 @@ func (l *loader) checkModuleTraversal(t hcl.Traversal, rc refContext) *StepRef {
 type refSet struct {
 	refs []StepRef
 	vars []string
+	// varRanges are where each variable is first read (the var. or local.
+	// reference), when collected for a step.
+	varRanges map[string]hcl.Range
 }
 
 func (s *refSet) uniqueVars() []string {
@@ -380,11 +383,20 @@ func (s *refSet) addVars(l *loader, t hcl.Traversal) {
 	if !ok {
 		return
 	}
+	n := len(s.vars)
 	switch t.RootName() {
 	case rootVar:
 		s.vars = append(s.vars, name)
 	case rootLocal:
 		s.vars = append(s.vars, l.localVars(name)...)
+	}
+	if s.varRanges == nil {
+		return
+	}
+	for _, v := range s.vars[n:] {
+		if _, ok := s.varRanges[v]; !ok {
+			s.varRanges[v] = t.SourceRange()
+		}
 	}
 }
 

@@ -185,12 +185,24 @@ type Step struct {
 	// in a module, what the caller passed for them is a dependency too.
 	Vars []string
 
+	// varRanges are where the step reads each of Vars.
+	varRanges map[string]hcl.Range
+
 	// attrs are the step's input attributes by name, collected by Load.
 	attrs map[string]*hcl.Attribute
 }
 
 // Addr is "type.name".
 func (s *Step) Addr() string { return s.Type + "." + s.Name }
+
+// VarRange is where the step reads variable name (the var. reference, or
+// the local. reference that reads it), or else its block header.
+func (s *Step) VarRange(name string) hcl.Range {
+	if r, ok := s.varRanges[name]; ok {
+		return r
+	}
+	return s.DeclRange
+}
 
 // InputRange is the range of the expression of input attribute name, when
 // the step sets it.

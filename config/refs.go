@@ -149,7 +149,7 @@ func (l *loader) checkStepRefs(s *Step) {
 		sites = append(sites, refSite{start: t.SourceRange().Start.Byte, dependsOn: t})
 	}
 	sort.SliceStable(sites, func(i, j int) bool { return sites[i].start < sites[j].start })
-	set := refSet{refs: s.Refs}
+	set := refSet{refs: s.Refs, varRanges: map[string]hcl.Range{}}
 	for _, site := range sites {
 		if site.dependsOn != nil {
 			if ref := l.checkDependsOn(site.dependsOn); ref != nil {
@@ -159,7 +159,7 @@ func (l *loader) checkStepRefs(s *Step) {
 		}
 		l.checkExpr(site.expr, site.rc, &set)
 	}
-	s.Refs, s.Vars = set.refs, set.uniqueVars()
+	s.Refs, s.Vars, s.varRanges = set.refs, set.uniqueVars(), set.varRanges
 }
 
 // checkExpr checks every reference and function call in expr; step and

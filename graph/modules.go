@@ -103,7 +103,7 @@ func StepDeps(m *ModuleInstance, s *config.Step) []Dep {
 		r.ref(m, ref, ref)
 	}
 	for _, v := range s.Vars {
-		r.variable(m, v, config.StepRef{Addr: "var." + v, Range: s.DeclRange})
+		r.variable(m, v, config.StepRef{Addr: "var." + v, Range: s.VarRange(v)})
 	}
 	for a := m; a.Call != nil; a = a.Parent {
 		for _, ref := range a.Call.Refs {

@@ -118,3 +118,25 @@ exec "back" {
 		t.Errorf("subject %v, want file:line:col in the pipeline", d.Subject)
 	}
 }
+
+// TestCycleThroughVariable: the cycle diagnostic points at the var.
+// reference that closes it inside the module.
+func TestCycleThroughVariable(t *testing.T) {
+	p, dir := loadTree(t, map[string]string{
+		"main.hcl": "module \"m\" {\n  source = \"./m\"\n  in     = exec.back.stdout\n}\nexec \"back\" {\n  command = [\"echo\", module.m.out]\n}\n",
+		"m/main.hcl": "variable \"in\" {}\nlocals { msg = \"got ${var.in}\" }\nexec \"run\" {\n  command = [\"echo\", local.msg]\n}\noutput \"out\" { value = exec.run.stdout }\n",
+	})
+	_, diags := graph.Build(p)
+	if len(diags) != 1 {
+		t.Fatalf("want one diagnostic, got %v", diags)
+	}
+	s := diags[0].Subject
+	if s == nil {
+		t.Fatal("no subject")
+	}
+	inModule := s.Filename == filepath.Join(dir, "m", "main.hcl") && s.Start.Line == 4 && s.Start.Column == 22
+	inRoot := s.Filename == filepath.Join(dir, "main.hcl") && s.Start.Line == 6 && s.Start.Column == 22
+	if !inModule && !inRoot {
+		t.Errorf("subject %s, want m/main.hcl:4,22 (local.msg, which reads var.in) or main.hcl:6,22 (module.m.out)", s)
+	}
+}
