@@ -123,7 +123,7 @@ exec "back" {
 // reference that closes it inside the module.
 func TestCycleThroughVariable(t *testing.T) {
 	p, dir := loadTree(t, map[string]string{
-		"main.hcl": "module \"m\" {\n  source = \"./m\"\n  in     = exec.back.stdout\n}\nexec \"back\" {\n  command = [\"echo\", module.m.out]\n}\n",
+		"main.hcl":   "module \"m\" {\n  source = \"./m\"\n  in     = exec.back.stdout\n}\nexec \"back\" {\n  command = [\"echo\", module.m.out]\n}\n",
 		"m/main.hcl": "variable \"in\" {}\nlocals { msg = \"got ${var.in}\" }\nexec \"run\" {\n  command = [\"echo\", local.msg]\n}\noutput \"out\" { value = exec.run.stdout }\n",
 	})
 	_, diags := graph.Build(p)
