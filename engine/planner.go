@@ -254,11 +254,10 @@ func (w *world) planDelete(in *inst, ch *Change) error {
 			}
 		}
 	}
-	step := in.addr
-	if i := strings.IndexByte(step, '['); i >= 0 {
-		step = step[:i]
+	ch.Step = in.addr
+	if a, err := config.ParseAddr(in.addr, false); err == nil {
+		ch.Step = a.StepAddr()
 	}
-	ch.Step = step
 	switch {
 	case w.destroy:
 		ch.Reasons = []string{"destroy was requested"}
