@@ -273,3 +273,44 @@ output "seen" { value = "${var.token}!" }
 		t.Fatal(err)
 	}
 }
+
+// TestRemovedModuleIsDeleted: removing a module call deletes what its
+// declarative steps created, dependents first; destroy does the same.
+func TestRemovedModuleIsDeleted(t *testing.T) {
+	for _, destroy := range []bool{false, true} {
+		t.Run(map[bool]string{false: "removed", true: "destroy"}[destroy], func(t *testing.T) {
+			h := newFakeHarness(t, `
+module "m" {
+  source   = "./modules/m"
+  for_each = toset(["x"])
+}
+`)
+			h.writeModule("modules/m", map[string]string{"main.hcl": `
+test_object "base" {}
+test_object "top" { value = test_object.base.id }
+`})
+			h.apply(engine.Options{})
+			if h.instance(`module.m["x"].test_object.top`) == nil {
+				t.Fatalf("module.m[\"x\"].test_object.top is not in the state")
+			}
+			if !destroy {
+				h.write("test_object \"other\" {}\n")
+			}
+			before := len(h.pt.Calls())
+			res, diags := h.run(nil, engine.Options{Destroy: destroy})
+			if diags.HasErrors() || !res.OK() {
+				t.Fatalf("apply: %s %s", diags.Error(), failureText(res))
+			}
+			var deletes []string
+			for _, c := range h.pt.Calls()[before:] {
+				if c.Method == "Delete" {
+					deletes = append(deletes, c.Addr)
+				}
+			}
+			want := []string{`module.m["x"].test_object.top`, `module.m["x"].test_object.base`}
+			if !slices.Equal(deletes, want) {
+				t.Errorf("deleted %v, want %v (dependents first)", deletes, want)
+			}
+		})
+	}
+}
