@@ -24,7 +24,7 @@ An edge points from a step to a step it depends on.
 			if err := diagsError(app, g, p, gdiags); err != nil {
 				return err
 			}
-			return writeGraph(app.Stdout, sg.Graph, format)
+			return writeGraph(app.Stdout, sg.Graph, sg.ModuleGroups(), format)
 		},
 	}
 	c.Flags().StringVar(&format, "format", "dot", "output `FORMAT`: dot, mermaid or svg")

@@ -170,8 +170,8 @@ func closestAddr(addr string, st *state.State) string {
 	best, bestDist := "", 4
 	var cands []string
 	for _, a := range sortedAddrs(st) {
-		if i := strings.IndexByte(a, '['); i > 0 {
-			cands = append(cands, a[:i])
+		if pa, err := config.ParseAddr(a, false); err == nil && pa.Key.Valid {
+			cands = append(cands, pa.StepAddr())
 		}
 		cands = append(cands, a)
 	}

@@ -53,7 +53,7 @@ and runs their validation blocks. Exit code 0 when valid, 1 otherwise.`,
 			if err := diagsError(app, g, p, diags); err != nil {
 				return err
 			}
-			fmt.Fprintf(app.Stdout, "Success! The pipeline is valid: %d steps in %d files.\n", len(p.StepOrder), len(p.Files))
+			fmt.Fprintf(app.Stdout, "Success! The pipeline is valid: %d steps in %d files.\n", p.StepCount(), len(p.Files))
 			return nil
 		},
 	}

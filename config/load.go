@@ -100,6 +100,8 @@ func LoadWith(dir string, o Options) (*Pipeline, hcl.Diagnostics) {
 	l := newLoader(abs, dir)
 	l.opts = o
 	l.p.Schemas = o.Schemas
+	l.p.Path = "."
+	l.mod.root = l.p
 	for _, name := range names {
 		l.parseFile(filepath.Join(dir, name))
 	}
@@ -110,9 +112,10 @@ func LoadWith(dir string, o Options) (*Pipeline, hcl.Diagnostics) {
 	for _, f := range l.files {
 		l.decodeFile(f.Body.(*hclsyntax.Body))
 	}
+	l.loadModules()
 	l.checkReferences()
 	l.checkMoved()
-	return l.p, limitDiagnostics(l.diags)
+	return l.p, limitDiagnostics(append(l.diags, l.mod.childDiags...))
 }
 
 // pipelineFiles lists the pipeline file names in dir, sorted.
@@ -149,6 +152,7 @@ func dirError(dir, summary, detail string) *hcl.Diagnostic {
 // loader holds the state of one Load call.
 type loader struct {
 	opts  Options
+	mod   moduleContext
 	p     *Pipeline
 	files []*hcl.File
 	diags hcl.Diagnostics
@@ -172,6 +176,8 @@ type loader struct {
 
 	// notifyOrder are the notify blocks in source order.
 	notifyOrder []*Notify
+	// localVarsMemo caches localVars.
+	localVarsMemo map[string][]string
 }
 
 // stepSource is the syntax of one step block.
@@ -199,6 +205,8 @@ func newLoader(abs, dirArg string) *loader {
 		stepSources: map[*Step]*stepSource{},
 		attrNames:   map[*StepSchema]map[string]bool{},
 		staticKeys:  map[*Step][]string{},
+
+		localVarsMemo: map[string][]string{},
 	}
 }
 
@@ -282,7 +290,7 @@ func checkNesting(src []byte, filename string) *hcl.Diagnostic {
 
 // topLevelNames are the block types allowed at the top level of a file.
 func (l *loader) topLevelNames() []string {
-	return append([]string{blockAnsflow, blockVariable, blockLocals, blockOutput, blockDocker, blockRegistry, blockCluster, blockNotify, blockMoved}, l.p.Schemas.Names()...)
+	return append([]string{blockAnsflow, blockVariable, blockLocals, blockOutput, blockDocker, blockRegistry, blockCluster, blockNotify, blockModule, blockMoved}, l.p.Schemas.Names()...)
 }
 
 // decodeFile dispatches the top-level blocks of one file.
@@ -297,7 +305,13 @@ func (l *loader) decodeFile(body *hclsyntax.Body) {
 			"An argument named %q is not expected at the top level of a pipeline file; put values in a locals block or a variable block instead.", a.Name)
 	}
 	for _, b := range body.Blocks {
+		if l.p.IsModule() && rootOnlyBlocks[b.Type] {
+			l.rootOnlyBlock(b)
+			continue
+		}
 		switch b.Type {
+		case blockModule:
+			l.decodeModule(b)
 		case blockAnsflow:
 			l.decodeSettings(b)
 		case blockVariable:

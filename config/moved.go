@@ -26,6 +26,11 @@ func (l *loader) decodeMoved(b *hclsyntax.Block) {
 	if !l.checkLabels(b, false) {
 		return
 	}
+	if l.p.IsModule() {
+		l.errorf(b.DefRange(), "Moved block in a module",
+			"moved blocks belong in the root pipeline: move this one there and write both addresses in full, with the module path (for example from = module.api.exec.old  to = module.api.exec.new).")
+		return
+	}
 	before := len(l.diags)
 	l.checkBody(b.Body, b.DefRange(), bodyRule{where: "a moved block", attrs: []string{"from", "to"}, required: []string{"from", "to"}})
 	if len(l.diags) > before {

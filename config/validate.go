@@ -23,18 +23,32 @@ func Check(p *Pipeline, vars map[string]cty.Value) hcl.Diagnostics {
 	if diags.HasErrors() {
 		return diags
 	}
+	return append(diags, s.checkPipeline()...)
+}
+
+// checkPipeline is Check of the pipeline or module of s and the modules it
+// calls.
+func (s *Scope) checkPipeline() hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	steps := StepValues{}
-	for _, st := range p.StepOrder {
+	for _, st := range s.p.StepOrder {
 		if steps[st.Type] == nil {
 			steps[st.Type] = map[string]cty.Value{}
 		}
 		steps[st.Type][st.Name] = cty.DynamicVal
 	}
-	for _, st := range p.StepOrder {
+	for _, call := range s.p.ModuleOrder {
+		if steps[rootModule] == nil {
+			steps[rootModule] = map[string]cty.Value{}
+		}
+		steps[rootModule][call.Name] = cty.DynamicVal
+	}
+	for _, st := range s.p.StepOrder {
 		diags = append(diags, s.checkStep(st, steps)...)
 	}
 	_, d := s.EvalOutputs(steps)
-	return append(diags, d...)
+	diags = s.InModule(append(diags, d...))
+	return append(diags, s.checkModules(steps)...)
 }
 
 // checkStep evaluates one step for Check.

@@ -200,8 +200,7 @@ func showRef(s string) string {
 // recordRef) of their values, with known secrets redacted. exposed is the
 // inputs of in in JSON.
 func (w *world) recordReferences(in *inst, exposed []byte) (map[string][]string, map[string]string) {
-	s := in.info.step
-	in.refs = w.scope.InputReferences(s, in.key, w.refValues(s))
+	in.refs = w.inputReferences(in)
 	if len(in.refs) == 0 {
 		return nil, nil
 	}
@@ -300,7 +299,7 @@ func (w *world) verifyInstance(ctx context.Context, in *inst, ch *Change, b *Bin
 	s := in.info.step
 	// What the attributes read now; worked out only when needed.
 	now := sync.OnceValue(func() map[string]map[string]cty.Value {
-		return w.scope.InputReferences(s, in.key, w.refValues(s))
+		return w.inputReferences(in)
 	})
 	stale := func(attr string) *StalePlanError {
 		r := attr + " changed since the plan was made"
@@ -416,7 +415,7 @@ func (w *world) resetValues() {
 		in.valueFn, in.valueOnce, in.value = nil, sync.Once{}, cty.NilVal
 	}
 	for _, si := range w.steps {
-		si.aggOnce, si.agg = sync.Once{}, cty.NilVal
+		si.agg = cty.NilVal
 	}
 }
 

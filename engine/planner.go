@@ -229,7 +229,7 @@ func (ev *planEval) value(outputsUnknown bool) func() cty.Value {
 // evaluateForPlan evaluates the inputs of a configured instance and starts
 // its change and binding with what it reads.
 func (w *world) evaluateForPlan(in *inst, ch *Change) (*planEval, error) {
-	ch.Step = in.info.step.Addr()
+	ch.Step = in.info.addr
 	if in.key.Valid {
 		k := in.key.Key
 		ch.Key = &k
@@ -314,11 +314,10 @@ func (w *world) planDelete(in *inst, ch *Change) error {
 			}
 		}
 	}
-	step := in.addr
-	if i := strings.IndexByte(step, '['); i >= 0 {
-		step = step[:i]
+	ch.Step = in.addr
+	if a, err := config.ParseAddr(in.addr, false); err == nil {
+		ch.Step = a.StepAddr()
 	}
-	ch.Step = step
 	switch {
 	case w.destroy:
 		ch.Why = []Reason{{Code: ReasonDestroy}}
@@ -464,12 +463,11 @@ func (w *world) changedDeps(in *inst) upstreamChanges {
 	si := in.info
 	si.upstreamOnce.Do(func() {
 		seen := map[string]bool{}
-		for _, r := range si.step.Refs {
-			dep := w.steps[r.Addr]
-			if dep == nil || seen[r.Addr] {
+		for _, dep := range si.deps {
+			if seen[dep.addr] {
 				continue
 			}
-			seen[r.Addr] = true
+			seen[dep.addr] = true
 			for _, di := range dep.instances {
 				if di.change != nil && di.change.Action.Changes() {
 					si.upstream = append(si.upstream, di.addr)

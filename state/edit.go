@@ -15,14 +15,16 @@ func NotInState(addr string, st *State) error {
 }
 
 // InstancesOf is the record at addr, or, for the address of a step with
-// for_each, the records of all its instances, in address order.
+// for_each, the records of all its instances, or, for the address of a
+// module (module.api, module.svc["a"]), the records of everything inside
+// it, in address order.
 func (s *State) InstancesOf(addr string) []string {
 	if _, ok := s.Instances[addr]; ok {
 		return []string{addr}
 	}
 	var out []string
 	for a := range s.Instances {
-		if strings.HasPrefix(a, addr+"[") {
+		if strings.HasPrefix(a, addr+"[") || strings.HasPrefix(a, addr+".") {
 			out = append(out, a)
 		}
 	}
@@ -61,7 +63,7 @@ func (s *State) MoveInstance(src, dst string) ([]Move, error) {
 	if len(matched) == 0 {
 		return nil, NotInState(src, s)
 	}
-	if matched[0] != src && strings.HasSuffix(dst, "]") {
+	if matched[0] != src && strings.HasSuffix(dst, "]") && stepType(src) != "" {
 		return nil, fmt.Errorf("%s stands for %d instances; move them to a step address without a key, or move one instance at a time", src, len(matched))
 	}
 	moves := make([]Move, 0, len(matched))
@@ -70,7 +72,7 @@ func (s *State) MoveInstance(src, dst string) ([]Move, error) {
 		if _, taken := s.Instances[d]; taken {
 			return nil, fmt.Errorf("%s already has a record; remove it first with `ansflow state rm %s`", d, d)
 		}
-		if typ, _, _ := strings.Cut(d, "."); typ != s.Instances[m].Type {
+		if typ := stepType(d); typ != s.Instances[m].Type {
 			return nil, fmt.Errorf("cannot move a %s record to %s: the step type must stay the same", s.Instances[m].Type, d)
 		}
 		moves = append(moves, Move{From: m, To: d})
@@ -79,4 +81,38 @@ func (s *State) MoveInstance(src, dst string) ([]Move, error) {
 	// are under the old addresses.
 	s.Rename(moves, s.RunNumber+1)
 	return moves, nil
+}
+
+// stepType is the step type in an instance address: TYPE in
+// [module.NAME["KEY"]. ...]TYPE.NAME["KEY"]; "" for a module address.
+func stepType(addr string) string {
+	for {
+		rest, ok := strings.CutPrefix(addr, "module.")
+		if !ok {
+			break
+		}
+		i := strings.IndexAny(rest, ".[")
+		if i < 0 {
+			return "" // a module alone
+		}
+		rest = rest[i:]
+		if rest[0] == '[' {
+			rest = skipKey(rest)
+		}
+		addr = strings.TrimPrefix(rest, ".")
+	}
+	typ, _, _ := strings.Cut(addr, ".")
+	return typ
+}
+
+// skipKey skips a ["KEY"] at the start of s (a quoted Go string).
+func skipKey(s string) string {
+	i := 2 // past `["`
+	for i < len(s) && s[i] != '"' {
+		if s[i] == '\\' {
+			i++
+		}
+		i++
+	}
+	return strings.TrimPrefix(s[min(i+1, len(s)):], "]")
 }

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
 )
 
@@ -192,6 +193,9 @@ func (s Style) verbs(typ string, a engine.Action) verbPair {
 }
 
 func addrType(addr string) string {
+	if a, err := config.ParseAddr(addr, false); err == nil {
+		return a.Type
+	}
 	if i := strings.IndexByte(addr, '.'); i >= 0 {
 		return addr[:i]
 	}

@@ -25,6 +25,7 @@ func TestVerbsComeFromSchemas(t *testing.T) {
 		{"own words", schemas, "frob_widget.a", engine.Create, "frob_widget.a: Frobbing...\nfrob_widget.a: Frobbed after 2s\n"},
 		{"no schemas", nil, "frob_widget.a", engine.Create, "frob_widget.a: Creating...\nfrob_widget.a: Creation complete after 2s\n"},
 		{"schema without words", schemas, "exec.b", engine.Run, "exec.b: Running...\nexec.b: Ran after 2s\n"},
+		{"in a module", schemas, `module.svc["a"].frob_widget.x`, engine.Create, "module.svc[\"a\"].frob_widget.x: Frobbing...\nmodule.svc[\"a\"].frob_widget.x: Frobbed after 2s\n"},
 		{"delete is always destroy", schemas, "frob_widget.a", engine.Delete, "frob_widget.a: Destroying...\nfrob_widget.a: Destruction complete after 2s\n"},
 	}
 	for _, c := range cases {
