@@ -189,6 +189,9 @@ type world struct {
 	byAddr  map[string]*inst
 	tree    *graph.ModuleInstance                   // module instances (for_each expanded)
 	mscopes map[*graph.ModuleInstance]*config.Scope // their scopes with step values unknown
+
+	scopeMu    sync.Mutex
+	scopeCache map[*graph.ModuleInstance]cachedScope // scopes from settled step values (scopeFor)
 	red     *redactor
 	run     config.RunInfo
 	env     providers.Env
