@@ -192,13 +192,13 @@ type world struct {
 
 	scopeMu    sync.Mutex
 	scopeCache map[*graph.ModuleInstance]cachedScope // scopes from settled step values (scopeFor)
-	red     *redactor
-	run     config.RunInfo
-	env     providers.Env
-	refresh bool
-	destroy bool
-	replace map[string]bool
-	targets map[string]bool // nil: everything
+	red        *redactor
+	run        config.RunInfo
+	env        providers.Env
+	refresh    bool
+	destroy    bool
+	replace    map[string]bool
+	targets    map[string]bool // nil: everything
 }
 
 type buildOptions struct {
