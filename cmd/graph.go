@@ -12,7 +12,8 @@ func newGraphCommand(app *App, g *globalOptions) *cobra.Command {
 		Short: "Print the step dependency graph (Graphviz DOT, Mermaid or SVG)",
 		Long: `Prints the steps and the dependencies implied by their references and
 depends_on, as DOT (render with: ansflow graph | dot -Tsvg > graph.svg).
-An edge points from a step to a step it depends on.
+An edge points from a step to a step it depends on. The steps of each module
+call are drawn together: a cluster in DOT, a subgraph in Mermaid.
 ` + graphFormatHelp,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {

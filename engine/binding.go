@@ -417,6 +417,7 @@ func (w *world) resetValues() {
 	for _, si := range w.steps {
 		si.agg = cty.NilVal
 	}
+	w.resetScopes()
 }
 
 // verifiedInputs are an instance's inputs as evaluated while verifying.

@@ -32,6 +32,12 @@ func (w *world) scopeFor(m *graph.ModuleInstance) (*config.Scope, hcl.Diagnostic
 	if w.staticScope(m) {
 		return w.mscopes[m], nil
 	}
+	w.scopeMu.Lock()
+	c, ok := w.scopeCache[m]
+	w.scopeMu.Unlock()
+	if ok {
+		return c.scope, c.diags
+	}
 	parent, diags := w.scopeFor(m.Parent)
 	var refs []config.StepRef
 	for _, a := range m.Call.Args {
@@ -40,7 +46,57 @@ func (w *world) scopeFor(m *graph.ModuleInstance) (*config.Scope, hcl.Diagnostic
 	vals, d := w.valuesFor(m.Parent, refs)
 	diags = append(diags, d...)
 	s, d := parent.Module(m.Call, m.Key, vals)
-	return s, append(diags, d...)
+	diags = append(diags, d...)
+	// Once every step the arguments read has its value (which does not
+	// change until resetValues), the scope does not change either.
+	if w.settled(m.Parent, refs) {
+		w.scopeMu.Lock()
+		if w.scopeCache == nil {
+			w.scopeCache = map[*graph.ModuleInstance]cachedScope{}
+		}
+		w.scopeCache[m] = cachedScope{s, diags}
+		w.scopeMu.Unlock()
+	}
+	return s, diags
+}
+
+// cachedScope is a module instance's scope once its inputs are settled.
+type cachedScope struct {
+	scope *config.Scope
+	diags hcl.Diagnostics
+}
+
+// settled reports whether every step refs read in m (through module
+// outputs too) has its value, and m's own scope is settled.
+func (w *world) settled(m *graph.ModuleInstance, refs []config.StepRef) bool {
+	if m != nil && m.Call != nil && !w.staticScope(m) {
+		w.scopeMu.Lock()
+		_, ok := w.scopeCache[m]
+		w.scopeMu.Unlock()
+		if !ok {
+			return false
+		}
+	}
+	for _, r := range refs {
+		if r.DependsOn {
+			continue
+		}
+		if _, isModule := r.ModuleRef(); isModule {
+			return false // outputs are worked out each time
+		}
+		if dep := w.steps[modulePrefix(m)+r.Addr]; dep == nil || dep.value() == cty.NilVal {
+			return false
+		}
+	}
+	return true
+}
+
+// resetScopes forgets the module scopes worked out from step values (see
+// resetValues).
+func (w *world) resetScopes() {
+	w.scopeMu.Lock()
+	w.scopeCache = nil
+	w.scopeMu.Unlock()
 }
 
 // staticScope reports whether the scope of m built by expandModules (with

@@ -27,8 +27,9 @@ func moduleBenchSteps(name, prefix string) string {
 }
 
 // writeModuleBench writes n services as module instances (modules) or as
-// 5n flat steps.
-func writeModuleBench(b *testing.B, n int, modules bool) *benchPipeline {
+// 5n flat steps; with fromStep the module's input is a root step's output
+// (so each module scope is evaluated with the values steps have).
+func writeModuleBench(b *testing.B, n int, modules, fromStep bool) *benchPipeline {
 	b.Helper()
 	dir := filepath.Join(b.TempDir(), "p")
 	files := map[string]string{}
@@ -37,7 +38,11 @@ func writeModuleBench(b *testing.B, n int, modules bool) *benchPipeline {
 		for i := range keys {
 			keys[i] = fmt.Sprintf("%q", fmt.Sprintf("svc%d", i))
 		}
-		files["main.hcl"] = fmt.Sprintf("module \"svc\" {\n  source   = \"./modules/svc\"\n  for_each = toset([%s])\n  name     = each.key\n}\n", strings.Join(keys, ", "))
+		name := "each.key"
+		if fromStep {
+			name = "\"${each.key}${exec.seed.stdout}\""
+		}
+		files["main.hcl"] = fmt.Sprintf("exec \"seed\" { command = [\"true\"] }\nmodule \"svc\" {\n  source   = \"./modules/svc\"\n  for_each = toset([%s])\n  name     = %s\n}\n", strings.Join(keys, ", "), name)
 		files["modules/svc/main.hcl"] = "variable \"name\" { type = string }\n" + moduleBenchSteps("var.name", "")
 	} else {
 		var sb strings.Builder
@@ -59,20 +64,24 @@ func writeModuleBench(b *testing.B, n int, modules bool) *benchPipeline {
 	if diags.HasErrors() {
 		b.Fatal(diags.Error())
 	}
-	return &benchPipeline{dir: dir, p: p, n: 5 * n}
+	n *= 5
+	if modules {
+		n++ // exec.seed
+	}
+	return &benchPipeline{dir: dir, p: p, n: n}
 }
 
 // BenchmarkPlanModules compares planning 100 instances of a module of five
 // steps with planning the same 500 steps written out flat (empty state,
-// refresh off).
+// refresh off), with the module's input a constant or a step's output.
 func BenchmarkPlanModules(b *testing.B) {
-	for _, modules := range []bool{false, true} {
-		name := "flat-500"
-		if modules {
-			name = "modules-100x5"
-		}
-		b.Run(name, func(b *testing.B) {
-			bp := writeModuleBench(b, 100, modules)
+	cases := []struct {
+		name              string
+		modules, fromStep bool
+	}{{"flat-500", false, false}, {"modules-100x5", true, false}, {"modules-100x5-input-from-step", true, true}}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			bp := writeModuleBench(b, 100, c.modules, c.fromStep)
 			eng := bp.engine(filepath.Join(bp.dir, ".ansflow", "state"), builtin.Registry())
 			st := state.New("default")
 			if plan := bp.plan(b, eng, st, engine.Options{}); len(plan.Changes) != bp.n {

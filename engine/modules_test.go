@@ -229,9 +229,11 @@ exec "two" { command = ["sh", "-c", "echo two >> order.txt"] }
 }
 
 // TestModuleSensitive: a sensitive root variable passed into a module stays
-// sensitive in the step that reads it and in the module's output.
+// sensitive in the step that reads it and in the module's output; so does a
+// plain value passed for a module variable declared sensitive.
 func TestModuleSensitive(t *testing.T) {
 	const secret = "s3cr3t-value-for-modules"
+	const plain = "plain-value-made-secret-by-module"
 	root := `
 variable "token" {
   sensitive = true
@@ -240,6 +242,10 @@ variable "token" {
 module "m" {
   source = "./modules/m"
   token  = var.token
+}
+module "n" {
+  source = "./modules/n"
+  key    = "` + plain + `"
 }
 output "seen" {
   value     = module.m.seen
@@ -250,6 +256,12 @@ output "seen" {
 variable "token" { type = string }
 exec "use" { command = ["echo", "token=${var.token}"] }
 output "seen" { value = "${var.token}!" }
+`}, "modules/n": {"main.hcl": `
+variable "key" {
+  type      = string
+  sensitive = true
+}
+exec "use" { command = ["echo", "key=${var.key}"] }
 `}}
 	h := newModuleHarness(t, root, mod)
 	res := h.apply(engine.Options{})
@@ -264,7 +276,7 @@ output "seen" { value = "${var.token}!" }
 			return err
 		}
 		data, err := os.ReadFile(path)
-		if err == nil && strings.Contains(string(data), secret) {
+		if err == nil && (strings.Contains(string(data), secret) || strings.Contains(string(data), plain)) {
 			t.Errorf("%s holds the secret in clear text", path)
 		}
 		return err

@@ -186,16 +186,20 @@ type world struct {
 	g       *graph.Graph
 	nodes   []*inst
 	steps   map[string]*stepInfo // by step address
+	order   []*stepInfo          // steps in module tree, then file order
 	byAddr  map[string]*inst
 	tree    *graph.ModuleInstance                   // module instances (for_each expanded)
 	mscopes map[*graph.ModuleInstance]*config.Scope // their scopes with step values unknown
-	red     *redactor
-	run     config.RunInfo
-	env     providers.Env
-	refresh bool
-	destroy bool
-	replace map[string]bool
-	targets map[string]bool // nil: everything
+
+	scopeMu    sync.Mutex
+	scopeCache map[*graph.ModuleInstance]cachedScope // scopes from settled step values (scopeFor)
+	red        *redactor
+	run        config.RunInfo
+	env        providers.Env
+	refresh    bool
+	destroy    bool
+	replace    map[string]bool
+	targets    map[string]bool // nil: everything
 }
 
 type buildOptions struct {
@@ -349,6 +353,7 @@ func (w *world) addInstances() hcl.Diagnostics {
 			addr := m.StepAddr(s)
 			si := &stepInfo{step: s, mod: m, addr: addr, forEach: s.ForEach != nil}
 			w.steps[addr] = si
+			w.order = append(w.order, si)
 			if !si.forEach {
 				in := &inst{addr: addr, info: si, prior: w.st.Instances[addr]}
 				w.add(in)
@@ -382,7 +387,7 @@ func (w *world) addInstances() hcl.Diagnostics {
 // addReferenceEdges makes every instance depend on the steps its step
 // depends on (graph.StepDeps, across module boundaries).
 func (w *world) addReferenceEdges() {
-	for _, si := range w.steps {
+	for _, si := range w.order {
 		var depAddrs []string
 		for _, d := range graph.StepDeps(si.mod, si.step) {
 			dep := w.steps[d.Mod.StepAddr(d.Step)]
