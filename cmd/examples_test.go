@@ -36,6 +36,7 @@ type exampleSpec struct {
 var exampleSpecs = map[string]exampleSpec{
 	"docker":     {needs: []service{docker, registry}},
 	"kubernetes": {needs: []service{kubernetes}},
+	"services":   {needs: []service{docker, registry, kubernetes}},
 	"seed": {
 		needs: []service{docker, registry, kubernetes},
 		// -var-file is relative to -chdir, as in Terraform.
