@@ -5,12 +5,13 @@ import (
 	"context"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ansflow/ansflow/internal/clitest"
 )
 
 // TestServicesRefactor is issue #19's acceptance: examples/services applied
@@ -42,12 +43,12 @@ func TestServicesRefactor(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	cli := ansflow(t, clitest.Keep("KUBECONFIG", "DOCKER_HOST"), clitest.With("ANSFLOW_WORKSPACE=refactor"))
 	run := func(args ...string) (string, int) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, ansflowBinary(t), append([]string{"-chdir=" + dir}, args...)...)
-		cmd.Env = append(os.Environ(), "NO_COLOR=1", "ANSFLOW_WORKSPACE=refactor")
+		cmd := cli.Command(ctx, dir, args...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		_ = cmd.Run()
