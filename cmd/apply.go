@@ -13,6 +13,7 @@ import (
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
 	"github.com/ansflow/ansflow/views"
+	"github.com/hashicorp/hcl/v2"
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 )
@@ -64,32 +65,15 @@ records of run-to-completion steps. Asks for approval unless -auto-approve.`
 }
 
 func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, planFile string, destroy bool) error {
-	var pl *planned
-	var err error
-	if planFile != "" {
-		pl, err = loadSavedPlan(ctx, app, g, o, planFile)
-	} else {
-		op := "apply"
-		if destroy {
-			op = "destroy"
-		}
-		pl, err = makePlan(ctx, app, g, &o.planOptions, destroy, op)
-	}
+	pl, err := applyPlan(ctx, app, g, o, planFile, destroy)
 	if err != nil {
 		return err
 	}
 	defer pl.closer()
-	style := views.Style{Color: g.color(app)}
-	var jsonView *views.JSON
-	if o.json {
-		jsonView = views.NewJSON(app.Stdout)
-		jsonView.Plan(pl.plan)
-	} else if planFile == "" {
-		views.RenderPlan(app.Stdout, pl.plan, views.PlanOptions{Style: style, Verbose: o.verbose})
-		writeApprovalNotes(app.Stdout, pl)
-	}
+	style := views.Style{Color: g.color(app), Schemas: pl.p.Schemas}
+	jsonView := showApplyPlan(app, g, o, pl, planFile, style)
 	if !pl.plan.HasChanges() {
-		if o.json {
+		if jsonView != nil {
 			jsonView.Outputs(jsonOutputs(pl.st))
 		} else {
 			fmt.Fprintln(app.Stdout, "\nNothing to do.")
@@ -104,33 +88,21 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 
 	ctx, stop, release := interrupts(ctx, app.Stderr)
 	defer release()
-	var progress progressView
-	if jsonView != nil {
-		pl.eng.Observer = jsonView.Event
-	} else {
-		fmt.Fprintln(app.Stdout)
-		progress, err = newProgressView(app, style)
-		if err != nil {
-			return err
-		}
+	progress, err := watchApply(app, pl, jsonView, style)
+	if err != nil {
+		return err
+	}
+	if progress != nil {
 		defer progress.Close()
-		pl.eng.Observer = progress.Event
 	}
 	record := startRunRecord(ctx, app, pl, destroy)
 	pl.eng.Observer = record.observe(pl.eng.Observer)
-	res, diags := pl.eng.Apply(ctx, stop, pl.p, pl.st, pl.plan, pl.vars, o.parallelism)
+	res, diags := pl.eng.Apply(ctx, engine.ApplyOptions{Pipeline: pl.p, State: pl.st, Plan: pl.plan, Vars: pl.vars, Parallelism: o.parallelism, Stop: stop})
 	record.finish(res)
 	if progress != nil {
 		progress.Close()
 	}
-	for _, d := range diags {
-		if errors.Is(engine.DiagnosticError(d), engine.ErrStalePlan) {
-			d.Summary = "The plan shown is stale"
-			if planFile != "" {
-				d.Summary = "Saved plan " + planFile + " is stale"
-			}
-		}
-	}
+	nameStalePlan(diags, planFile)
 	if res == nil {
 		if jsonView != nil {
 			jsonView.Diagnostics(diags)
@@ -138,18 +110,7 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		}
 		return diagsError(app, g, pl.p, diags)
 	}
-	if jsonView != nil {
-		jsonView.Diagnostics(diags)
-		jsonView.ApplySummary(res, destroy)
-		jsonView.Outputs(jsonOutputs(pl.st))
-	} else {
-		printDiags(app, g, pl.p, diags)
-		views.RenderApplySummary(app.Stdout, res, style, destroy)
-		if len(res.Outputs) > 0 && res.OK() {
-			fmt.Fprintln(app.Stdout, "\nOutputs:")
-			writeOutputs(app.Stdout, pl.p, res.Outputs)
-		}
-	}
+	showApplyResult(app, g, pl, jsonView, res, diags, style, destroy)
 	sendNotifications(ctx, app, g, pl, res, app.Stderr)
 	record.printTraceID(o.json)
 	out := app.Stdout
@@ -163,6 +124,79 @@ func runApply(ctx context.Context, app *App, g *globalOptions, o *applyOptions, 
 		return exitCode(1)
 	}
 	return nil
+}
+
+// applyPlan reads the saved plan, or plans now.
+func applyPlan(ctx context.Context, app *App, g *globalOptions, o *applyOptions, planFile string, destroy bool) (*planned, error) {
+	if planFile != "" {
+		return loadSavedPlan(ctx, app, g, o, planFile)
+	}
+	op := "apply"
+	if destroy {
+		op = "destroy"
+	}
+	return makePlan(ctx, app, g, &o.planOptions, destroy, op)
+}
+
+// showApplyPlan shows the plan about to be applied: as JSON events with
+// -json (then it returns the JSON view for the rest of the apply), else in
+// full unless it was saved (and so shown already).
+func showApplyPlan(app *App, g *globalOptions, o *applyOptions, pl *planned, planFile string, style views.Style) *views.JSON {
+	if o.json {
+		jsonView := views.NewJSON(app.Stdout)
+		jsonView.Plan(pl.plan)
+		return jsonView
+	}
+	if planFile == "" {
+		views.RenderPlan(app.Stdout, pl.plan, views.PlanOptions{Style: style, Verbose: o.verbose})
+		writeApprovalNotes(app.Stdout, pl)
+	}
+	return nil
+}
+
+// watchApply points the engine's events at the JSON view, or at a new
+// progress view for people (returned; the caller closes it).
+func watchApply(app *App, pl *planned, jsonView *views.JSON, style views.Style) (progressView, error) {
+	if jsonView != nil {
+		pl.eng.Observer = jsonView.Event
+		return nil, nil
+	}
+	fmt.Fprintln(app.Stdout)
+	progress, err := newProgressView(app, style)
+	if err != nil {
+		return nil, err
+	}
+	pl.eng.Observer = progress.Event
+	return progress, nil
+}
+
+// nameStalePlan says in a stale plan's diagnostic which plan is stale: the
+// one just shown or the saved file.
+func nameStalePlan(diags hcl.Diagnostics, planFile string) {
+	for _, d := range diags {
+		if errors.Is(engine.DiagnosticError(d), engine.ErrStalePlan) {
+			d.Summary = "The plan shown is stale"
+			if planFile != "" {
+				d.Summary = "Saved plan " + planFile + " is stale"
+			}
+		}
+	}
+}
+
+// showApplyResult reports the apply's diagnostics, summary and outputs.
+func showApplyResult(app *App, g *globalOptions, pl *planned, jsonView *views.JSON, res *engine.ApplyResult, diags hcl.Diagnostics, style views.Style, destroy bool) {
+	if jsonView != nil {
+		jsonView.Diagnostics(diags)
+		jsonView.ApplySummary(res, destroy)
+		jsonView.Outputs(jsonOutputs(pl.st))
+		return
+	}
+	printDiags(app, g, pl.p, diags)
+	views.RenderApplySummary(app.Stdout, res, style, destroy)
+	if len(res.Outputs) > 0 && res.OK() {
+		fmt.Fprintln(app.Stdout, "\nOutputs:")
+		writeOutputs(app.Stdout, pl.p, res.Outputs)
+	}
 }
 
 // progressView renders apply events for people; Close stops its timers and
@@ -242,7 +276,7 @@ func loadSavedPlan(ctx context.Context, app *App, g *globalOptions, o *applyOpti
 	if err != nil {
 		return nil, err
 	}
-	p, diags := config.Load(g.dir())
+	p, diags := loadConfig(g.dir())
 	if err := diagsError(app, g, p, diags); err != nil {
 		return nil, err
 	}

@@ -193,7 +193,7 @@ func writeApprovals(w io.Writer, st *state.State) error {
 func writeApprovalNotes(w io.Writer, pl *planned) {
 	var notes []string
 	for _, c := range pl.plan.Changes {
-		step := pl.p.Steps[c.Step]
+		step := pl.p.StepAt(c.Step)
 		if step == nil || step.Approval == nil || !c.Action.Changes() || c.Action == engine.Delete {
 			continue
 		}

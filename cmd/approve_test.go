@@ -2,9 +2,9 @@ package cmd_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,10 +16,7 @@ import (
 // TestApprovalOnTerminal runs apply on a pseudo-terminal: it asks, and only
 // "yes" goes ahead.
 func TestApprovalOnTerminal(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "ansflow")
-	if out, err := exec.Command("go", "build", "-o", bin, "github.com/ansflow/ansflow/cmd/ansflow").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	cli := ansflow(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(`exec "a" {
   command = ["sh", "-c", "echo ran >> runs.log"]
@@ -36,8 +33,7 @@ func TestApprovalOnTerminal(t *testing.T) {
 		{"yes", true, "Apply complete"},
 	} {
 		t.Run(tc.answer, func(t *testing.T) {
-			cmd := exec.Command(bin, "-chdir="+dir, "apply")
-			cmd.Env = append(os.Environ(), "NO_COLOR=1")
+			cmd := cli.Command(context.Background(), dir, "apply")
 			f, err := pty.Start(cmd)
 			if err != nil {
 				t.Fatal(err)

@@ -97,7 +97,7 @@ func loadBackend(dir string) (backends.Backend, hcl.Diagnostics) {
 	if !mentionsSettings(dir) {
 		return backends.Backend{Type: backends.Local}, nil
 	}
-	p, diags := config.Load(dir)
+	p, diags := loadConfig(dir)
 	if p == nil || p.Settings == nil {
 		if diags.HasErrors() {
 			return backends.Backend{}, diags

@@ -7,11 +7,12 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ansflow/ansflow/internal/clitest"
 )
 
 // issueDockerfile is the Dockerfile of issue 15, with the base image passed
@@ -52,12 +53,12 @@ func TestBuildKitPipeline(t *testing.T) {
 	canary := "bk-canary-" + id
 	dir := t.TempDir()
 	writeIssuePipeline(t, dir, id, busybox)
+	cli := ansflow(t, clitest.Keep("DOCKER_HOST"), clitest.With("ANSFLOW_VAR_token="+canary, "ANSFLOW_VAR_registry_password=ci-secret"))
 	run := func(args ...string) (string, int) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, ansflowBinary(t), append([]string{"-chdir=" + dir}, args...)...)
-		cmd.Env = append(os.Environ(), "ANSFLOW_VAR_token="+canary, "ANSFLOW_VAR_registry_password=ci-secret", "NO_COLOR=1")
+		cmd := cli.Command(ctx, dir, args...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		cmd.Run()

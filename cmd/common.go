@@ -15,9 +15,11 @@ import (
 	"time"
 
 	"github.com/ansflow/ansflow/internal/safefile"
+	"github.com/ansflow/ansflow/providers/builtin"
 
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
+	"github.com/ansflow/ansflow/modules"
 	"github.com/ansflow/ansflow/state"
 	"github.com/ansflow/ansflow/views"
 	"github.com/hashicorp/hcl/v2"
@@ -324,9 +326,23 @@ func newEngine(app *App, dir, ws string, store state.Store) (*engine.Engine, err
 	}, nil
 }
 
+// loadConfig loads the pipeline in dir with the step types compiled into
+// the binary. Remote module sources come from the lock file and
+// .ansflow/modules only (what ansflow init installed): commands other than
+// init never fetch anything.
+func loadConfig(dir string) (*config.Pipeline, hcl.Diagnostics) {
+	return loadConfigWith(dir, modules.NewPinned(dir))
+}
+
+// loadConfigWith loads the pipeline in dir, resolving remote module
+// sources with r (init passes its installer).
+func loadConfigWith(dir string, r config.ModuleResolver) (*config.Pipeline, hcl.Diagnostics) {
+	return config.LoadWith(dir, config.Options{Schemas: builtin.Schemas(), Modules: r})
+}
+
 // load loads the pipeline and resolves its variables, printing diagnostics.
 func load(app *App, g *globalOptions, vf *varFlags) (*config.Pipeline, map[string]cty.Value, error) {
-	p, diags := config.Load(g.dir())
+	p, diags := loadConfig(g.dir())
 	if diags.HasErrors() {
 		return nil, nil, diagsError(app, g, p, diags)
 	}

@@ -7,11 +7,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ansflow/ansflow/internal/clitest"
 )
 
 // service is something an example applies against.
@@ -81,12 +82,12 @@ func TestExamples(t *testing.T) {
 
 func testExample(t *testing.T, dir string, spec exampleSpec) {
 	ws := fmt.Sprintf("examples-test-%d", os.Getpid())
+	cli := ansflow(t, clitest.Keep("KUBECONFIG", "DOCKER_HOST"), clitest.With("ANSFLOW_WORKSPACE="+ws))
 	run := func(t *testing.T, args ...string) (string, int) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, ansflowBinary(t), append([]string{"-chdir=" + dir}, args...)...)
-		cmd.Env = append(os.Environ(), "ANSFLOW_WORKSPACE="+ws, "NO_COLOR=1")
+		cmd := cli.Command(ctx, dir, args...)
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()

@@ -1,7 +1,6 @@
 package cmd
 
 import (
-	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/graph"
 	"github.com/spf13/cobra"
 )
@@ -17,7 +16,7 @@ An edge points from a step to a step it depends on.
 ` + graphFormatHelp,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			p, diags := config.Load(g.dir())
+			p, diags := loadConfig(g.dir())
 			if diags.HasErrors() {
 				return diagsError(app, g, p, diags)
 			}
@@ -25,7 +24,7 @@ An edge points from a step to a step it depends on.
 			if err := diagsError(app, g, p, gdiags); err != nil {
 				return err
 			}
-			return writeGraph(app.Stdout, sg.Graph, format)
+			return writeGraph(app.Stdout, sg.Graph, sg.ModuleGroups(), format)
 		},
 	}
 	c.Flags().StringVar(&format, "format", "dot", "output `FORMAT`: dot, mermaid or svg")

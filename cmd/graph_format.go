@@ -13,13 +13,15 @@ Markdown (put it in a "mermaid" code block). -format=svg draws the graph
 itself, steps in columns in the order they run, with no other tool needed:
 ansflow graph -format=svg > graph.svg`
 
-// writeGraph writes the step graph in one of the graph command's formats.
-func writeGraph(w io.Writer, g *graph.Graph, format string) error {
+// writeGraph writes the step graph in one of the graph command's formats;
+// groups (may be nil) clusters the steps of each module in dot and
+// mermaid.
+func writeGraph(w io.Writer, g *graph.Graph, groups graph.Groups, format string) error {
 	switch format {
 	case "dot", "":
-		return g.WriteDOT(w, "ansflow")
+		return g.WriteDOTGroups(w, "ansflow", groups)
 	case "mermaid":
-		return g.WriteMermaid(w)
+		return g.WriteMermaidGroups(w, groups)
 	case "svg":
 		return g.WriteSVG(w, graph.SVGOptions{Standalone: true})
 	}

@@ -47,9 +47,14 @@ log grows and ends when that run ends.`,
 type logSource struct {
 	dir, ws string
 	store   state.Store
+	st      *state.State // for the names instances had before a moved block; may be nil
 }
 
+// path is the log of addr in run, under the address the instance had then.
 func (s logSource) path(run int, addr, stream string) string {
+	if s.st != nil {
+		addr = s.st.NameIn(addr, run)
+	}
 	return filepath.Join(engine.LogDir(s.dir, s.ws, run), engine.LogFileName(addr, stream))
 }
 
@@ -86,7 +91,7 @@ func runLogs(ctx context.Context, app *App, g *globalOptions, addr string, run i
 		return err
 	}
 	abs, _ := filepath.Abs(g.dir())
-	src := logSource{dir: abs, ws: ws, store: store}
+	src := logSource{dir: abs, ws: ws, store: store, st: st}
 	n, err := pickRun(st, src, addr, run, follow)
 	if err != nil {
 		return &exitError{code: 1, msg: "Error: " + err.Error()}
@@ -152,6 +157,9 @@ func noSuchStep(st *state.State, addr, why string) error {
 		return fmt.Errorf("no such step instance: %s has for_each; name one of its instances: %s", addr, strings.Join(instances, ", "))
 	}
 	hint := "`ansflow state list` lists the recorded steps"
+	if to := st.NameNow(addr, 0); to != addr {
+		return fmt.Errorf("no such step: %s has moved to %s (a moved block); run: ansflow logs %s", addr, to, to)
+	}
 	if s := closestAddr(addr, st); s != "" {
 		hint = fmt.Sprintf("did you mean %s? (%s)", s, hint)
 	}
@@ -162,8 +170,8 @@ func closestAddr(addr string, st *state.State) string {
 	best, bestDist := "", 4
 	var cands []string
 	for _, a := range sortedAddrs(st) {
-		if i := strings.IndexByte(a, '['); i > 0 {
-			cands = append(cands, a[:i])
+		if pa, err := config.ParseAddr(a, false); err == nil && pa.Key.Valid {
+			cands = append(cands, pa.StepAddr())
 		}
 		cands = append(cands, a)
 	}

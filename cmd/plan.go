@@ -122,6 +122,7 @@ func makePlan(ctx context.Context, app *App, g *globalOptions, o *planOptions, d
 		res.closer()
 		return nil, err
 	}
+	views.ExplainPlan(plan)
 	res.plan = plan
 	return res, nil
 }

@@ -127,14 +127,15 @@ func canonicalAddrs(args []string) ([]string, error) {
 	return addrs, nil
 }
 
-// canonicalAddr checks an address given on the command line and writes it
-// as the state does.
+// canonicalAddr checks an address given on the command line (a step, an
+// instance, or a module: everything inside it) and writes it as the state
+// does.
 func canonicalAddr(s string) (string, error) {
-	step, key, err := config.ParseInstanceAddr(s)
+	a, err := config.ParseAddr(s, true)
 	if err != nil {
 		return "", &exitError{code: 1, msg: "Error: " + err.Error()}
 	}
-	return config.InstanceAddr(step, key), nil
+	return a.String(), nil
 }
 
 // editState locks, reads, edits and writes the state.

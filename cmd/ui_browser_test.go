@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ansflow/ansflow/internal/clitest"
 	"github.com/ansflow/ansflow/internal/uifixture"
 	"github.com/chromedp/chromedp"
 )
@@ -134,8 +135,7 @@ func TestUIInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := startUI(t, dir)
-	apply := exec.Command(ansflowBinary(t), "-chdir="+dir, "apply", "-auto-approve")
-	apply.Env = append(os.Environ(), "ANSFLOW_WORKSPACE=", "NO_COLOR=1")
+	apply := ansflow(t).Command(context.Background(), dir, "apply", "-auto-approve")
 	if err := apply.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -261,8 +261,11 @@ func TestUIDemo(t *testing.T) {
 	ctx, problems := browser(t)
 	base := startUI(t, dir)
 	before, _ := filepath.Glob(filepath.Join(dir, ".ansflow", "logs", "*", "events.jsonl"))
-	apply := exec.Command(ansflowPath(t), append([]string{"-chdir=" + dir, "apply", "-auto-approve"}, strings.Fields(os.Getenv("ANSFLOW_UI_DEMO_ARGS"))...)...)
-	apply.Env = append(os.Environ(), "NO_COLOR=1")
+	// A real pipeline of the user's: it gets the cluster, the engine, the
+	// user's HOME (and so the XDG directories), docker credentials,
+	// workspace and ANSFLOW_VAR_* variables.
+	cli := ansflow(t, clitest.Keep("KUBECONFIG", "DOCKER_HOST", "DOCKER_CONFIG", "HOME", "ANSFLOW_VAR_*", "ANSFLOW_WORKSPACE"))
+	apply := cli.Command(context.Background(), dir, append([]string{"apply", "-auto-approve"}, strings.Fields(os.Getenv("ANSFLOW_UI_DEMO_ARGS"))...)...)
 	apply.Stdout, apply.Stderr = os.Stderr, os.Stderr
 	if err := apply.Start(); err != nil {
 		t.Fatal(err)

@@ -2,13 +2,11 @@ package cmd_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -59,36 +57,11 @@ exec "publish" {
 }
 `
 
-// ansflowPath is the ansflow binary TestMain put on PATH (for tests and
-// benchmarks).
-func ansflowPath(t testing.TB) string {
-	t.Helper()
-	bin, err := exec.LookPath("ansflow")
-	if err != nil {
-		t.Fatalf("ansflow is not on PATH (TestMain should have put it there): %v", err)
-	}
-	return bin
-}
-
-// ansflowRun runs the ansflow binary in dir and returns its output.
-func ansflowRun(t testing.TB, dir string, env []string, args ...string) (string, int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	c := exec.CommandContext(ctx, ansflowPath(t), append([]string{"-chdir=" + dir}, args...)...)
-	c.Env = append(os.Environ(), env...)
-	var out bytes.Buffer
-	c.Stdout, c.Stderr = &out, &out
-	_ = c.Run()
-	return out.String(), c.ProcessState.ExitCode()
-}
-
 // startUI starts `ansflow ui` on a free loopback port and returns its
 // address; it is stopped when the test ends.
 func startUI(t testing.TB, dir string, args ...string) string {
 	t.Helper()
-	c := exec.Command(ansflowPath(t), append([]string{"-chdir=" + dir, "ui", "-addr=127.0.0.1:0"}, args...)...)
-	c.Env = append(os.Environ(), "ANSFLOW_WORKSPACE=")
+	c := ansflow(t).Command(context.Background(), dir, append([]string{"ui", "-addr=127.0.0.1:0"}, args...)...)
 	stdout, err := c.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

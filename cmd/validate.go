@@ -28,7 +28,7 @@ resolves the variable values (-var, -var-file, *.auto.vars.hcl, ANSFLOW_VAR_*)
 and runs their validation blocks. Exit code 0 when valid, 1 otherwise.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, diags := config.Load(g.dir())
+			p, diags := loadConfig(g.dir())
 			if !diags.HasErrors() {
 				_, gdiags := graph.Build(p)
 				diags = append(diags, gdiags...)
@@ -53,7 +53,7 @@ and runs their validation blocks. Exit code 0 when valid, 1 otherwise.`,
 			if err := diagsError(app, g, p, diags); err != nil {
 				return err
 			}
-			fmt.Fprintf(app.Stdout, "Success! The pipeline is valid: %d steps in %d files.\n", len(p.StepOrder), len(p.Files))
+			fmt.Fprintf(app.Stdout, "Success! The pipeline is valid: %d steps in %d files.\n", p.StepCount(), len(p.Files))
 			return nil
 		},
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -83,8 +82,7 @@ output "greeting" {
 		t.Run(filepath.Base(r.dir)+"/"+r.args[0], func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, ansflowBinary(t), append([]string{"-chdir=" + r.dir}, r.args...)...)
-			cmd.Env = append(os.Environ(), "ANSFLOW_WORKSPACE=")
+			cmd := ansflow(t).Command(ctx, r.dir, r.args...)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()

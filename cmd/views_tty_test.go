@@ -14,18 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ansflow/ansflow/internal/clitest"
 	"github.com/creack/pty"
 )
-
-// ansflowBinary is the ansflow command testscript.Main put on PATH.
-func ansflowBinary(t *testing.T) string {
-	t.Helper()
-	bin, err := exec.LookPath("ansflow")
-	if err != nil {
-		t.Fatalf("ansflow is not on PATH (TestMain should have put it there): %v", err)
-	}
-	return bin
-}
 
 // TestLiveViewOnTerminal runs apply under a pseudo-terminal and checks the
 // live region: it shows the running step with its elapsed time and last
@@ -81,8 +72,7 @@ exec "after" {
 // startOnTerminal starts ansflow with args on a pseudo-terminal.
 func startOnTerminal(ctx context.Context, t *testing.T, args ...string) (*exec.Cmd, *os.File) {
 	t.Helper()
-	cmd := exec.CommandContext(ctx, ansflowBinary(t), args...)
-	cmd.Env = append(os.Environ(), "TERM=xterm", "NO_COLOR=1", "ANSFLOW_WORKSPACE=")
+	cmd := ansflow(t, clitest.With("TERM=xterm")).Command(ctx, "", args...)
 	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 100})
 	if err != nil {
 		t.Fatalf("starting ansflow on a pseudo-terminal: %v", err)

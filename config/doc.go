@@ -6,7 +6,7 @@
 //
 // The usual sequence is
 //
-//	p, diags := config.Load(dir)                     // parse and check
+//	p, diags := config.LoadWith(dir, config.Options{Schemas: schemas}) // parse and check
 //	vars, diags := p.ResolveVariables(inputs)        // defaults < env < *.auto.vars.hcl < -var/-var-file
 //	scope, diags := config.NewScope(p, opts)         // locals, registry/cluster/docker blocks
 //	keys, _, diags := scope.ForEach(step)            // instances of a for_each step
@@ -18,6 +18,10 @@
 // steps), registry.NAME, cluster.NAME, docker, step values as TYPE.NAME.ATTR
 // (TYPE.NAME["key"].ATTR for for_each steps), the functions of Functions
 // and env(name [, default]).
+//
+// The step types come from the providers: each provider package declares
+// the StepSchema of its types next to their implementation, and
+// providers/builtin assembles them into the Schemas passed to LoadWith.
 //
 // Values that must not be shown carry the Sensitive mark; marks propagate
 // through expressions, so a string template using a sensitive variable is

@@ -2,6 +2,7 @@ package config
 
 import (
 	"bufio"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -43,15 +44,15 @@ func loadFixture(t *testing.T, path string) *fixture {
 	var sidecar, baseDir string
 	if fi.IsDir() {
 		f.dir, baseDir, sidecar = path, path, filepath.Join(path, "vars.txt")
-		entries, err := os.ReadDir(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range entries {
-			if strings.HasSuffix(e.Name(), ".hcl") {
-				name := filepath.Join(path, e.Name())
+		// Module directories below the fixture are annotated too.
+		err := filepath.WalkDir(path, func(name string, e fs.DirEntry, err error) error {
+			if err == nil && !e.IsDir() && strings.HasSuffix(name, ".hcl") {
 				f.annotations = append(f.annotations, readAnnotations(t, name, name)...)
 			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 	} else {
 		f.dir = t.TempDir()
@@ -140,6 +141,14 @@ func runPipeline(dir string, in VarInputs) hcl.Diagnostics {
 	if diags = append(diags, d...); diags.HasErrors() {
 		return diags
 	}
+	return append(diags, evalFixture(s)...)
+}
+
+// evalFixture evaluates every step instance and output of the pipeline or
+// module of s, and every instance of the modules it calls.
+func evalFixture(s *Scope) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	p := s.Pipeline()
 	steps := unknownSteps(p)
 	for _, st := range p.StepOrder {
 		keys, _, d := s.ForEach(st)
@@ -156,8 +165,30 @@ func runPipeline(dir string, in VarInputs) hcl.Diagnostics {
 			diags = append(diags, d...)
 		}
 	}
-	_, d = s.EvalOutputs(steps)
-	return append(diags, d...)
+	_, d := s.EvalOutputs(steps)
+	diags = append(diags, d...)
+	for _, call := range p.ModuleOrder {
+		keys, _, d := s.ModuleForEach(call)
+		diags = append(diags, d...)
+		if d.HasErrors() {
+			continue
+		}
+		instances := []InstanceKey{NoKey}
+		if keys != nil {
+			instances = instances[:0]
+			for _, k := range keys {
+				instances = append(instances, StringKey(k))
+			}
+		}
+		for _, k := range instances {
+			child, d := s.Module(call, k, steps)
+			diags = append(diags, d...)
+			if !d.HasErrors() {
+				diags = append(diags, evalFixture(child)...)
+			}
+		}
+	}
+	return uniqueDiags(diags)
 }
 
 // unknownSteps gives every step of p an unknown value, as during a plan.
@@ -168,6 +199,12 @@ func unknownSteps(p *Pipeline) StepValues {
 			sv[st.Type] = map[string]cty.Value{}
 		}
 		sv[st.Type][st.Name] = cty.DynamicVal
+	}
+	for _, call := range p.ModuleOrder {
+		if sv[rootModule] == nil {
+			sv[rootModule] = map[string]cty.Value{}
+		}
+		sv[rootModule][call.Name] = cty.DynamicVal
 	}
 	return sv
 }

@@ -61,20 +61,16 @@ func (l *loader) checkConnBody(b *hclsyntax.Block, r bodyRule) {
 	}
 }
 
-// Load parses and statically validates every pipeline file in dir: every
-// *.hcl file directly in dir, in name order, except dotfiles and *.vars.hcl
-// variable-value files. File names in diagnostics are filepath.Join(dir,
-// name).
-func Load(dir string) (*Pipeline, hcl.Diagnostics) {
-	return LoadWith(dir, Options{})
-}
-
-// Options are what Load uses besides the pipeline's files.
+// Options are what LoadWith uses besides the pipeline's files.
 type Options struct {
 	// Modules resolves module sources that are not local paths (git::...,
 	// file://...) to the directories `ansflow init` installed them in.
 	// Nil: such a source is an error that says to run ansflow init.
 	Modules ModuleResolver
+	// Schemas are the step types a pipeline may use (builtin.Schemas() in
+	// the ansflow binary). Required: LoadWith panics without them, since a
+	// pipeline with no step types is a programming error, not bad input.
+	Schemas Schemas
 }
 
 // ModuleResolver finds the installed copy of a remote module source.
@@ -85,8 +81,14 @@ type ModuleResolver interface {
 	ResolveModule(source string) (dir string, err error)
 }
 
-// LoadWith is Load with options.
+// LoadWith parses and statically validates every pipeline file in dir:
+// every *.hcl file directly in dir, in name order, except dotfiles and
+// *.vars.hcl variable-value files, against the step types in o.Schemas.
+// File names in diagnostics are filepath.Join(dir, name).
 func LoadWith(dir string, o Options) (*Pipeline, hcl.Diagnostics) {
+	if len(o.Schemas) == 0 {
+		panic("config: LoadWith needs Options.Schemas (the step types, e.g. builtin.Schemas())")
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, hcl.Diagnostics{dirError(dir, "Cannot use the pipeline directory", fmt.Sprintf("The path %q cannot be resolved; check that it exists.", dir))}
@@ -97,6 +99,9 @@ func LoadWith(dir string, o Options) (*Pipeline, hcl.Diagnostics) {
 	}
 	l := newLoader(abs, dir)
 	l.opts = o
+	l.p.Schemas = o.Schemas
+	l.p.Path = "."
+	l.mod.root = l.p
 	for _, name := range names {
 		l.parseFile(filepath.Join(dir, name))
 	}
@@ -107,8 +112,10 @@ func LoadWith(dir string, o Options) (*Pipeline, hcl.Diagnostics) {
 	for _, f := range l.files {
 		l.decodeFile(f.Body.(*hclsyntax.Body))
 	}
+	l.loadModules()
 	l.checkReferences()
-	return l.p, limitDiagnostics(l.diags)
+	l.checkMoved()
+	return l.p, limitDiagnostics(append(l.diags, l.mod.childDiags...))
 }
 
 // pipelineFiles lists the pipeline file names in dir, sorted.
@@ -145,6 +152,7 @@ func dirError(dir, summary, detail string) *hcl.Diagnostic {
 // loader holds the state of one Load call.
 type loader struct {
 	opts  Options
+	mod   moduleContext
 	p     *Pipeline
 	files []*hcl.File
 	diags hcl.Diagnostics
@@ -168,6 +176,8 @@ type loader struct {
 
 	// notifyOrder are the notify blocks in source order.
 	notifyOrder []*Notify
+	// localVarsMemo caches localVars.
+	localVarsMemo map[string][]string
 }
 
 // stepSource is the syntax of one step block.
@@ -195,6 +205,8 @@ func newLoader(abs, dirArg string) *loader {
 		stepSources: map[*Step]*stepSource{},
 		attrNames:   map[*StepSchema]map[string]bool{},
 		staticKeys:  map[*Step][]string{},
+
+		localVarsMemo: map[string][]string{},
 	}
 }
 
@@ -277,14 +289,14 @@ func checkNesting(src []byte, filename string) *hcl.Diagnostic {
 }
 
 // topLevelNames are the block types allowed at the top level of a file.
-func topLevelNames() []string {
-	return append([]string{blockAnsflow, blockVariable, blockLocals, blockOutput, blockDocker, blockRegistry, blockCluster, blockNotify}, StepTypeNames()...)
+func (l *loader) topLevelNames() []string {
+	return append([]string{blockAnsflow, blockVariable, blockLocals, blockOutput, blockDocker, blockRegistry, blockCluster, blockNotify, blockModule, blockMoved}, l.p.Schemas.Names()...)
 }
 
 // decodeFile dispatches the top-level blocks of one file.
 func (l *loader) decodeFile(body *hclsyntax.Body) {
 	for _, a := range sortedAttrs(body) {
-		if contains(topLevelNames(), a.Name) {
+		if contains(l.topLevelNames(), a.Name) {
 			l.errorf(a.NameRange, "Unsupported argument",
 				"%s is a block, not an argument: write %s { ... } without the equals sign.", a.Name, a.Name)
 			continue
@@ -293,7 +305,13 @@ func (l *loader) decodeFile(body *hclsyntax.Body) {
 			"An argument named %q is not expected at the top level of a pipeline file; put values in a locals block or a variable block instead.", a.Name)
 	}
 	for _, b := range body.Blocks {
+		if l.p.IsModule() && rootOnlyBlocks[b.Type] {
+			l.rootOnlyBlock(b)
+			continue
+		}
 		switch b.Type {
+		case blockModule:
+			l.decodeModule(b)
 		case blockAnsflow:
 			l.decodeSettings(b)
 		case blockVariable:
@@ -310,13 +328,15 @@ func (l *loader) decodeFile(body *hclsyntax.Body) {
 			l.decodeCluster(b)
 		case blockNotify:
 			l.decodeNotify(b)
+		case blockMoved:
+			l.decodeMoved(b)
 		default:
-			if schema := LookupStepSchema(b.Type); schema != nil {
+			if schema := l.p.Schemas.Lookup(b.Type); schema != nil {
 				l.decodeStep(b, schema)
 				continue
 			}
 			l.errorf(b.TypeRange, "Unsupported block type",
-				"Blocks of type %q are not expected here.%s", b.Type, hintOrList(b.Type, topLevelNames(), "Block types"))
+				"Blocks of type %q are not expected here.%s", b.Type, hintOrList(b.Type, l.topLevelNames(), "Block types"))
 		}
 	}
 }

@@ -2,6 +2,7 @@ package config
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/hcl/v2"
@@ -27,8 +28,61 @@ type Pipeline struct {
 
 	Notifies map[string]*Notify // notify blocks by name; nil when none
 
+	// Moved are the moved blocks, in file order, then source order.
+	Moved []*Moved
+
+	// Schemas are the step types the pipeline was loaded with; the engine
+	// and views ask them about a type (including one only the state holds).
+	Schemas Schemas
+	// Modules are the module calls by name, ModuleOrder in source order.
+	Modules     map[string]*ModuleCall
+	ModuleOrder []*ModuleCall
+	// Path is the module's directory relative to the root pipeline
+	// directory, as path.module shows it: "." for the root pipeline,
+	// "modules/service" for a module. Dir is always the root's directory.
+	Path string
+
 	dirArg string // the directory as given to Load, for file names in diagnostics
 }
+
+// ModuleCall is a module "name" { source = ... } block: a call of the
+// module in directory Module.Path with arguments for its variables.
+type ModuleCall struct {
+	Name        string
+	Source      string
+	SourceRange hcl.Range
+	DeclRange   hcl.Range
+	// Module is the loaded module; nil when it could not be loaded (a
+	// diagnostic says why).
+	Module *Pipeline
+	// Args are the arguments for the module's variables, by name.
+	Args map[string]*ModuleArg
+
+	// Meta-arguments; nil when absent.
+	ForEach   hcl.Expression
+	When      hcl.Expression
+	DependsOn []hcl.Traversal
+	// Refs are what depends_on names in the caller: every step inside the
+	// module waits for them. (when and for_each may read only values known
+	// before any step runs.)
+	Refs []StepRef
+	Vars []string
+}
+
+// ModuleArg is one argument of a module call: the value of the module's
+// variable Name, evaluated in the caller.
+type ModuleArg struct {
+	Name      string
+	Expr      hcl.Expression
+	NameRange hcl.Range
+	// Refs are the steps and module calls of the caller the value reads;
+	// Vars the caller's variables it reads, directly or through locals.
+	Refs []StepRef
+	Vars []string
+}
+
+// IsModule reports whether p is a module rather than the root pipeline.
+func (p *Pipeline) IsModule() bool { return p.Path != "." && p.Path != "" }
 
 // Settings is the ansflow { } block.
 type Settings struct {
@@ -84,6 +138,10 @@ type Output struct {
 	Description string
 	Sensitive   bool
 	DeclRange   hcl.Range
+	// Refs and Vars are the steps, module calls and variables the value
+	// reads (variables directly or through locals).
+	Refs []StepRef
+	Vars []string
 }
 
 // DockerBlock is the docker { } connection block.
@@ -129,6 +187,12 @@ type Step struct {
 	// has the range of the referring expression. Only references to
 	// declared steps are listed (others are diagnostics from Load).
 	Refs []StepRef
+	// Vars are the variables the step reads, directly or through locals:
+	// in a module, what the caller passed for them is a dependency too.
+	Vars []string
+
+	// varRanges are where the step reads each of Vars.
+	varRanges map[string]hcl.Range
 
 	// attrs are the step's input attributes by name, collected by Load.
 	attrs map[string]*hcl.Attribute
@@ -136,6 +200,15 @@ type Step struct {
 
 // Addr is "type.name".
 func (s *Step) Addr() string { return s.Type + "." + s.Name }
+
+// VarRange is where the step reads variable name (the var. reference, or
+// the local. reference that reads it), or else its block header.
+func (s *Step) VarRange(name string) hcl.Range {
+	if r, ok := s.varRanges[name]; ok {
+		return r
+	}
+	return s.DeclRange
+}
 
 // InputRange is the range of the expression of input attribute name, when
 // the step sets it.
@@ -155,12 +228,17 @@ type Retry struct {
 	DeclRange hcl.Range
 }
 
-// StepRef is one reference from an expression to a step.
+// StepRef is one reference from an expression to a step or a module call.
 type StepRef struct {
-	Addr      string    // "type.name" of the referenced step
-	Attr      string    // attribute referred to ("" for the whole step or depends_on)
+	Addr      string    // "type.name" of the referenced step, or "module.NAME"
+	Attr      string    // attribute (module output) referred to ("" for the whole step or depends_on)
 	DependsOn bool      // from depends_on
 	Range     hcl.Range // of the referring expression or traversal
+}
+
+// ModuleRef is the name of the module call r refers to, if it refers to one.
+func (r StepRef) ModuleRef() (string, bool) {
+	return strings.CutPrefix(r.Addr, rootModule+".")
 }
 
 // InstanceKey identifies one instance of a step: NoKey for a step without

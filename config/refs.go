@@ -14,7 +14,7 @@ import (
 var (
 	gitAttrs  = []string{"commit", "short_commit", "branch", "tag", "dirty"}
 	runAttrs  = []string{"number", "id"}
-	pathAttrs = []string{"root", "cwd"}
+	pathAttrs = []string{"root", "module", "cwd"}
 	eachAttrs = []string{"key", "value"}
 )
 
@@ -59,9 +59,15 @@ func (l *loader) checkReferences() {
 	}
 	for _, b := range l.outputs {
 		if a, ok := b.Body.Attributes["value"]; ok {
-			l.checkExpr(a.Expr, refContext{where: "an output", steps: true}, nil)
+			var set refSet
+			l.checkExpr(a.Expr, refContext{where: "an output", steps: true}, &set)
+			if o := l.p.Outputs[b.Labels[0]]; o != nil && o.Expr == a.Expr {
+				o.Refs, o.Vars = set.refs, set.uniqueVars()
+			}
 		}
 	}
+	l.checkModuleRefs()
+	l.checkModuleCycles()
 	blockRC := func(kind string) refContext {
 		return refContext{where: kind, noConn: true, stepSumm: "Invalid reference to a step",
 			stepDetail: fmt.Sprintf("%s is evaluated before any step runs, so it can refer to variables, locals and built-in values but not to steps.", kind)}
@@ -143,27 +149,35 @@ func (l *loader) checkStepRefs(s *Step) {
 		sites = append(sites, refSite{start: t.SourceRange().Start.Byte, dependsOn: t})
 	}
 	sort.SliceStable(sites, func(i, j int) bool { return sites[i].start < sites[j].start })
+	set := refSet{refs: s.Refs, varRanges: map[string]hcl.Range{}}
 	for _, site := range sites {
 		if site.dependsOn != nil {
 			if ref := l.checkDependsOn(site.dependsOn); ref != nil {
-				s.Refs = append(s.Refs, *ref)
+				set.refs = append(set.refs, *ref)
 			}
 			continue
 		}
-		l.checkExpr(site.expr, site.rc, s)
+		l.checkExpr(site.expr, site.rc, &set)
 	}
+	s.Refs, s.Vars, s.varRanges = set.refs, set.uniqueVars(), set.varRanges
 }
 
-// checkExpr checks every reference and function call in expr; step
-// references are appended to from.Refs when from is not nil.
-func (l *loader) checkExpr(expr hcl.Expression, rc refContext, from *Step) {
+// checkExpr checks every reference and function call in expr; step and
+// module references and the variables read are added to into when it is
+// not nil.
+func (l *loader) checkExpr(expr hcl.Expression, rc refContext, into *refSet) {
 	if expr == nil {
 		return
 	}
 	for _, t := range expr.Variables() {
-		if ref := l.checkTraversal(t, rc); ref != nil && from != nil {
-			from.Refs = append(from.Refs, *ref)
+		ref := l.checkTraversal(t, rc)
+		if into == nil {
+			continue
 		}
+		if ref != nil {
+			into.refs = append(into.refs, *ref)
+		}
+		into.addVars(l, t)
 	}
 	if se, ok := expr.(hclsyntax.Expression); ok {
 		l.checkFunctionCalls(se)
@@ -219,15 +233,17 @@ func (l *loader) checkTraversal(t hcl.Traversal, rc refContext) *StepRef {
 	case rootLocal:
 		l.checkNamed(t, "local value", "Reference to undeclared local value", keysOf(l.p.Locals), "define it in a locals block")
 	case rootRegistry:
-		if l.checkNamed(t, "registry", "Reference to undeclared registry", keysOf(l.p.Registries), "declare it with a registry block") {
+		if l.checkNamed(t, "registry", "Reference to undeclared registry", keysOf(l.mod.root.Registries), "declare it with a registry block in the root pipeline") {
 			l.checkAttr(t, 2, "registry", append([]string{"name"}, registryAttrs...))
 		}
 	case rootCluster:
-		if l.checkNamed(t, "cluster", "Reference to undeclared cluster", keysOf(l.p.Clusters), "declare it with a cluster block") {
+		if l.checkNamed(t, "cluster", "Reference to undeclared cluster", keysOf(l.mod.root.Clusters), "declare it with a cluster block in the root pipeline") {
 			l.checkAttr(t, 2, "cluster", append([]string{"name"}, clusterAttrs...))
 		}
+	case rootModule:
+		return l.checkModuleTraversal(t, rc)
 	case rootDocker:
-		if l.p.Docker == nil {
+		if l.mod.root.Docker == nil {
 			l.errorf(rng, "Reference to undeclared docker block",
 				"There is no docker block; add docker { host = \"...\" } or remove this reference.")
 			return nil
@@ -252,18 +268,18 @@ func (l *loader) checkTraversal(t hcl.Traversal, rc refContext) *StepRef {
 				"workspace is a string (the workspace name) and has no attributes; write workspace on its own.")
 		}
 	default:
-		if LookupStepSchema(root) != nil {
+		if l.p.Schemas.Lookup(root) != nil {
 			return l.checkStepTraversal(t, rc)
 		}
 		l.errorf(rng, "Unknown variable",
-			"There is no variable named %q.%s", root, hintOrList(root, rootNames(), "Names"))
+			"There is no variable named %q.%s", root, hintOrList(root, l.rootNames(), "Names"))
 	}
 	return nil
 }
 
 // rootNames are the names a reference may start with.
-func rootNames() []string {
-	return append([]string{rootVar, rootLocal, rootEach, rootGit, rootRun, rootPath, rootWorkspace, rootRegistry, rootCluster, rootDocker}, StepTypeNames()...)
+func (l *loader) rootNames() []string {
+	return append([]string{rootVar, rootLocal, rootEach, rootGit, rootRun, rootPath, rootWorkspace, rootRegistry, rootCluster, rootDocker, rootModule}, l.p.Schemas.Names()...)
 }
 
 // nameSet is the declared names of one kind: a constant-time lookup, and
@@ -455,9 +471,12 @@ func (l *loader) stepAddrs() []string {
 func (l *loader) checkDependsOn(t hcl.Traversal) *StepRef {
 	typ := t.RootName()
 	rng := t.SourceRange()
-	if LookupStepSchema(typ) == nil {
+	if typ == rootModule {
+		return l.checkDependsOnModule(t)
+	}
+	if l.p.Schemas.Lookup(typ) == nil {
 		l.errorf(rng, "Invalid depends_on reference",
-			"depends_on lists steps, such as docker_run.unit_tests; %q is not a step type.%s", typ, didYouMean(typ, StepTypeNames()))
+			"depends_on lists steps, such as docker_run.unit_tests; %q is not a step type.%s", typ, didYouMean(typ, l.p.Schemas.Names()))
 		return nil
 	}
 	name, _, ok := attrName(t, 1)

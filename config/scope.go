@@ -44,9 +44,16 @@ type Scope struct {
 	docker     cty.Value
 
 	validate bool
+	// disabled is set in a module whose call (or a call around it) has a
+	// when that is false: every step inside is skipped.
+	disabled bool
+	// chain and call are the module path of s ("" at the root) and the
+	// module block that called it, for diagnostics (InModule).
+	chain string
+	call  hcl.Range
 
 	mu      sync.Mutex
-	forEach map[*Step]*forEachResult
+	forEach map[any]*forEachResult // by *Step or *ModuleCall
 }
 
 type forEachResult struct {
@@ -63,7 +70,7 @@ func NewScope(p *Pipeline, opts ScopeOptions) (*Scope, hcl.Diagnostics) {
 		registries: map[string]cty.Value{},
 		clusters:   map[string]cty.Value{},
 		docker:     cty.NilVal,
-		forEach:    map[*Step]*forEachResult{},
+		forEach:    map[any]*forEachResult{},
 	}
 	s.funcs[envFunctionName] = envFunc(opts.Getenv)
 	s.validate = opts.validate
@@ -76,7 +83,7 @@ func NewScope(p *Pipeline, opts ScopeOptions) (*Scope, hcl.Diagnostics) {
 		rootGit:       gitObject(opts.Git),
 		rootRun:       cty.ObjectVal(map[string]cty.Value{"number": cty.NumberIntVal(int64(opts.Run.Number)), "id": cty.StringVal(opts.Run.ID)}),
 		rootWorkspace: cty.StringVal(opts.Workspace),
-		rootPath:      cty.ObjectVal(map[string]cty.Value{"root": cty.StringVal(p.Dir), "cwd": cty.StringVal(cwd)}),
+		rootPath:      pathObject(p, cwd),
 	}
 	if opts.validate {
 		s.funcs[envFunctionName] = unknownEnvFunc
@@ -265,26 +272,32 @@ func (s *Scope) Docker() cty.Value { return s.docker }
 // each.value of each key. Keys and diagnostics are nil for a step without
 // for_each. Results are cached.
 func (s *Scope) ForEach(step *Step) ([]string, map[string]cty.Value, hcl.Diagnostics) {
-	if step.ForEach == nil {
+	return s.evalForEach(step, step.ForEach)
+}
+
+// evalForEach evaluates the for_each expr of the step or module call
+// owner, caching the result.
+func (s *Scope) evalForEach(owner any, expr hcl.Expression) ([]string, map[string]cty.Value, hcl.Diagnostics) {
+	if expr == nil {
 		return nil, nil, nil
 	}
 	s.mu.Lock()
-	r, ok := s.forEach[step]
+	r, ok := s.forEach[owner]
 	s.mu.Unlock()
 	if ok {
 		return r.keys, r.values, r.diags
 	}
 	r = &forEachResult{}
-	v, diags := step.ForEach.Value(s.context(nil))
+	v, diags := expr.Value(s.context(nil))
 	r.diags = diags
 	if !diags.HasErrors() {
-		r.keys, r.values, r.diags = forEachInstances(v, step.ForEach.Range())
+		r.keys, r.values, r.diags = forEachInstances(v, expr.Range())
 		if r.keys == nil && !r.diags.HasErrors() {
 			r.keys = []string{}
 		}
 	}
 	s.mu.Lock()
-	s.forEach[step] = r
+	s.forEach[owner] = r
 	s.mu.Unlock()
 	return r.keys, r.values, r.diags
 }
@@ -301,7 +314,7 @@ func (s *Scope) EvalStep(step *Step, key InstanceKey, steps StepValues) (cty.Val
 	ctx, diags := s.stepContext(step, key, steps)
 	inputs, d := evalInputs(step, ctx)
 	diags = append(diags, d...)
-	meta, d := evalMeta(step, ctx, s.validate)
+	meta, d := evalMeta(step, ctx, s.validate, s.p.Schemas)
 	diags = append(diags, d...)
 	meta.Secrets = sensitiveInputStrings(step, inputs, ctx)
 	return inputs, meta, diags
@@ -471,7 +484,7 @@ func infiniteDiag(what string, v cty.Value, rng hcl.Range) *hcl.Diagnostic {
 
 // evalMeta evaluates the meta-arguments of a step instance; validate
 // checks unknown values by type only (see Check).
-func evalMeta(step *Step, ctx *hcl.EvalContext, validate bool) (Meta, hcl.Diagnostics) {
+func evalMeta(step *Step, ctx *hcl.EvalContext, validate bool, schemas Schemas) (Meta, hcl.Diagnostics) {
 	m := Meta{When: true, Retry: RetryPolicy{Attempts: 1, Backoff: 1}}
 	var diags hcl.Diagnostics
 	evalAs := func(expr hcl.Expression, name string, want cty.Type, check func(cty.Value, hcl.Range) hcl.Diagnostics) {
@@ -483,7 +496,7 @@ func evalMeta(step *Step, ctx *hcl.EvalContext, validate bool) (Meta, hcl.Diagno
 		switch {
 		case d.HasErrors():
 		case validate && !v.IsWhollyKnown():
-			diags = append(diags, unknownMeta(v, want, name, expr)...)
+			diags = append(diags, unknownMeta(v, want, name, expr, schemas)...)
 		default:
 			for _, cd := range check(v, expr.Range()) {
 				if cd.Expression == nil {

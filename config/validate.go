@@ -23,18 +23,32 @@ func Check(p *Pipeline, vars map[string]cty.Value) hcl.Diagnostics {
 	if diags.HasErrors() {
 		return diags
 	}
+	return append(diags, s.checkPipeline()...)
+}
+
+// checkPipeline is Check of the pipeline or module of s and the modules it
+// calls.
+func (s *Scope) checkPipeline() hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	steps := StepValues{}
-	for _, st := range p.StepOrder {
+	for _, st := range s.p.StepOrder {
 		if steps[st.Type] == nil {
 			steps[st.Type] = map[string]cty.Value{}
 		}
 		steps[st.Type][st.Name] = cty.DynamicVal
 	}
-	for _, st := range p.StepOrder {
+	for _, call := range s.p.ModuleOrder {
+		if steps[rootModule] == nil {
+			steps[rootModule] = map[string]cty.Value{}
+		}
+		steps[rootModule][call.Name] = cty.DynamicVal
+	}
+	for _, st := range s.p.StepOrder {
 		diags = append(diags, s.checkStep(st, steps)...)
 	}
 	_, d := s.EvalOutputs(steps)
-	return append(diags, d...)
+	diags = s.InModule(append(diags, d...))
+	return append(diags, s.checkModules(steps)...)
 }
 
 // checkStep evaluates one step for Check.
@@ -94,7 +108,7 @@ func (s *Scope) evalUnknownInstance(st *Step, steps StepValues) (cty.Value, hcl.
 	extra[rootEach] = cty.ObjectVal(map[string]cty.Value{"key": cty.UnknownVal(cty.String), "value": cty.UnknownVal(elem)})
 	ctx := s.context(extra)
 	inputs, diags := evalInputs(st, ctx)
-	_, d := evalMeta(st, ctx, s.validate)
+	_, d := evalMeta(st, ctx, s.validate, s.p.Schemas)
 	return inputs, append(diags, d...)
 }
 
@@ -244,9 +258,9 @@ var unknownEnvFunc = function.New(&function.Spec{
 
 // unknownMeta checks, for Check, a meta-argument value that is not known
 // yet: its type must fit, and it must not come from a step.
-func unknownMeta(v cty.Value, want cty.Type, name string, expr hcl.Expression) hcl.Diagnostics {
+func unknownMeta(v cty.Value, want cty.Type, name string, expr hcl.Expression, schemas Schemas) hcl.Diagnostics {
 	for _, t := range expr.Variables() {
-		if LookupStepSchema(t.RootName()) != nil {
+		if schemas.Lookup(t.RootName()) != nil {
 			_, diags := knownMeta(cty.UnknownVal(want), name, expr.Range())
 			return diags
 		}

@@ -262,10 +262,9 @@ func (r *varResolver) finish() (map[string]cty.Value, hcl.Diagnostics) {
 			out[name] = cty.UnknownVal(v.Type.WithoutOptionalAttributesDeep())
 			continue
 		}
-		r.validate(v, given, funcs)
-		val := given.val
+		val, d := finishVariable(v, given, funcs)
+		r.diags = append(r.diags, d...)
 		if v.Sensitive {
-			val = val.Mark(Sensitive)
 			r.warnShortSecret(v, given)
 		}
 		out[name] = val
@@ -273,8 +272,20 @@ func (r *varResolver) finish() (map[string]cty.Value, hcl.Diagnostics) {
 	return out, r.diags
 }
 
-// validate runs the validation blocks of v against a given value.
-func (r *varResolver) validate(v *Variable, given varValue, funcs map[string]function.Function) {
+// finishVariable runs the validation blocks of v against a given value
+// (already of its type) and marks it Sensitive when v is: the same for a
+// root variable and for a module's variable.
+func finishVariable(v *Variable, given varValue, funcs map[string]function.Function) (cty.Value, hcl.Diagnostics) {
+	diags := validateVariable(v, given, funcs)
+	if v.Sensitive {
+		return given.val.Mark(Sensitive), diags
+	}
+	return given.val, diags
+}
+
+// validateVariable runs the validation blocks of v against a given value.
+func validateVariable(v *Variable, given varValue, funcs map[string]function.Function) hcl.Diagnostics {
+	var diags hcl.Diagnostics
 	val := given.val
 	if v.Sensitive {
 		val = val.Mark(Sensitive)
@@ -286,7 +297,7 @@ func (r *varResolver) validate(v *Variable, given varValue, funcs map[string]fun
 	for _, rule := range v.Validations {
 		val := rule
 		ok, d := val.Condition.Value(ctx)
-		r.diags = append(r.diags, d...)
+		diags = append(diags, d...)
 		if d.HasErrors() {
 			continue
 		}
@@ -296,7 +307,7 @@ func (r *varResolver) validate(v *Variable, given varValue, funcs map[string]fun
 		}
 		okBool, err := convert.Convert(ok, cty.Bool)
 		if err != nil || okBool.IsNull() {
-			r.diags = append(r.diags, &hcl.Diagnostic{
+			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Invalid validation condition",
 				Detail:   "A validation condition must be true or false; write a comparison such as length(var.x) > 0.",
@@ -318,13 +329,14 @@ func (r *varResolver) validate(v *Variable, given varValue, funcs map[string]fun
 		if given.rng != nil {
 			subject = *given.rng
 		}
-		r.diags = append(r.diags, &hcl.Diagnostic{
+		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Invalid value for variable",
 			Detail:   fmt.Sprintf("%s The value of var.%s from %s fails the validation rule at %s; give it a value the rule accepts.", msg, v.Name, given.source, val.DeclRange),
 			Subject:  subject.Ptr(),
 		})
 	}
+	return diags
 }
 
 // warnShortSecret warns when a sensitive variable holds a string (or

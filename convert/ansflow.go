@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/providers/builtin"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 	"go.yaml.in/yaml/v3"
@@ -232,7 +232,7 @@ func (c *converter) commonFields(s *step) {
 			c.warnf(deps.Line, s.name, "dependencies must be a list of step ids or names; dropped")
 		}
 	}
-	if schema := config.LookupStepSchema(s.typ); schema != nil && schema.Input("env") != nil {
+	if schema := builtin.Schemas().Lookup(s.typ); schema != nil && schema.Input("env") != nil {
 		if env := s.f.take("environment_vars"); env != nil {
 			if _, set := s.attrs["env"]; set {
 				c.warnf(env.Line, s.name, "environment_vars is ignored because the step's own environment is set")

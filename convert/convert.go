@@ -6,7 +6,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/providers/builtin"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
@@ -72,7 +72,7 @@ type Options struct {
 
 // DefaultOptions uses every step type this build of ansflow has.
 func DefaultOptions() Options {
-	return Options{HelmRelease: config.LookupStepSchema("helm_release") != nil}
+	return Options{HelmRelease: builtin.Schemas().Lookup("helm_release") != nil}
 }
 
 // ConvertWith is Convert with options. The input is YAML or JSON (AnsFlow's
@@ -559,7 +559,7 @@ func typeTokens(typ string) hclwrite.Tokens {
 
 // inputOrder lists the inputs of step type typ in schema order.
 func inputOrder(typ string) []string {
-	schema := config.LookupStepSchema(typ)
+	schema := builtin.Schemas().Lookup(typ)
 	if schema == nil {
 		return helmReleaseInputs
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/graph"
+	"github.com/ansflow/ansflow/providers/builtin"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -23,7 +24,7 @@ func mustLoad(t *testing.T, hclSrc []byte) *config.Pipeline {
 	if err := os.WriteFile(filepath.Join(dir, "main.hcl"), hclSrc, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p, diags := config.Load(dir)
+	p, diags := builtin.Load(dir)
 	if len(diags) == 0 {
 		_, diags = graph.Build(p)
 	}

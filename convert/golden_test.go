@@ -10,6 +10,7 @@ import (
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
 	"github.com/ansflow/ansflow/providers"
+	"github.com/ansflow/ansflow/providers/builtin"
 	"github.com/ansflow/ansflow/state"
 	"github.com/google/go-cmp/cmp"
 	"github.com/zclconf/go-cty/cty"
@@ -49,7 +50,7 @@ func TestConvertGolden(t *testing.T) {
 				t.Fatalf("Convert with helm_release: %v", err)
 			}
 			checkGolden(t, base+".helm_release.hcl", helm)
-			if config.LookupStepSchema("helm_release") != nil {
+			if builtin.Schemas().Lookup("helm_release") != nil {
 				mustPlan(t, mustLoad(t, helm))
 			}
 		})
@@ -110,7 +111,7 @@ func mustPlan(t *testing.T, p *config.Pipeline) {
 		t.Fatalf("variables: %s", diags.Error())
 	}
 	reg := providers.Registry{}
-	for _, typ := range config.StepTypeNames() {
+	for _, typ := range builtin.Schemas().Names() {
 		reg[typ] = planStub{}
 	}
 	e := &engine.Engine{Dir: p.Dir, Workspace: "default", Providers: reg, Git: &config.GitInfo{Branch: "main"}}

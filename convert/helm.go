@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/providers/builtin"
 	"github.com/hashicorp/hcl/v2/hclwrite"
 	"github.com/zclconf/go-cty/cty"
 	"go.yaml.in/yaml/v3"
@@ -135,7 +136,7 @@ func (c *converter) helmRelease(s *step, h *helmDeploy) {
 	if h.timeout != nil {
 		s.timeout = c.duration(s, h.timeout)
 	}
-	if schema := config.LookupStepSchema("helm_release"); schema != nil {
+	if schema := builtin.Schemas().Lookup("helm_release"); schema != nil {
 		for _, attr := range slices.Sorted(maps.Keys(s.attrs)) {
 			if schema.Input(attr) == nil {
 				c.warnf(s.line, s.name, "this build's helm_release has no %s input; dropped", attr)
@@ -146,7 +147,7 @@ func (c *converter) helmRelease(s *step, h *helmDeploy) {
 
 // helmInput returns the schema of a helm_release input, nil when unknown.
 func helmInput(name string) *config.AttrSchema {
-	if schema := config.LookupStepSchema("helm_release"); schema != nil {
+	if schema := builtin.Schemas().Lookup("helm_release"); schema != nil {
 		return schema.Input(name)
 	}
 	return nil

@@ -51,7 +51,7 @@ func (h *fakeHarness) run(stop <-chan struct{}, o engine.Options) (*engine.Apply
 	if par == 0 {
 		par = 4
 	}
-	res, diags := h.eng.Apply(context.Background(), stop, p, st, plan, vals, par)
+	res, diags := h.eng.Apply(context.Background(), engine.ApplyOptions{Pipeline: p, State: st, Plan: plan, Vars: vals, Parallelism: par, Stop: stop})
 	if res == nil {
 		h.t.Fatalf("apply returned no result: %s", diags.Error())
 	}

@@ -46,7 +46,7 @@ func loadBenchPipeline(b *testing.B, shape pipegen.Shape, n int) *benchPipeline 
 	if err := pipegen.WriteDir(dir, shape, n, pipegen.Options{}); err != nil {
 		b.Fatal(err)
 	}
-	p, diags := config.Load(dir)
+	p, diags := loadPipeline(dir)
 	if diags.HasErrors() {
 		b.Fatal(diags.Error())
 	}
@@ -83,7 +83,7 @@ func (bp *benchPipeline) plan(b *testing.B, eng *engine.Engine, st *state.State,
 
 func (bp *benchPipeline) apply(b *testing.B, eng *engine.Engine, st *state.State, plan *engine.Plan) {
 	b.Helper()
-	res, diags := eng.Apply(context.Background(), make(chan struct{}), bp.p, st, plan, bp.vars, 10)
+	res, diags := eng.Apply(context.Background(), engine.ApplyOptions{Pipeline: bp.p, State: st, Plan: plan, Vars: bp.vars, Parallelism: 10, Stop: make(chan struct{})})
 	if diags.HasErrors() {
 		b.Fatal(diags.Error())
 	}

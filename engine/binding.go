@@ -200,8 +200,7 @@ func showRef(s string) string {
 // recordRef) of their values, with known secrets redacted. exposed is the
 // inputs of in in JSON.
 func (w *world) recordReferences(in *inst, exposed []byte) (map[string][]string, map[string]string) {
-	s := in.info.step
-	in.refs = w.scope.InputReferences(s, in.key, w.refValues(s))
+	in.refs = w.inputReferences(in)
 	if len(in.refs) == 0 {
 		return nil, nil
 	}
@@ -219,15 +218,16 @@ func (w *world) recordReferences(in *inst, exposed []byte) (map[string][]string,
 
 // changedRefs lists the references of attr (recorded in names, or read
 // now) whose value differs between before (recorded) and now: by name, or
-// withValues as `name: "a" -> "b"` for those known on both sides.
-func changedRefs(attr string, names []string, before map[string]string, now map[string]map[string]cty.Value, withValues bool, redact func(string) string, key []byte) []string {
+// withValues with both values (in display form) for those known on both
+// sides.
+func changedRefs(attr string, names []string, before map[string]string, now map[string]map[string]cty.Value, withValues bool, redact func(string) string, key []byte) []Cause {
 	all := append([]string(nil), names...)
 	for n := range now[attr] {
 		all = append(all, n)
 	}
 	sort.Strings(all)
 	all = slices.Compact(all)
-	var out []string
+	var out []Cause
 	for _, name := range all {
 		old, had := before[name]
 		v, ok := now[attr][name]
@@ -238,9 +238,9 @@ func changedRefs(attr string, names []string, before map[string]string, now map[
 		switch {
 		case had && ok && old == cur:
 		case !withValues:
-			out = append(out, name)
+			out = append(out, Cause{Ref: name})
 		case had && ok && cur != knownAfterApply && old != knownAfterApply:
-			out = append(out, fmt.Sprintf("%s: %s -> %s", name, showRef(old), showRef(cur)))
+			out = append(out, Cause{Ref: name, Before: showRef(old), After: showRef(cur)})
 		}
 	}
 	return out
@@ -299,12 +299,16 @@ func (w *world) verifyInstance(ctx context.Context, in *inst, ch *Change, b *Bin
 	s := in.info.step
 	// What the attributes read now; worked out only when needed.
 	now := sync.OnceValue(func() map[string]map[string]cty.Value {
-		return w.scope.InputReferences(s, in.key, w.refValues(s))
+		return w.inputReferences(in)
 	})
 	stale := func(attr string) *StalePlanError {
 		r := attr + " changed since the plan was made"
-		if causes := changedRefs(attr, b.References[attr], b.Values, now(), false, w.red.redact, w.key); len(causes) > 0 {
-			r += " (" + strings.Join(causes, ", ") + ")"
+		var names []string
+		for _, c := range changedRefs(attr, b.References[attr], b.Values, now(), false, w.red.redact, w.key) {
+			names = append(names, c.Ref)
+		}
+		if len(names) > 0 {
+			r += " (" + strings.Join(names, ", ") + ")"
 		}
 		return &StalePlanError{Addr: in.addr, Reason: r}
 	}
@@ -411,7 +415,7 @@ func (w *world) resetValues() {
 		in.valueFn, in.valueOnce, in.value = nil, sync.Once{}, cty.NilVal
 	}
 	for _, si := range w.steps {
-		si.aggOnce, si.agg = sync.Once{}, cty.NilVal
+		si.agg = cty.NilVal
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
+	"github.com/ansflow/ansflow/views"
 	"github.com/zclconf/go-cty/cty"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
@@ -123,7 +124,7 @@ func TestSavedPlanBinds(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, diags := h.eng.Apply(context.Background(), nil, p, st, plan, vars, 2)
+			res, diags := h.eng.Apply(context.Background(), engine.ApplyOptions{Pipeline: p, State: st, Plan: plan, Vars: vars, Parallelism: 2})
 			if tc.want == "" {
 				if diags.HasErrors() || !res.OK() {
 					t.Fatalf("apply: %s %+v", diags.Error(), res)
@@ -229,7 +230,7 @@ exec "c" {
 		"exec.b": `command changed (var.b_input: "1" -> "9")`,
 		"exec.c": `command, env.PW changed (env("TARGET"): "staging" -> "production", var.b_input: "1" -> "9", var.pw: (sensitive value) -> (sensitive value))`,
 	} {
-		got := strings.Join(plan.Change(addr).Reasons, "; ")
+		got := strings.Join(views.Reasons(plan.Change(addr)), "; ")
 		if got != want {
 			t.Errorf("%s:\n got  %s\n want %s", addr, got, want)
 		}
@@ -279,7 +280,7 @@ exec "k" {
 		}
 	}
 	writeFile(t, filepath.Join(h.dir, "key.txt"), "another key")
-	got := strings.Join(h.plan(engine.Options{}).Change("exec.k").Reasons, "; ")
+	got := strings.Join(views.Reasons(h.plan(engine.Options{}).Change("exec.k")), "; ")
 	if !strings.Contains(got, `command changed (file("key.txt"): (hash `) {
 		t.Errorf("reason: got %q, want the file named with hashes", got)
 	}

@@ -71,9 +71,6 @@ func lastRunID(st *state.State) string {
 	return ""
 }
 
-// ReasonNotTargeted is the reason of a Skip change for a step -target left out.
-const ReasonNotTargeted = "not selected by -target"
-
 // OutputChange is how an apply of the plan would change one pipeline
 // output. Values are in display form (JSON, "(known after apply)",
 // "(sensitive value)"); Before is nil for a new output, After for a removed one.

@@ -86,6 +86,9 @@ type Plan struct {
 	// form; sensitive ones and long ones only as hashes.
 	Builtins map[string]string `json:"builtins,omitempty"`
 
+	// Moves are the step instances whose records moved blocks rename
+	// (applied before the changes, which use the new addresses).
+	Moves   []Move    `json:"moves,omitempty"`
 	Changes []*Change `json:"changes"`
 	// Outputs are the changes to the pipeline's outputs (display only).
 	Outputs []OutputChange `json:"output_changes,omitempty"`
@@ -108,16 +111,22 @@ type PlanVariable struct {
 
 // Change is the planned action for one step instance, with its reasons.
 type Change struct {
-	Addr        string       `json:"addr"`
-	Step        string       `json:"step"` // type.name
-	Type        string       `json:"type"`
-	Key         *string      `json:"key,omitempty"`
-	Action      Action       `json:"action"`
-	Declarative bool         `json:"declarative"`
+	Addr        string  `json:"addr"`
+	Step        string  `json:"step"` // type.name
+	Type        string  `json:"type"`
+	Key         *string `json:"key,omitempty"`
+	Action      Action  `json:"action"`
+	Declarative bool    `json:"declarative"`
+	// Why are the reasons of the change as data (package views makes
+	// their sentences). Reasons are the same as text, one sentence
+	// fragment each, when a caller filled them in (views.ExplainPlan), or
+	// the only reasons of a plan written before reasons were data.
+	Why         []Reason     `json:"why,omitempty"`
 	Reasons     []string     `json:"reasons,omitempty"`
 	Attrs       []AttrChange `json:"attrs,omitempty"`
 	Fingerprint string       `json:"fingerprint,omitempty"` // "" when known only after apply
 	DependsOn   []string     `json:"depends_on,omitempty"`
+	MovedFrom   string       `json:"moved_from,omitempty"` // its address in the state, when a moved block renames it
 }
 
 // Binding is what the change of one configured instance was planned from,
@@ -179,8 +188,12 @@ func (p *Plan) Summary() Summary {
 	return s
 }
 
-// HasChanges reports whether applying p would do anything.
+// HasChanges reports whether applying p would do anything: change a step
+// or record a move.
 func (p *Plan) HasChanges() bool {
+	if len(p.Moves) > 0 {
+		return true
+	}
 	for _, c := range p.Changes {
 		if c.Action.Changes() {
 			return true

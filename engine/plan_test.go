@@ -13,6 +13,7 @@ import (
 	"github.com/ansflow/ansflow/providers"
 	"github.com/ansflow/ansflow/providers/exec"
 	"github.com/ansflow/ansflow/state"
+	"github.com/ansflow/ansflow/views"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -98,7 +99,7 @@ func (h *harness) write(src string) {
 
 func (h *harness) load(vars ...string) (*config.Pipeline, map[string]cty.Value, *state.State) {
 	h.t.Helper()
-	p, diags := config.Load(h.dir)
+	p, diags := loadPipeline(h.dir)
 	if diags.HasErrors() {
 		h.t.Fatalf("load: %s", diags.Error())
 	}
@@ -135,7 +136,7 @@ func (h *harness) apply(o engine.Options, vars ...string) *engine.ApplyResult {
 	if diags.HasErrors() {
 		h.t.Fatalf("plan: %s", diags.Error())
 	}
-	res, diags := h.eng.Apply(context.Background(), nil, p, st, plan, vals, 4)
+	res, diags := h.eng.Apply(context.Background(), engine.ApplyOptions{Pipeline: p, State: st, Plan: plan, Vars: vals, Parallelism: 4})
 	if diags.HasErrors() {
 		h.t.Fatalf("apply: %s", diags.Error())
 	}
@@ -325,7 +326,7 @@ func TestPlanClassification(t *testing.T) {
 					t.Errorf("%s: not in the plan", addr)
 					continue
 				}
-				reasons := strings.Join(c.Reasons, "; ")
+				reasons := strings.Join(views.Reasons(c), "; ")
 				if c.Action != w.action || !strings.Contains(reasons, w.reason) {
 					t.Errorf("%s: got %s (%s), want %s (%q)", addr, c.Action, reasons, w.action, w.reason)
 				}
@@ -340,7 +341,7 @@ func TestRemovedStepIsDeleted(t *testing.T) {
 	h.apply(engine.Options{})
 	h.write(strings.Replace(classifyPipeline, "k8s_deploy \"app\"", "k8s_deploy \"renamed\"", 1))
 	plan := h.plan(engine.Options{})
-	if c := plan.Change("k8s_deploy.app"); c == nil || c.Action != engine.Delete || !strings.Contains(c.Reasons[0], "no longer in the configuration") {
+	if c := plan.Change("k8s_deploy.app"); c == nil || c.Action != engine.Delete || !strings.Contains(views.Reasons(c)[0], "no longer in the configuration") {
 		t.Fatalf("k8s_deploy.app: got %+v, want delete because it is no longer configured", c)
 	}
 	res := h.apply(engine.Options{})
@@ -370,8 +371,8 @@ k8s_deploy "app" {
 `)
 	h.apply(engine.Options{})
 	plan := h.plan(engine.Options{}, "v=2")
-	if c := plan.Change("k8s_deploy.app"); c.Action != engine.Update || !strings.Contains(strings.Join(c.Reasons, ";"), "known only after apply") {
-		t.Fatalf("k8s_deploy.app: got %s %v", c.Action, c.Reasons)
+	if c := plan.Change("k8s_deploy.app"); c.Action != engine.Update || !strings.Contains(strings.Join(views.Reasons(c), ";"), "known only after apply") {
+		t.Fatalf("k8s_deploy.app: got %s %v", c.Action, views.Reasons(c))
 	}
 	h.fake.applied = nil
 	h.apply(engine.Options{}, "v=2")

@@ -45,11 +45,20 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 	if kdiags.HasErrors() {
 		return nil, kdiags
 	}
-	w, diags := e.buildWorld(p, st, buildOptions{
+	// moved blocks rename records first: the plan is made against the
+	// state as it will be once apply records the moves.
+	st, moves, diags := applyMoves(st, p.Moved)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	w, wdiags := e.buildWorld(p, st, buildOptions{
 		key: key, vars: vars, run: run, refresh: o.Refresh, destroy: o.Destroy,
 		targets: o.Targets, replace: o.Replace,
 	})
-	if diags.HasErrors() {
+	if diags = append(diags, wdiags...); diags.HasErrors() {
+		return nil, diags
+	}
+	if diags = append(diags, w.checkMovedFrom(moves, p.Moved)...); diags.HasErrors() {
 		return nil, diags
 	}
 	for _, r := range o.Replace {
@@ -72,26 +81,9 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 		Replace:       o.Replace,
 		Sources:       sourceHashes(p),
 		Variables:     planVariables(p, vars, w.key),
+		Moves:         moves,
 	}
-	var mu sync.Mutex
-	var errs hcl.Diagnostics
-	res := w.g.Walk(ctx, graph.WalkOptions{Parallelism: o.parallelism()}, func(ctx context.Context, n int) error {
-		in := w.nodes[n]
-		if in.isJoin {
-			return nil
-		}
-		if err := w.planInstance(ctx, in); err != nil {
-			mu.Lock()
-			if ds := Diagnostics(err); ds != nil {
-				errs = append(errs, ds...)
-			} else {
-				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan " + in.addr, Detail: w.red.redact(err.Error())})
-			}
-			mu.Unlock()
-			return err
-		}
-		return nil
-	})
+	res, errs := w.planAll(ctx, o.parallelism())
 	diags = append(diags, errs...)
 	if ctx.Err() != nil {
 		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Plan interrupted", Detail: "Planning was cancelled before it finished; nothing was changed."})
@@ -110,9 +102,43 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 	} else if o.Destroy {
 		plan.Outputs = outputChanges(p, st, nil, true, key)
 	}
+	if err := w.collectChanges(plan); err != nil {
+		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Dependency cycle", Detail: err.Error()})
+	}
+	return plan, diags
+}
+
+// planAll plans every instance after its dependencies; a failure is a
+// diagnostic, and what depends on it is not planned.
+func (w *world) planAll(ctx context.Context, parallelism int) (graph.WalkResult, hcl.Diagnostics) {
+	var mu sync.Mutex
+	var errs hcl.Diagnostics
+	res := w.g.Walk(ctx, graph.WalkOptions{Parallelism: parallelism}, func(ctx context.Context, n int) error {
+		in := w.nodes[n]
+		if in.isJoin {
+			return nil
+		}
+		if err := w.planInstance(ctx, in); err != nil {
+			mu.Lock()
+			if ds := Diagnostics(err); ds != nil {
+				errs = append(errs, ds...)
+			} else {
+				errs = append(errs, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Cannot plan " + in.addr, Detail: w.red.redact(err.Error())})
+			}
+			mu.Unlock()
+			return err
+		}
+		return nil
+	})
+	return res, errs
+}
+
+// collectChanges puts every instance's change and binding in the plan, in
+// dependency order.
+func (w *world) collectChanges(plan *Plan) error {
 	order, err := w.g.TopoOrder()
 	if err != nil {
-		return nil, append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Dependency cycle", Detail: err.Error()})
+		return err
 	}
 	plan.Bindings = map[string]*Binding{}
 	for _, n := range order {
@@ -125,108 +151,46 @@ func (e *Engine) Plan(ctx context.Context, p *config.Pipeline, st *state.State, 
 		}
 	}
 	plan.Builtins = builtins(plan.Bindings)
-	return plan, diags
+	markMovedFrom(plan.Changes, plan.Moves)
+	return nil
 }
 
-// planInstance decides the action of one instance.
+// planInstance decides the action of one instance: evaluate its inputs,
+// leave it out (when = false, -target), fingerprint what they point at,
+// diff them with the state and classify the change.
 func (w *world) planInstance(ctx context.Context, in *inst) error {
 	ch := &Change{Addr: in.addr, Type: in.typ()}
 	in.change = ch
 	if in.orphan {
 		return w.planDelete(in, ch)
 	}
-	s := in.info.step
-	ch.Step = s.Addr()
-	if in.key.Valid {
-		k := in.key.Key
-		ch.Key = &k
+	ev, err := w.evaluateForPlan(in, ch)
+	if err != nil {
+		return err
 	}
-	ch.DependsOn = in.deps
-	inputs, meta, diags := w.evalStep(in)
-	if diags.HasErrors() {
-		return &diagError{diags}
-	}
-	in.inputs, in.meta = inputs, meta
-	b := &Binding{WhenFalse: !meta.When}
-	in.binding = b
-	var secrets []string
-	gen := generic(inputs, &secrets, w.key)
-	w.red.add(secrets...)
-	w.red.add(meta.Secrets...)
-	inputsJSON := canonicalJSON(gen) // unknown parts as {}
-	b.References, b.Values = w.recordReferences(in, inputsJSON)
-	prior := in.prior
-	priorValue := func(outputsUnknown bool) func() cty.Value {
-		return func() cty.Value {
-			var priorOutputs cty.Value
-			if prior != nil && !outputsUnknown {
-				priorOutputs = outputsFromJSON(prior.Outputs, s.Schema.OutputType())
-			}
-			return stepValue(s.Schema, inputs, priorOutputs, outputsUnknown)
-		}
-	}
-	ch.Declarative = w.declarative(in, inputs)
-	keep := func(action Action, reason string) error {
-		ch.Action = action
-		if reason != "" {
-			ch.Reasons = append(ch.Reasons, reason)
-		}
-		in.setValue(priorValue(false))
-		return nil
-	}
-	if !meta.When {
-		reason := "when is false"
-		if prior != nil && ch.Declarative {
-			reason += "; what it created is left as it is"
-		}
+	ch.Declarative = w.declarative(in, ev.inputs)
+	if !ev.meta.When {
 		ch.Action = Skip
-		ch.Reasons = append(ch.Reasons, reason)
-		w.skipValue(in, inputs, priorValue(false))
+		ch.Why = append(ch.Why, Reason{Code: ReasonWhenFalse, Kept: in.prior != nil && ch.Declarative})
+		w.skipValue(in, ev.inputs, ev.value(false))
 		return nil
 	}
 	if w.targets != nil && !w.targets[in.addr] {
-		return keep(Skip, ReasonNotTargeted)
+		ch.Action = Skip
+		ch.Why = append(ch.Why, Reason{Code: ReasonNotTargeted})
+		in.setValue(ev.value(false))
+		return nil
 	}
-
-	var files map[string]string
-	if !containsUnknown(gen) {
-		p, err := w.provider(s.Type)
-		if err != nil {
-			return err
-		}
-		if v, ok := p.(providers.Validator); ok {
-			if err := guard("Validate", nil, func() error { return v.Validate(unmarked(inputs)) }); err != nil {
-				return inputDiag(s, in.addr, err)
-			}
-		}
-		err = guard("Fingerprint", nil, func() (err error) {
-			files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: unmarked(inputs)})
-			return err
-		})
-		var ie *providers.InputError
-		if errors.As(err, &ie) {
-			return inputDiag(s, in.addr, err)
-		}
-		if err != nil {
-			return fmt.Errorf("reading what the step's inputs point at: %w", err)
-		}
-		ch.Fingerprint = fingerprint(inputsJSON, files)
+	files, err := w.planFingerprint(ctx, in, ch, ev)
+	if err != nil {
+		return err
 	}
-	b.Inputs, b.Files = bindingJSON(gen), files
+	ev.binding.Inputs, ev.binding.Files = bindingJSON(ev.gen), files
 	upstream := w.changedDeps(in)
-	// Attribute diffs cost a decode of the stored inputs: skip them when
-	// the fingerprint says nothing changed (the common case on a rerun).
-	if prior == nil || ch.Fingerprint == "" || ch.Fingerprint != prior.Fingerprint {
-		var priorGen any
-		if prior != nil {
-			priorGen = decodeGeneric(prior.Inputs)
-		}
-		ch.Attrs = diffAttrs(priorGen, gen, s.Schema)
-	}
-	fileReasons := fileChanges(prior, files)
-
+	w.diffInputs(in, ch, ev.gen)
+	fileReasons := fileChanges(in.prior, files)
 	if ch.Declarative {
-		if err := w.planDeclarative(ctx, in, ch, inputs, files != nil || ch.Fingerprint != "", fileReasons, upstream); err != nil {
+		if err := w.planDeclarative(ctx, in, ch, ev.inputs, files != nil || ch.Fingerprint != "", fileReasons, upstream); err != nil {
 			return err
 		}
 	} else {
@@ -235,8 +199,104 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 	if !ch.Action.Changes() {
 		ch.Attrs = nil
 	}
-	in.setValue(priorValue(ch.Action.Changes()))
+	in.setValue(ev.value(ch.Action.Changes()))
 	return nil
+}
+
+// planEval is what planning evaluated of one configured instance.
+type planEval struct {
+	in         *inst
+	inputs     cty.Value
+	meta       config.Meta
+	gen        any    // inputs in generic form, sensitive values as hashes
+	inputsJSON []byte // unknown parts as {}
+	binding    *Binding
+}
+
+// value is what references to the instance see after the plan: its inputs
+// with the outputs recorded in state, or outputs known only after apply.
+func (ev *planEval) value(outputsUnknown bool) func() cty.Value {
+	s, prior, inputs := ev.in.info.step, ev.in.prior, ev.inputs
+	return func() cty.Value {
+		var priorOutputs cty.Value
+		if prior != nil && !outputsUnknown {
+			priorOutputs = outputsFromJSON(prior.Outputs, s.Schema.OutputType())
+		}
+		return stepValue(s.Schema, inputs, priorOutputs, outputsUnknown)
+	}
+}
+
+// evaluateForPlan evaluates the inputs of a configured instance and starts
+// its change and binding with what it reads.
+func (w *world) evaluateForPlan(in *inst, ch *Change) (*planEval, error) {
+	ch.Step = in.info.addr
+	if in.key.Valid {
+		k := in.key.Key
+		ch.Key = &k
+	}
+	ch.DependsOn = in.deps
+	inputs, meta, diags := w.evalStep(in)
+	if diags.HasErrors() {
+		return nil, &diagError{diags}
+	}
+	in.inputs, in.meta = inputs, meta
+	ev := &planEval{in: in, inputs: inputs, meta: meta, binding: &Binding{WhenFalse: !meta.When}}
+	in.binding = ev.binding
+	var secrets []string
+	ev.gen = generic(inputs, &secrets, w.key)
+	w.red.add(secrets...)
+	w.red.add(meta.Secrets...)
+	ev.inputsJSON = canonicalJSON(ev.gen)
+	ev.binding.References, ev.binding.Values = w.recordReferences(in, ev.inputsJSON)
+	return ev, nil
+}
+
+// planFingerprint validates the inputs and hashes what they point at, when
+// they are known; the change's fingerprint stays "" otherwise.
+func (w *world) planFingerprint(ctx context.Context, in *inst, ch *Change, ev *planEval) (map[string]string, error) {
+	if containsUnknown(ev.gen) {
+		return nil, nil
+	}
+	s := in.info.step
+	p, err := w.provider(s.Type)
+	if err != nil {
+		return nil, err
+	}
+	raw := unmarked(ev.inputs)
+	if v, ok := p.(providers.Validator); ok {
+		if err := guard("Validate", nil, func() error { return v.Validate(raw) }); err != nil {
+			return nil, inputDiag(s, in.addr, err)
+		}
+	}
+	var files map[string]string
+	err = guard("Fingerprint", nil, func() (err error) {
+		files, err = p.Fingerprint(ctx, providers.FingerprintRequest{Addr: in.addr, Env: w.env, Inputs: raw})
+		return err
+	})
+	var ie *providers.InputError
+	if errors.As(err, &ie) {
+		return nil, inputDiag(s, in.addr, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading what the step's inputs point at: %w", err)
+	}
+	ch.Fingerprint = fingerprint(ev.inputsJSON, files)
+	return files, nil
+}
+
+// diffInputs lists the attributes whose values changed since the last
+// apply. The diff costs a decode of the stored inputs: it is skipped when
+// the fingerprint says nothing changed (the common case on a rerun).
+func (w *world) diffInputs(in *inst, ch *Change, gen any) {
+	prior := in.prior
+	if prior != nil && ch.Fingerprint != "" && ch.Fingerprint == prior.Fingerprint {
+		return
+	}
+	var priorGen any
+	if prior != nil {
+		priorGen = decodeGeneric(prior.Inputs)
+	}
+	ch.Attrs = diffAttrs(priorGen, gen, in.info.step.Schema)
 }
 
 // planDelete plans the removal of an instance that is no longer configured
@@ -244,77 +304,56 @@ func (w *world) planInstance(ctx context.Context, in *inst) error {
 func (w *world) planDelete(in *inst, ch *Change) error {
 	ch.Action = Delete
 	ch.Declarative = true
-	if schema := config.LookupStepSchema(in.prior.Type); schema != nil {
+	if schema := w.p.Schemas.Lookup(in.prior.Type); schema != nil {
 		ch.Declarative = schema.Kind == config.Declarative
-		if !ch.Declarative {
+		if !ch.Declarative && schema.DeclarativeWhen != "" {
 			if d, ok := w.e.Providers[in.prior.Type].(providers.Declarativer); ok {
-				if v := inputsFromJSON(in.prior.Inputs); v != cty.NilVal && v.Type().IsObjectType() && v.Type().HasAttribute("detach") {
+				if v := inputsFromJSON(in.prior.Inputs); v != cty.NilVal && v.Type().IsObjectType() && v.Type().HasAttribute(schema.DeclarativeWhen) {
 					ch.Declarative = d.IsDeclarative(v)
 				}
 			}
 		}
 	}
-	step := in.addr
-	if i := strings.IndexByte(step, '['); i >= 0 {
-		step = step[:i]
+	ch.Step = in.addr
+	if a, err := config.ParseAddr(in.addr, false); err == nil {
+		ch.Step = a.StepAddr()
 	}
-	ch.Step = step
 	switch {
 	case w.destroy:
-		ch.Reasons = []string{"destroy was requested"}
+		ch.Why = []Reason{{Code: ReasonDestroy}}
 	default:
-		ch.Reasons = []string{"it is no longer in the configuration"}
+		ch.Why = []Reason{{Code: ReasonOrphan}}
 	}
 	if !ch.Declarative {
-		ch.Reasons = append(ch.Reasons, "only its record is removed")
+		ch.Why = append(ch.Why, Reason{Code: ReasonRecordOnly})
 	}
 	return nil
 }
 
-func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, inputs cty.Value, known bool, fileReasons, upstream []string) error {
+func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, inputs cty.Value, known bool, fileReasons []Reason, upstream upstreamChanges) error {
 	prior := in.prior
 	switch {
 	case prior == nil:
 		ch.Action = Create
-		ch.Reasons = []string{"it is not in the state yet"}
+		ch.Why = []Reason{{Code: ReasonNew}}
 		return nil
 	case w.replace[in.addr]:
 		ch.Action = Replace
-		ch.Reasons = []string{"-replace was requested"}
+		ch.Why = []Reason{{Code: ReasonReplaceRequested}}
 		return nil
 	}
-	var drift []providers.Drift
-	gone := false
-	if w.refresh && prior.Status == state.StatusOK {
-		p, err := w.provider(prior.Type)
-		if err != nil {
-			return err
-		}
-		var resp providers.ReadResponse
-		err = guard("Read", nil, func() (err error) {
-			resp, err = p.Read(ctx, providers.ReadRequest{Addr: in.addr, Env: w.env, Desired: unmarked(inputs), Prior: priorOf(prior)})
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("refreshing: %w", err)
-		}
-		gone, drift = resp.Gone, resp.Drift
-		for _, d := range resp.Diff {
-			a := AttrChange{Path: d.Path, Before: strPtr(d.Before), After: strPtr(d.After)}
-			if d.Removed {
-				a.After, a.Removed = nil, true
-			}
-			ch.Attrs = mergeAttr(ch.Attrs, a)
-		}
+	gone, drift, err := w.refreshObject(ctx, in, ch, inputs)
+	if err != nil {
+		return err
 	}
 	if gone {
 		ch.Action = Create
-		ch.Reasons = []string{"it was deleted outside ansflow"}
+		ch.Why = []Reason{{Code: ReasonGone}}
 		return nil
 	}
 	for _, d := range drift {
 		ch.Attrs = mergeAttr(ch.Attrs, AttrChange{Path: d.Path, Before: strPtr(d.Before), After: strPtr(d.After), Drift: true})
-		ch.Reasons = append(ch.Reasons, fmt.Sprintf("%s was changed outside ansflow (%s -> %s)", d.Path, d.Before, d.After))
+		ch.Why = append(ch.Why, Reason{Code: ReasonDrift, Attrs: []string{d.Path}, Before: d.Before, After: d.After})
 	}
 	var forceNew []string
 	var changed []string
@@ -327,32 +366,62 @@ func (w *world) planDeclarative(ctx context.Context, in *inst, ch *Change, input
 		}
 		changed = append(changed, a.Path)
 	}
-	ch.Reasons = append(ch.Reasons, fileReasons...)
+	ch.Why = append(ch.Why, fileReasons...)
 	if len(changed) > 0 {
-		ch.Reasons = append(ch.Reasons, attrReason(ch.Attrs, upstream, w.causes(in, ch.Attrs)))
+		ch.Why = append(ch.Why, attrsReason(ch.Attrs, upstream, w.causes(in, ch.Attrs)))
 	}
 	switch {
 	case len(forceNew) > 0:
 		ch.Action = Replace
-		ch.Reasons = append(ch.Reasons, strings.Join(forceNew, ", ")+" cannot be changed in place")
+		ch.Why = append(ch.Why, Reason{Code: ReasonForceNew, Attrs: forceNew})
 	case failedUntolerated(in):
 		ch.Action = Update
-		ch.Reasons = append([]string{"it failed last run"}, ch.Reasons...)
-	case len(ch.Reasons) > 0:
+		ch.Why = append([]Reason{{Code: ReasonFailedLastTime}}, ch.Why...)
+	case len(ch.Why) > 0:
 		ch.Action = Update
 	case known && ch.Fingerprint != prior.Fingerprint:
 		ch.Action = Update
-		ch.Reasons = []string{"its inputs changed"}
-	case len(prior.FileHashes) > 0 && len(upstream) > 0:
+		ch.Why = []Reason{{Code: ReasonInputsChanged}}
+	case len(prior.FileHashes) > 0 && upstream.any():
 		// The files it reads (a build context) may be written by a step
 		// that runs first; apply checks them again and does nothing if
 		// they did not change.
 		ch.Action = Update
-		ch.Reasons = []string{upstreamReason(upstream) + ", which may change the files it reads (checked again before it is applied)"}
+		ch.Why = []Reason{upstream.reason(ReasonUpstreamFiles)}
 	default:
 		ch.Action = NoOp
 	}
 	return nil
+}
+
+// refreshObject reads the real object of a declarative instance (with
+// refresh on, when its last apply succeeded): whether it is gone, how it
+// drifted, and the provider's own diff merged into the change's attributes.
+func (w *world) refreshObject(ctx context.Context, in *inst, ch *Change, inputs cty.Value) (bool, []providers.Drift, error) {
+	prior := in.prior
+	if !w.refresh || prior.Status != state.StatusOK {
+		return false, nil, nil
+	}
+	p, err := w.provider(prior.Type)
+	if err != nil {
+		return false, nil, err
+	}
+	var resp providers.ReadResponse
+	err = guard("Read", nil, func() (err error) {
+		resp, err = p.Read(ctx, providers.ReadRequest{Addr: in.addr, Env: w.env, Desired: unmarked(inputs), Prior: w.priorOf(prior)})
+		return err
+	})
+	if err != nil {
+		return false, nil, fmt.Errorf("refreshing: %w", err)
+	}
+	for _, d := range resp.Diff {
+		a := AttrChange{Path: d.Path, Before: strPtr(d.Before), After: strPtr(d.After)}
+		if d.Removed {
+			a.After, a.Removed = nil, true
+		}
+		ch.Attrs = mergeAttr(ch.Attrs, a)
+	}
+	return resp.Gone, resp.Drift, nil
 }
 
 // failedUntolerated reports whether the instance failed last run without
@@ -362,140 +431,74 @@ func failedUntolerated(in *inst) bool {
 	return p.Status == state.StatusFailed && !(p.Tolerated && in.meta.ContinueOnError)
 }
 
-func (w *world) planRun(in *inst, ch *Change, fileReasons, upstream []string) {
+func (w *world) planRun(in *inst, ch *Change, fileReasons []Reason, upstream upstreamChanges) {
 	prior := in.prior
 	ch.Action = Run
 	switch {
 	case prior == nil:
-		ch.Reasons = []string{"it has not run yet"}
+		ch.Why = []Reason{{Code: ReasonNeverRan}}
 	case w.replace[in.addr]:
-		ch.Reasons = []string{"-replace was requested"}
+		ch.Why = []Reason{{Code: ReasonReplaceRequested}}
 	case failedUntolerated(in):
-		r := "it failed last run"
-		if prior.ExitCode != nil {
-			r += fmt.Sprintf(" (exit code %d)", *prior.ExitCode)
-		}
-		ch.Reasons = []string{r}
-	case len(upstream) > 0:
-		ch.Reasons = []string{upstreamReason(upstream)}
+		ch.Why = []Reason{{Code: ReasonFailedLastTime, ExitCode: prior.ExitCode}}
+	case upstream.any():
+		ch.Why = []Reason{upstream.reason(ReasonUpstreamChanged)}
 	case ch.Fingerprint != prior.Fingerprint:
-		ch.Reasons = append(ch.Reasons, fileReasons...)
+		ch.Why = append(ch.Why, fileReasons...)
 		if len(ch.Attrs) > 0 {
-			ch.Reasons = append(ch.Reasons, attrReason(ch.Attrs, nil, w.causes(in, ch.Attrs)))
+			ch.Why = append(ch.Why, attrsReason(ch.Attrs, upstreamChanges{}, w.causes(in, ch.Attrs)))
 		}
-		if len(ch.Reasons) == 0 {
-			ch.Reasons = []string{"its inputs changed"}
+		if len(ch.Why) == 0 {
+			ch.Why = []Reason{{Code: ReasonInputsChanged}}
 		}
 	default:
 		ch.Action = NoOp
 	}
 }
 
-// changedDeps names the direct dependencies that this plan changes (at most
-// a few, then a count). All instances of a step share the answer, so it is
-// worked out once per step; every dependency is planned by then.
-func (w *world) changedDeps(in *inst) []string {
+// changedDeps names the direct dependencies that this plan changes (the
+// first few, then a count). All instances of a step share the answer, so
+// it is worked out once per step; every dependency is planned by then.
+func (w *world) changedDeps(in *inst) upstreamChanges {
 	si := in.info
 	si.upstreamOnce.Do(func() {
-		const show = 3
 		seen := map[string]bool{}
-		more := 0
-		for _, r := range si.step.Refs {
-			dep := w.steps[r.Addr]
-			if dep == nil || seen[r.Addr] {
+		for _, dep := range si.deps {
+			if seen[dep.addr] {
 				continue
 			}
-			seen[r.Addr] = true
+			seen[dep.addr] = true
 			for _, di := range dep.instances {
-				if di.change == nil || !di.change.Action.Changes() {
-					continue
-				}
-				if len(si.upstream) < show {
-					si.upstream = append(si.upstream, di.addr+" will "+di.change.Action.verb())
-				} else {
-					more++
+				if di.change != nil && di.change.Action.Changes() {
+					si.upstream = append(si.upstream, di.addr)
 				}
 			}
 		}
-		if more > 0 {
-			si.upstream = append(si.upstream, fmt.Sprintf("%d more", more))
-		}
 	})
-	return si.upstream
-}
-
-func (a Action) verb() string {
-	switch a {
-	case Create:
-		return "be created"
-	case Update:
-		return "be updated"
-	case Replace:
-		return "be replaced"
-	case Delete:
-		return "be deleted"
-	case Run:
-		return "run"
-	}
-	return "stay as it is"
-}
-
-func upstreamReason(upstream []string) string {
-	return "upstream " + strings.Join(upstream, ", ")
-}
-
-// attrReason says which attributes changed and, when known, because of
-// which references (causes).
-func attrReason(attrs []AttrChange, upstream, causes []string) string {
-	var names, unknown []string
-	for _, a := range attrs {
-		if a.Drift {
-			continue
+	var u upstreamChanges
+	for i, addr := range si.upstream {
+		if i == upstreamShown {
+			u.more = len(si.upstream) - upstreamShown
+			break
 		}
-		if a.Unknown {
-			unknown = append(unknown, a.Path)
-		} else {
-			names = append(names, a.Path)
-		}
+		u.shown = append(u.shown, Upstream{Addr: addr, Action: w.byAddr[addr].change.Action})
 	}
-	var parts []string
-	if len(names) > 0 {
-		r := listNames(names) + " changed"
-		if len(causes) > 0 {
-			r += " (" + listNames(causes) + ")"
-		}
-		parts = append(parts, r)
-	}
-	if len(unknown) > 0 {
-		r := listNames(unknown) + " will be known only after apply"
-		if len(upstream) > 0 {
-			r += " (" + upstreamReason(upstream) + ")"
-		}
-		parts = append(parts, r)
-	}
-	return strings.Join(parts, "; ")
+	return u
 }
 
-func listNames(names []string) string {
-	const max = 5
-	if len(names) > max {
-		return strings.Join(names[:max], ", ") + fmt.Sprintf(" and %d more", len(names)-max)
-	}
-	return strings.Join(names, ", ")
-}
-
-// fileChanges explains which file hashes changed since the last apply.
-func fileChanges(prior *state.Instance, files map[string]string) []string {
+// fileChanges names the files whose hashes changed since the last apply,
+// in the order of their sentences.
+func fileChanges(prior *state.Instance, files map[string]string) []Reason {
 	if prior == nil || files == nil {
 		return nil
 	}
-	var out []string
+	var out []Reason
 	for k, v := range files {
 		if old, ok := prior.FileHashes[k]; !ok || old != v {
-			out = append(out, fmt.Sprintf("the contents of %s changed", k))
+			out = append(out, Reason{Code: ReasonFilesChanged, File: k})
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].File+" changed" < out[j].File+" changed" })
 	return out
 }
 
@@ -636,13 +639,12 @@ func builtins(bindings map[string]*Binding) map[string]string {
 }
 
 // causes names the references whose value changed since the last apply
-// for the attributes that changed, with the old and new values:
-// `var.v: "1" -> "9"`.
-func (w *world) causes(in *inst, attrs []AttrChange) []string {
+// for the attributes that changed, with the old and new values.
+func (w *world) causes(in *inst, attrs []AttrChange) []Cause {
 	if in.prior == nil || len(in.prior.References) == 0 {
 		return nil
 	}
-	var out []string
+	var out []Cause
 	seen := map[string]bool{}
 	for _, a := range attrs {
 		top := topAttr(a.Path)

@@ -101,6 +101,23 @@ func generic(v cty.Value, secrets *[]string, key []byte) any {
 	return fmt.Sprint(v.GoString())
 }
 
+// collectSensitive adds the strings of the parts of v that carry the
+// Sensitive mark (a registry block's password) to out.
+func collectSensitive(v cty.Value, out *[]string) {
+	if v == cty.NilVal {
+		return
+	}
+	u, pvm := v.UnmarkDeepWithPaths()
+	for _, pm := range pvm {
+		if _, ok := pm.Marks[config.Sensitive]; !ok {
+			continue
+		}
+		if part, err := pm.Path.Apply(u); err == nil {
+			collectStrings(part, out)
+		}
+	}
+}
+
 func collectStrings(v cty.Value, out *[]string) {
 	v, _ = v.UnmarkDeep()
 	if !v.IsKnown() || v.IsNull() {

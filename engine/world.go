@@ -68,12 +68,15 @@ func (e *Engine) emit(ev Event) {
 // stepInfo is one step block and its instances.
 type stepInfo struct {
 	step      *config.Step
+	mod       *graph.ModuleInstance // the module instance it is in (the root for root steps)
+	addr      string                // [module path.]type.name
+	deps      []*stepInfo           // the steps it depends on (graph.StepDeps)
 	forEach   bool
 	instances []*inst
 	join      int // node that all instances feed (the instance itself without for_each)
 
-	aggOnce sync.Once
-	agg     cty.Value
+	aggMu sync.Mutex
+	agg   cty.Value // cached once every instance has a value
 
 	upstreamOnce sync.Once
 	upstream     []string // see changedDeps
@@ -83,18 +86,26 @@ type stepInfo struct {
 	neverRan atomic.Bool
 }
 
-// value is what a reference to the whole step sees.
+// value is what a reference to the whole step sees; cty.NilVal while an
+// instance has no value yet (it was not visited).
 func (si *stepInfo) value() cty.Value {
 	if !si.forEach {
 		return si.instances[0].val()
 	}
-	si.aggOnce.Do(func() {
-		m := make(map[string]cty.Value, len(si.instances))
-		for _, in := range si.instances {
-			m[in.key.Key] = in.val()
+	si.aggMu.Lock()
+	defer si.aggMu.Unlock()
+	if si.agg != cty.NilVal {
+		return si.agg
+	}
+	m := make(map[string]cty.Value, len(si.instances))
+	for _, in := range si.instances {
+		v := in.val()
+		if v == cty.NilVal {
+			return cty.NilVal
 		}
-		si.agg = cty.ObjectVal(m)
-	})
+		m[in.key.Key] = v
+	}
+	si.agg = cty.ObjectVal(m)
 	return si.agg
 }
 
@@ -126,21 +137,31 @@ type inst struct {
 
 	// valueFn computes what references to this instance see; it runs at
 	// most once, and only if something refers to the instance by value.
+	// A module's scope may ask for the value of an instance not visited
+	// yet (for an argument the asking step does not read): it is NilVal,
+	// and not cached.
+	valueMu   sync.Mutex
 	valueFn   func() cty.Value
 	valueOnce sync.Once
 	value     cty.Value
 }
 
 // setValue records how to compute the instance's value.
-func (in *inst) setValue(f func() cty.Value) { in.valueFn = f }
+func (in *inst) setValue(f func() cty.Value) {
+	in.valueMu.Lock()
+	in.valueFn = f
+	in.valueMu.Unlock()
+}
 
 // val is the value other steps see; cty.NilVal before the instance was visited.
 func (in *inst) val() cty.Value {
-	in.valueOnce.Do(func() {
-		if in.valueFn != nil {
-			in.value = in.valueFn()
-		}
-	})
+	in.valueMu.Lock()
+	f := in.valueFn
+	in.valueMu.Unlock()
+	if f == nil {
+		return cty.NilVal
+	}
+	in.valueOnce.Do(func() { in.value = f() })
 	return in.value
 }
 
@@ -166,6 +187,8 @@ type world struct {
 	nodes   []*inst
 	steps   map[string]*stepInfo // by step address
 	byAddr  map[string]*inst
+	tree    *graph.ModuleInstance                   // module instances (for_each expanded)
+	mscopes map[*graph.ModuleInstance]*config.Scope // their scopes with step values unknown
 	red     *redactor
 	run     config.RunInfo
 	env     providers.Env
@@ -185,166 +208,45 @@ type buildOptions struct {
 	replace []string
 }
 
-// buildWorld evaluates for_each and builds the instance graph.
+// buildWorld evaluates for_each and builds the instance graph, in phases:
+// scope, step graph (cycles), provider environment, known secrets, module
+// instances, step instances, reference edges, orphans and targets.
 func (e *Engine) buildWorld(p *config.Pipeline, st *state.State, o buildOptions) (*world, hcl.Diagnostics) {
-	git := e.Git
-	if git == nil {
-		g := config.ReadGit(e.Dir)
-		git = &g
-	}
-	scope, diags := config.NewScope(p, config.ScopeOptions{
-		Vars: o.vars, Workspace: e.Workspace, Run: o.run, Git: *git, Getenv: e.getenv(),
-	})
+	scope, diags := e.newScope(p, o)
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	sg, gdiags := graph.Build(p)
-	diags = append(diags, gdiags...)
-	if diags.HasErrors() {
-		return nil, diags
+	if _, gdiags := graph.Build(p); gdiags.HasErrors() {
+		return nil, append(diags, gdiags...)
 	}
 	w := &world{
 		e: e, p: p, st: st, scope: scope,
-		steps:   make(map[string]*stepInfo, len(sg.Steps)),
-		byAddr:  make(map[string]*inst, len(sg.Steps)),
+		steps:   map[string]*stepInfo{},
+		byAddr:  map[string]*inst{},
 		red:     &redactor{},
 		key:     o.key,
 		run:     o.run,
 		refresh: o.refresh,
 		destroy: o.destroy,
 		replace: map[string]bool{},
+		g:       graph.New(len(p.StepOrder) + len(st.Instances)),
 	}
 	for _, r := range o.replace {
 		w.replace[r] = true
 	}
-	w.env = providers.Env{
-		Dir: e.Dir, Workspace: e.Workspace, RunNumber: o.run.Number,
-		LogDir:   LogDir(e.Dir, e.Workspace, o.run.Number),
-		Docker:   scope.Docker(),
-		Clusters: map[string]cty.Value{}, Registries: map[string]cty.Value{},
-	}
-	for name := range p.Clusters {
-		w.env.Clusters[name] = scope.Cluster(name)
-	}
-	for name := range p.Registries {
-		w.env.Registries[name] = scope.Registry(name)
-	}
-	// Secrets known up front: sensitive variables and registry passwords.
-	var secrets []string
-	for _, v := range o.vars {
-		if config.HasSensitive(v) {
-			collectStrings(v, &secrets)
-		}
-	}
-	for name := range p.Registries {
-		if pw := scope.Registry(name); pw != cty.NilVal && pw.Type().IsObjectType() && pw.Type().HasAttribute("password") {
-			collectStrings(pw.GetAttr("password"), &secrets)
-		}
-	}
-	w.red.add(secrets...)
-
-	g := graph.New(len(sg.Steps) + len(st.Instances))
-	w.g = g
-	add := func(in *inst) {
-		in.node = g.AddNode(in.addr)
-		w.nodes = append(w.nodes, in)
-		if !in.isJoin {
-			w.byAddr[in.addr] = in
-		}
-	}
+	w.providerEnv()
+	w.knownSecrets(o.vars)
 	if !o.destroy {
-		for _, s := range sg.Steps {
-			si := &stepInfo{step: s, forEach: s.ForEach != nil}
-			w.steps[s.Addr()] = si
-			if !si.forEach {
-				in := &inst{addr: s.Addr(), info: si, prior: st.Instances[s.Addr()]}
-				add(in)
-				si.instances = []*inst{in}
-				si.join = in.node
-				continue
-			}
-			keys, _, fdiags := scope.ForEach(s)
-			diags = append(diags, fdiags...)
-			if fdiags.HasErrors() {
-				continue
-			}
-			for _, k := range keys {
-				key := config.StringKey(k)
-				addr := config.InstanceAddr(s.Addr(), key)
-				in := &inst{addr: addr, info: si, key: key, prior: st.Instances[addr]}
-				add(in)
-				si.instances = append(si.instances, in)
-			}
-			join := &inst{addr: s.Addr() + " (all)", isJoin: true}
-			add(join)
-			si.join = join.node
-			for _, in := range si.instances {
-				g.AddEdge(join.node, in.node)
-			}
+		diags = append(diags, w.expandModules()...)
+		if !diags.HasErrors() {
+			diags = append(diags, w.addInstances()...)
 		}
 		if diags.HasErrors() {
 			return nil, diags
 		}
-		// Edges from references.
-		for _, s := range sg.Steps {
-			si := w.steps[s.Addr()]
-			seen := map[string]bool{}
-			var depAddrs []string
-			for _, r := range s.Refs {
-				if seen[r.Addr] {
-					continue
-				}
-				seen[r.Addr] = true
-				dep := w.steps[r.Addr]
-				for _, in := range si.instances {
-					g.AddEdge(in.node, dep.join)
-				}
-				// A for_each dependency is recorded by its step address,
-				// which stands for all its instances: state stays linear.
-				depAddrs = append(depAddrs, r.Addr)
-			}
-			for _, in := range si.instances {
-				in.deps = depAddrs
-			}
-		}
+		w.addReferenceEdges()
 	}
-	// Orphans: in state but not (or no longer) configured. In destroy mode
-	// every instance in state is one.
-	var orphans []*inst
-	for addr, rec := range st.Instances {
-		if _, ok := w.byAddr[addr]; ok {
-			continue
-		}
-		in := &inst{addr: addr, prior: rec, orphan: true}
-		orphans = append(orphans, in)
-	}
-	sort.Slice(orphans, func(i, j int) bool { return orphans[i].addr < orphans[j].addr })
-	for _, in := range orphans {
-		add(in)
-	}
-	// Delete dependents before what they depend on. A dependency is an
-	// instance address or, for for_each steps, a step address.
-	orphansOfStep := map[string][]*inst{}
-	for _, in := range orphans {
-		step := in.addr
-		if i := strings.IndexByte(step, '['); i >= 0 {
-			step = step[:i]
-		}
-		orphansOfStep[step] = append(orphansOfStep[step], in)
-	}
-	for _, in := range orphans {
-		for _, d := range in.prior.Dependencies {
-			if dep, ok := w.byAddr[d]; ok {
-				if dep.orphan {
-					g.AddEdge(dep.node, in.node)
-				}
-				continue
-			}
-			for _, dep := range orphansOfStep[d] {
-				g.AddEdge(dep.node, in.node)
-			}
-		}
-	}
+	w.addOrphans()
 	if len(o.targets) > 0 {
 		if err := w.selectTargets(o.targets); err != nil {
 			diags = append(diags, &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid -target", Detail: err.Error()})
@@ -352,6 +254,193 @@ func (e *Engine) buildWorld(p *config.Pipeline, st *state.State, o buildOptions)
 		}
 	}
 	return w, diags
+}
+
+// newScope is the root scope of a run.
+func (e *Engine) newScope(p *config.Pipeline, o buildOptions) (*config.Scope, hcl.Diagnostics) {
+	git := e.Git
+	if git == nil {
+		g := config.ReadGit(e.Dir)
+		git = &g
+	}
+	return config.NewScope(p, config.ScopeOptions{
+		Vars: o.vars, Workspace: e.Workspace, Run: o.run, Git: *git, Getenv: e.getenv(),
+	})
+}
+
+// providerEnv is what every provider sees: directories, the run, and the
+// evaluated connection blocks.
+func (w *world) providerEnv() {
+	e, scope := w.e, w.scope
+	w.env = providers.Env{
+		Dir: e.Dir, Workspace: e.Workspace, RunNumber: w.run.Number,
+		LogDir:   LogDir(e.Dir, e.Workspace, w.run.Number),
+		Docker:   scope.Docker(),
+		Clusters: map[string]cty.Value{}, Registries: map[string]cty.Value{},
+	}
+	for name := range w.p.Clusters {
+		w.env.Clusters[name] = scope.Cluster(name)
+	}
+	for name := range w.p.Registries {
+		w.env.Registries[name] = scope.Registry(name)
+	}
+}
+
+// knownSecrets gives the redactor the secrets known up front: sensitive
+// variables and registry passwords.
+func (w *world) knownSecrets(vars map[string]cty.Value) {
+	var secrets []string
+	for _, v := range vars {
+		if config.HasSensitive(v) {
+			collectStrings(v, &secrets)
+		}
+	}
+	for name := range w.p.Registries {
+		collectSensitive(w.scope.Registry(name), &secrets)
+	}
+	w.red.add(secrets...)
+}
+
+// add adds a node for in to the instance graph.
+func (w *world) add(in *inst) {
+	in.node = w.g.AddNode(in.addr)
+	w.nodes = append(w.nodes, in)
+	if !in.isJoin {
+		w.byAddr[in.addr] = in
+	}
+}
+
+// expandModules builds the module tree, evaluating the for_each of module
+// calls, and the scope of every module instance with the values of steps
+// unknown (for for_each keys and load-time diagnostics).
+func (w *world) expandModules() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	w.mscopes = map[*graph.ModuleInstance]*config.Scope{}
+	var scopeOf func(m *graph.ModuleInstance) *config.Scope
+	scopeOf = func(m *graph.ModuleInstance) *config.Scope {
+		if s, ok := w.mscopes[m]; ok {
+			return s
+		}
+		if m.Call == nil {
+			w.mscopes[m] = w.scope
+			return w.scope
+		}
+		s, d := scopeOf(m.Parent).Module(m.Call, m.Key, nil)
+		diags = append(diags, d...)
+		w.mscopes[m] = s
+		return s
+	}
+	w.tree = graph.ModuleTree(w.p, func(parent *graph.ModuleInstance, call *config.ModuleCall) []string {
+		keys, _, d := scopeOf(parent).ModuleForEach(call)
+		diags = append(diags, d...)
+		return keys
+	})
+	w.tree.Walk(func(m *graph.ModuleInstance) { scopeOf(m) })
+	return diags
+}
+
+// addInstances adds the instances of every step of every module instance,
+// evaluating for_each; a for_each step also gets a join node that stands
+// for all its instances.
+func (w *world) addInstances() hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	w.tree.Walk(func(m *graph.ModuleInstance) {
+		for _, s := range m.Body.StepOrder {
+			addr := m.StepAddr(s)
+			si := &stepInfo{step: s, mod: m, addr: addr, forEach: s.ForEach != nil}
+			w.steps[addr] = si
+			if !si.forEach {
+				in := &inst{addr: addr, info: si, prior: w.st.Instances[addr]}
+				w.add(in)
+				si.instances = []*inst{in}
+				si.join = in.node
+				continue
+			}
+			keys, _, fdiags := w.mscopes[m].ForEach(s)
+			diags = append(diags, fdiags...)
+			if fdiags.HasErrors() {
+				continue
+			}
+			for _, k := range keys {
+				key := config.StringKey(k)
+				iaddr := config.InstanceAddr(addr, key)
+				in := &inst{addr: iaddr, info: si, key: key, prior: w.st.Instances[iaddr]}
+				w.add(in)
+				si.instances = append(si.instances, in)
+			}
+			join := &inst{addr: addr + " (all)", isJoin: true}
+			w.add(join)
+			si.join = join.node
+			for _, in := range si.instances {
+				w.g.AddEdge(join.node, in.node)
+			}
+		}
+	})
+	return diags
+}
+
+// addReferenceEdges makes every instance depend on the steps its step
+// depends on (graph.StepDeps, across module boundaries).
+func (w *world) addReferenceEdges() {
+	for _, si := range w.steps {
+		var depAddrs []string
+		for _, d := range graph.StepDeps(si.mod, si.step) {
+			dep := w.steps[d.Mod.StepAddr(d.Step)]
+			if dep == nil {
+				continue
+			}
+			si.deps = append(si.deps, dep)
+			for _, in := range si.instances {
+				w.g.AddEdge(in.node, dep.join)
+			}
+			// A for_each dependency is recorded by its step address,
+			// which stands for all its instances: state stays linear.
+			depAddrs = append(depAddrs, dep.addr)
+		}
+		for _, in := range si.instances {
+			in.deps = depAddrs
+		}
+	}
+}
+
+// addOrphans adds the instances in state that are not (or no longer)
+// configured, to be deleted dependents first. In destroy mode every
+// instance in state is one.
+func (w *world) addOrphans() {
+	var orphans []*inst
+	for addr, rec := range w.st.Instances {
+		if _, ok := w.byAddr[addr]; ok {
+			continue
+		}
+		orphans = append(orphans, &inst{addr: addr, prior: rec, orphan: true})
+	}
+	sort.Slice(orphans, func(i, j int) bool { return orphans[i].addr < orphans[j].addr })
+	for _, in := range orphans {
+		w.add(in)
+	}
+	// A dependency is an instance address or, for for_each steps, a step
+	// address.
+	orphansOfStep := map[string][]*inst{}
+	for _, in := range orphans {
+		step := in.addr
+		if a, err := config.ParseAddr(in.addr, false); err == nil {
+			step = a.StepAddr()
+		}
+		orphansOfStep[step] = append(orphansOfStep[step], in)
+	}
+	for _, in := range orphans {
+		for _, d := range in.prior.Dependencies {
+			if dep, ok := w.byAddr[d]; ok {
+				if dep.orphan {
+					w.g.AddEdge(dep.node, in.node)
+				}
+				continue
+			}
+			for _, dep := range orphansOfStep[d] {
+				w.g.AddEdge(dep.node, in.node)
+			}
+		}
+	}
 }
 
 // selectTargets limits the walk to the targets and what they depend on.
@@ -366,7 +455,11 @@ func (w *world) selectTargets(targets []string) error {
 			roots = append(roots, si.join)
 			continue
 		}
-		return fmt.Errorf("%q is not a step or instance of this pipeline; use an address like exec.build or docker_build.app[\"api\"] (see `ansflow state list`)", t)
+		if joins := w.moduleTarget(t); len(joins) > 0 {
+			roots = append(roots, joins...)
+			continue
+		}
+		return fmt.Errorf("%q is not a step, instance or module of this pipeline; use an address like exec.build, docker_build.app[\"api\"] or module.api (see `ansflow state list`)", t)
 	}
 	w.targets = map[string]bool{}
 	for n := range w.g.Ancestors(roots) {
@@ -402,6 +495,12 @@ func (w *world) skipValue(in *inst, inputs cty.Value, kept func() cty.Value) {
 // skippedRefs rewrites "Unsupported attribute" errors about an output of a
 // step that was skipped and never ran into a message that says so.
 func (w *world) skippedRefs(diags hcl.Diagnostics) hcl.Diagnostics {
+	return w.skippedRefsIn(diags, nil)
+}
+
+// skippedRefsIn is skippedRefs for expressions of module instance m (nil:
+// the root).
+func (w *world) skippedRefsIn(diags hcl.Diagnostics, m *graph.ModuleInstance) hcl.Diagnostics {
 	for _, d := range diags {
 		if d.Severity != hcl.DiagError || d.Summary != "Unsupported attribute" || d.Expression == nil {
 			continue
@@ -415,7 +514,7 @@ func (w *world) skippedRefs(diags hcl.Diagnostics) hcl.Diagnostics {
 			continue
 		}
 		step := t.RootName() + "." + attr.Name
-		si := w.steps[step]
+		si := w.steps[modulePrefix(m)+step]
 		if si == nil || !si.neverRan.Load() {
 			continue
 		}
@@ -431,92 +530,34 @@ func (w *world) skippedRefs(diags hcl.Diagnostics) hcl.Diagnostics {
 }
 
 // evalStep evaluates one instance's inputs and meta-arguments, filling in
-// the default cluster: a k8s step without `cluster` uses the pipeline's only
-// cluster block when there is exactly one.
+// the default cluster: an input the schema marks DefaultCluster, left
+// unset, takes the pipeline's only cluster block when there is exactly one.
 func (w *world) evalStep(in *inst) (cty.Value, config.Meta, hcl.Diagnostics) {
 	s := in.info.step
-	inputs, meta, diags := w.scope.EvalStep(s, in.key, w.refValues(s))
-	diags = w.skippedRefs(diags)
-	if diags.HasErrors() || len(w.p.Clusters) != 1 || s.Schema.Input("cluster") == nil {
+	scope, diags := w.scopeFor(in.info.mod)
+	vals, d := w.refValues(in.info)
+	diags = append(diags, d...)
+	inputs, meta, d := scope.EvalStep(s, in.key, vals)
+	diags = scope.InModule(w.skippedRefsIn(append(diags, d...), in.info.mod))
+	if !scope.Enabled() {
+		meta.When = false
+	}
+	if diags.HasErrors() || len(w.p.Clusters) != 1 {
 		return inputs, meta, diags
 	}
-	if c := inputs.GetAttr("cluster"); c.IsKnown() && c.IsNull() {
-		for name := range w.p.Clusters {
-			attrs := inputs.AsValueMap()
-			attrs["cluster"] = w.scope.Cluster(name)
-			inputs = cty.ObjectVal(attrs)
+	for _, a := range s.Schema.Inputs {
+		if !a.DefaultCluster {
+			continue
+		}
+		if c := inputs.GetAttr(a.Name); c.IsKnown() && c.IsNull() {
+			for name := range w.p.Clusters {
+				attrs := inputs.AsValueMap()
+				attrs[a.Name] = w.scope.Cluster(name)
+				inputs = cty.ObjectVal(attrs)
+			}
 		}
 	}
 	return inputs, meta, diags
-}
-
-// refValues are the values of the steps s refers to by value.
-func (w *world) refValues(s *config.Step) config.StepValues {
-	sv := config.StepValues{}
-	for _, r := range s.Refs {
-		if r.DependsOn {
-			continue
-		}
-		dep := w.steps[r.Addr]
-		if dep == nil {
-			continue
-		}
-		byName := sv[dep.step.Type]
-		if byName == nil {
-			byName = map[string]cty.Value{}
-			sv[dep.step.Type] = byName
-		}
-		if _, done := byName[dep.step.Name]; !done {
-			byName[dep.step.Name] = dep.value()
-		}
-	}
-	return sv
-}
-
-// outputValues are the values of the steps the outputs refer to.
-func (w *world) outputValues() config.StepValues {
-	sv := config.StepValues{}
-	for _, o := range w.p.Outputs {
-		if o.Expr == nil {
-			continue
-		}
-		for _, t := range o.Expr.Variables() {
-			if len(t) < 2 {
-				continue
-			}
-			attr, ok := t[1].(hcl.TraverseAttr)
-			if !ok {
-				continue
-			}
-			si := w.steps[t.RootName()+"."+attr.Name]
-			if si == nil {
-				continue
-			}
-			if sv[si.step.Type] == nil {
-				sv[si.step.Type] = map[string]cty.Value{}
-			}
-			if v := si.value(); v != cty.NilVal {
-				sv[si.step.Type][si.step.Name] = v
-			}
-		}
-	}
-	return sv
-}
-
-// allValues are the values of every step, for outputs.
-func (w *world) allValues() config.StepValues {
-	sv := config.StepValues{}
-	for _, si := range w.steps {
-		if sv[si.step.Type] == nil {
-			sv[si.step.Type] = map[string]cty.Value{}
-		}
-		v := si.value()
-		if v == cty.NilVal {
-			continue
-		}
-		sv[si.step.Type][si.step.Name] = v
-	}
-	return sv
 }
 
 func (w *world) provider(t string) (providers.Step, error) {
@@ -526,7 +567,7 @@ func (w *world) provider(t string) (providers.Step, error) {
 // declarative reports whether the instance converges an object.
 func (w *world) declarative(in *inst, inputs cty.Value) bool {
 	t := in.typ()
-	schema := config.LookupStepSchema(t)
+	schema := w.p.Schemas.Lookup(t)
 	if p, err := w.provider(t); err == nil {
 		if d, ok := p.(providers.Declarativer); ok && inputs != cty.NilVal && inputs.IsWhollyKnown() {
 			u, _ := inputs.UnmarkDeep()
@@ -537,9 +578,9 @@ func (w *world) declarative(in *inst, inputs cty.Value) bool {
 }
 
 // prior turns a state record into what providers see.
-func priorOf(rec *state.Instance) providers.Prior {
+func (w *world) priorOf(rec *state.Instance) providers.Prior {
 	p := providers.Prior{Inputs: inputsFromJSON(rec.Inputs), Private: rec.Private}
-	if schema := config.LookupStepSchema(rec.Type); schema != nil {
+	if schema := w.p.Schemas.Lookup(rec.Type); schema != nil {
 		p.Outputs = outputsFromJSON(rec.Outputs, schema.OutputType())
 	}
 	return p

@@ -6,8 +6,8 @@ import (
 	"testing"
 
 	"github.com/ansflow/ansflow/bench/pipegen"
-	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/graph"
+	"github.com/ansflow/ansflow/providers/builtin"
 )
 
 // BenchmarkBuild measures graph.Build (the step graph of a loaded
@@ -30,7 +30,7 @@ func BenchmarkBuild(b *testing.B) {
 			if err := pipegen.WriteDir(dir, c.shape, c.n, pipegen.Options{}); err != nil {
 				b.Fatal(err)
 			}
-			p, diags := config.Load(dir)
+			p, diags := builtin.Load(dir)
 			if diags.HasErrors() {
 				b.Fatal(diags.Error())
 			}

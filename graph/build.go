@@ -9,37 +9,41 @@ import (
 )
 
 // Steps is the step-level graph of a pipeline: one node per step block
-// (before for_each expansion), edges from references and depends_on.
+// (before for_each expansion, modules included once per call), edges from
+// references and depends_on.
 type Steps struct {
 	*Graph
 	Steps []*config.Step     // by node id
+	Mods  []*ModuleInstance  // by node id: the module (call) each step is in
 	Index map[string]int     // node id by step address
+	Tree  *ModuleInstance    // the module tree, one instance per call
 	refs  [][]config.StepRef // refs[n][i] is the reference behind the i-th dep edge
 }
 
 // Build makes the step graph of p. A dependency cycle is an error diagnostic
 // pointing at one of the references that close it.
 func Build(p *config.Pipeline) (*Steps, hcl.Diagnostics) {
+	tree := ModuleTree(p, nil)
 	g := &Steps{
 		Graph: New(len(p.StepOrder)),
 		Steps: make([]*config.Step, 0, len(p.StepOrder)),
 		Index: make(map[string]int, len(p.StepOrder)),
+		Tree:  tree,
 	}
-	for _, s := range p.StepOrder {
-		g.Index[s.Addr()] = g.AddNode(s.Addr())
-		g.Steps = append(g.Steps, s)
-	}
+	tree.Walk(func(m *ModuleInstance) {
+		for _, s := range m.Body.StepOrder {
+			addr := m.StepAddr(s)
+			g.Index[addr] = g.AddNode(addr)
+			g.Steps = append(g.Steps, s)
+			g.Mods = append(g.Mods, m)
+		}
+	})
 	g.refs = make([][]config.StepRef, len(g.Steps))
 	for n, s := range g.Steps {
-		seen := make(map[int]bool, len(s.Refs))
-		for _, r := range s.Refs {
-			to, ok := g.Index[r.Addr]
-			if !ok || seen[to] {
-				continue
-			}
-			seen[to] = true
+		for _, d := range StepDeps(g.Mods[n], s) {
+			to := g.Index[d.Mod.StepAddr(d.Step)]
 			g.AddEdge(n, to)
-			g.refs[n] = append(g.refs[n], r)
+			g.refs[n] = append(g.refs[n], d.Ref)
 		}
 	}
 	var diags hcl.Diagnostics

@@ -7,7 +7,6 @@ package graph
 import (
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 )
 
@@ -171,19 +170,5 @@ func (g *Graph) Ancestors(from []int) map[int]bool {
 // WriteDOT writes the graph in Graphviz DOT form, nodes and edges sorted by
 // name so the output is stable. Edges point from a node to its dependency.
 func (g *Graph) WriteDOT(w io.Writer, title string) error {
-	var b strings.Builder
-	b.WriteString("digraph " + strconv.Quote(title) + " {\n")
-	b.WriteString("  rankdir = \"RL\";\n  node [shape = box];\n")
-	ids := g.byName()
-	for _, n := range ids {
-		b.WriteString("  " + strconv.Quote(g.names[n]) + ";\n")
-	}
-	for _, n := range ids {
-		for _, d := range g.sortedDeps(n) {
-			b.WriteString("  " + strconv.Quote(g.names[n]) + " -> " + strconv.Quote(g.names[d]) + ";\n")
-		}
-	}
-	b.WriteString("}\n")
-	_, err := io.WriteString(w, b.String())
-	return err
+	return g.WriteDOTGroups(w, title, nil)
 }

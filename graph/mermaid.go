@@ -12,21 +12,7 @@ import (
 // render it in Markdown): dependencies on the left, an arrow from each node
 // to what it depends on, as in WriteDOT. Nodes are sorted by name.
 func (g *Graph) WriteMermaid(w io.Writer) error {
-	var b strings.Builder
-	b.WriteString("flowchart RL\n")
-	ids := g.byName()
-	key := make([]string, len(g.names))
-	for i, n := range ids {
-		key[n] = fmt.Sprintf("n%d", i)
-		fmt.Fprintf(&b, "  %s[\"%s\"]\n", key[n], mermaidText(g.names[n]))
-	}
-	for _, n := range ids {
-		for _, d := range g.sortedDeps(n) {
-			fmt.Fprintf(&b, "  %s --> %s\n", key[n], key[d])
-		}
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
+	return g.WriteMermaidGroups(w, nil)
 }
 
 // mermaidText escapes a label for a quoted Mermaid node text: quotes and

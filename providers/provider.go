@@ -10,8 +10,18 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/ansflow/ansflow/config"
 	"github.com/zclconf/go-cty/cty"
 )
+
+// Type is one step type: the schema that describes it (inputs, outputs,
+// kind, the words the views use) and the implementation that carries it
+// out. Each provider package returns one per step type from the file that
+// implements it; providers/builtin lists them.
+type Type struct {
+	Schema *config.StepSchema
+	Step   Step
+}
 
 // Step is implemented once per step type. Every method may be called
 // concurrently for different instances. Inputs and outputs are cty objects
@@ -56,6 +66,24 @@ type Declarativer interface {
 // Registry maps step type names to their implementations. It is built in
 // main and passed in; there is no global registry.
 type Registry map[string]Step
+
+// RegistryOf returns the implementations of types by name.
+func RegistryOf(types []Type) Registry {
+	r := make(Registry, len(types))
+	for _, t := range types {
+		r[t.Schema.Type] = t.Step
+	}
+	return r
+}
+
+// SchemasOf returns the schemas of types by name, for config.LoadWith.
+func SchemasOf(types []Type) config.Schemas {
+	s := make(config.Schemas, len(types))
+	for _, t := range types {
+		s[t.Schema.Type] = t.Schema
+	}
+	return s
+}
 
 // Lookup returns the implementation of step type t.
 func (r Registry) Lookup(t string) (Step, error) {

@@ -81,7 +81,27 @@ func Load(pipelineDir string, st *state.State, number int) (*Run, error) {
 	if errors.Is(err, fs.ErrNotExist) {
 		return FromState(st, number), nil
 	}
+	if err == nil {
+		r.FollowRenames(st)
+	}
 	return r, err
+}
+
+// FollowRenames gives the steps of r the addresses they have now, after
+// the moved blocks applied since (state.State.Moved), so history and
+// statistics show one step under one name.
+func (r *Run) FollowRenames(st *state.State) {
+	if len(st.Moved) == 0 || r.index == nil {
+		return
+	}
+	r.index = make(map[string]*Step, len(r.Steps))
+	for _, s := range r.Steps {
+		s.Addr = st.NameNow(s.Addr, r.Number)
+		for i, d := range s.DependsOn {
+			s.DependsOn[i] = st.NameNow(d, r.Number)
+		}
+		r.index[s.Addr] = s
+	}
 }
 
 // Path is the events file of run number.

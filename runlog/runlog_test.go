@@ -176,3 +176,26 @@ func TestNewerVersionRefused(t *testing.T) {
 		t.Errorf("err = %v, want ErrNoHeader", err)
 	}
 }
+
+// TestLoadFollowsRenames: a run recorded before a moved block renamed its
+// steps is shown with their new addresses.
+func TestLoadFollowsRenames(t *testing.T) {
+	dir := t.TempDir()
+	st := state.New("default")
+	st.Runs = []state.Run{{Number: 3, Result: "ok"}, {Number: 4, Result: "ok"}}
+	st.Moved = []state.Rename{{From: "exec.a", To: "module.m.exec.a", Run: 4}, {From: "exec.x", To: "exec.y", Run: 3}}
+	record(t, engine.LogDir(dir, "default", 3), events, true)
+	r, err := Load(dir, st, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Step("exec.a") != nil || r.Step("module.m.exec.a") == nil {
+		t.Fatalf("steps of run 3: %v", r.Steps)
+	}
+	if deps := r.Step("exec.b").DependsOn; len(deps) != 1 || deps[0] != "module.m.exec.a" {
+		t.Errorf("exec.b depends on %v, want module.m.exec.a", deps)
+	}
+	if got := strings.Join(r.CriticalPath(), " "); got != "module.m.exec.a exec.c exec.e" {
+		t.Errorf("critical path = %s", got)
+	}
+}

@@ -17,6 +17,8 @@ func TestMoveInstance(t *testing.T) {
 		{name: "missing", src: "exec.nope", dst: "exec.other", wantErr: "exec.nope is not in the state"},
 		{name: "taken", src: `docker_build.app["svc0"]`, dst: "exec.test", wantErr: "already has a record"},
 		{name: "other type", src: `docker_build.app["svc0"]`, dst: "exec.web", wantErr: "the step type must stay the same"},
+		{name: "into a module", src: `docker_build.app["svc0"]`, dst: `module.svc["a.b]"].module.x.docker_build.web`},
+		{name: "into a module, other type", src: `docker_build.app["svc0"]`, dst: "module.api.exec.web", wantErr: "the step type must stay the same"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -39,6 +41,23 @@ func TestMoveInstance(t *testing.T) {
 				t.Errorf("dependencies of exec.test = %q, want [%s]", deps, tt.dst)
 			}
 		})
+	}
+}
+
+// TestModuleInstances: a module address stands for everything inside it.
+func TestModuleInstances(t *testing.T) {
+	st := storetest.Sample("default")
+	if _, err := st.MoveInstance("exec.test", "module.api.exec.test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.MoveInstance("module.api", `module.svc["a"]`); err != nil {
+		t.Fatal(err)
+	}
+	if got := st.InstancesOf("module.svc"); !slices.Equal(got, []string{`module.svc["a"].exec.test`}) {
+		t.Errorf("InstancesOf(module.svc) = %q", got)
+	}
+	if got, err := st.RemoveInstance(`module.svc["a"]`); err != nil || len(got) != 1 {
+		t.Errorf("RemoveInstance(module.svc[\"a\"]) = %q, %v", got, err)
 	}
 }
 

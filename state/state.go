@@ -37,6 +37,11 @@ type State struct {
 	// by address; ApprovalLog the decisions taken, oldest first.
 	Approvals   map[string]*Approval `json:"approvals,omitempty"`
 	ApprovalLog []Approval           `json:"approval_log,omitempty"`
+
+	// Moved are the renames `moved` blocks made, oldest first, so that
+	// logs and history of earlier runs follow the new addresses (at most
+	// MaxRenames).
+	Moved []Rename `json:"moved,omitempty"`
 }
 
 // Instance is the record of one step instance.
@@ -98,6 +103,7 @@ type Run struct {
 	Ran       int       `json:"ran"`
 	Deleted   int       `json:"deleted"`
 	Failed    int       `json:"failed"`
+	Moved     int       `json:"moved,omitempty"` // instances renamed by moved blocks
 }
 
 // New returns an empty state with a fresh lineage.
@@ -124,12 +130,23 @@ type Change struct {
 	// RemoveApproval names a step whose record is deleted.
 	Approval       *Approval `json:"approval,omitempty"`
 	RemoveApproval string    `json:"remove_approval,omitempty"`
+	// Moves rename instance records (see State.Rename), before anything
+	// else in the change; the renames are recorded for the run RunNumber
+	// (or the current one).
+	Moves []Move `json:"moves,omitempty"`
 }
 
 // Apply folds c into s. It does not touch the serial.
 func (s *State) Apply(c Change) {
 	if s.Instances == nil {
 		s.Instances = map[string]*Instance{}
+	}
+	if len(c.Moves) > 0 {
+		run := c.RunNumber
+		if run == 0 {
+			run = s.RunNumber
+		}
+		s.Rename(c.Moves, run)
 	}
 	if c.Instance != nil {
 		s.Instances[c.Instance.Addr] = c.Instance

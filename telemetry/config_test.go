@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/providers/builtin"
 )
 
 func TestResolve(t *testing.T) {
@@ -47,7 +48,7 @@ func TestResolve(t *testing.T) {
 			if tt.hcl != "" {
 				dir := t.TempDir()
 				os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(tt.hcl+"exec \"a\" {\n  command = [\"true\"]\n}\n"), 0o644)
-				pp, d := config.Load(dir)
+				pp, d := builtin.Load(dir)
 				if d.HasErrors() {
 					t.Fatal(d)
 				}

@@ -18,6 +18,10 @@ const JSONVersion = 1
 
 // JSON writes one JSON object per line. It is safe for concurrent use.
 type JSON struct {
+	// Schemas word the messages of apply events by step type ("Building");
+	// without them every step has the generic words.
+	Schemas config.Schemas
+
 	mu  sync.Mutex
 	enc *json.Encoder
 	now func() time.Time
@@ -44,6 +48,7 @@ type envelope struct {
 	Valid       *bool                  `json:"valid,omitempty"`
 	Diagnostics []jsonDiagnostic       `json:"diagnostics,omitempty"`
 	Outputs     *map[string]JSONOutput `json:"outputs,omitempty"`
+	Moved       *engine.Move           `json:"moved,omitempty"`
 }
 
 // JSONOutput is one pipeline output in the outputs event: Value is its JSON
@@ -64,6 +69,7 @@ type jsonPlanSummary struct {
 	Skip    int `json:"skipped"`
 	// NotTargeted counts the steps -target left out (not in skipped).
 	NotTargeted int                   `json:"not_targeted,omitempty"`
+	Moved       int                   `json:"moved,omitempty"` // step instances moved blocks rename
 	Changes     bool                  `json:"has_changes"`
 	Outputs     []engine.OutputChange `json:"output_changes,omitempty"`
 }
@@ -87,6 +93,7 @@ type jsonApplySummary struct {
 	Created     int      `json:"created"`
 	Updated     int      `json:"updated"`
 	Ran         int      `json:"ran"`
+	Moved       int      `json:"moved,omitempty"`
 	Deleted     int      `json:"deleted"`
 	Failed      int      `json:"failed"`
 	Skipped     []string `json:"skipped,omitempty"`
@@ -126,18 +133,24 @@ func (j *JSON) write(e envelope) {
 	_ = j.enc.Encode(e)
 }
 
-// Plan writes one planned_change per step that does something, then a
-// plan_summary.
+// Plan writes one moved event per record a moved block renames, one
+// planned_change per step that does something, then a plan_summary.
 func (j *JSON) Plan(p *engine.Plan) {
+	for i := range p.Moves {
+		j.write(envelope{Type: "moved", Moved: &p.Moves[i], Message: MoveLine(p.Moves[i])})
+	}
 	for _, c := range p.Changes {
 		if c.Action.Changes() {
-			j.write(envelope{Type: "planned_change", Change: c, Message: ChangeLine(c)})
+			jc := *c
+			jc.Reasons = Reasons(c)
+			j.write(envelope{Type: "planned_change", Change: &jc, Message: ChangeLine(c)})
 		}
 	}
 	s := p.Summary()
 	j.write(envelope{Type: "plan_summary", Message: SummaryLine(p), Summary: &jsonPlanSummary{
 		Create: s.Create, Update: s.Update, Replace: s.Replace, Delete: s.Delete, Run: s.Run, NoOp: s.NoOp,
 		Skip: s.Skip - NotTargeted(p), NotTargeted: NotTargeted(p), Changes: p.HasChanges(), Outputs: p.Outputs,
+		Moved: len(p.Moves),
 	}})
 }
 
@@ -151,18 +164,18 @@ func (j *JSON) Event(ev engine.Event) {
 	if ev.Message != "" || ev.Type == engine.EventStepLog {
 		step.Message = &ev.Message
 	}
-	j.write(envelope{Type: string(ev.Type), Message: eventMessage(ev), Step: step})
+	j.write(envelope{Type: string(ev.Type), Message: eventMessage(ev, Style{Schemas: j.Schemas}), Step: step})
 }
 
 // eventMessage is the human line of an apply event, without colour.
-func eventMessage(ev engine.Event) string {
+func eventMessage(ev engine.Event, s Style) string {
 	switch ev.Type {
 	case engine.EventStepStart:
-		return ev.Addr + ": " + verbs(addrType(ev.Addr), ev.Action).doing + "..."
+		return ev.Addr + ": " + s.verbs(addrType(ev.Addr), ev.Action).doing + "..."
 	case engine.EventStepRetry:
-		return retryLine(ev, Style{})
+		return retryLine(ev, s)
 	case engine.EventStepEnd:
-		return endLine(ev, Style{})
+		return endLine(ev, s)
 	case engine.EventStepLog:
 		return ev.Addr + " (" + ev.Stream + "): " + ev.Message
 	}
@@ -186,7 +199,7 @@ func (j *JSON) ApplySummary(r *engine.ApplyResult, destroy bool) {
 		}
 	}
 	j.write(envelope{Type: "apply_summary", Message: ApplySummaryLine(r, destroy), Apply: &jsonApplySummary{
-		Operation: op, Run: r.Run.Number, Result: r.Run.Result, Created: r.Run.Created, Updated: r.Run.Updated, Ran: r.Run.Ran,
+		Operation: op, Run: r.Run.Number, Result: r.Run.Result, Created: r.Run.Created, Updated: r.Run.Updated, Ran: r.Run.Ran, Moved: r.Run.Moved,
 		Deleted: r.Run.Deleted, Failed: len(r.Failures) + len(r.Tolerated), Skipped: r.Skipped, NotStarted: r.NotStarted,
 		DurationMS: milliseconds(r.Run.Finished.Sub(r.Run.Started)), Interrupted: r.Interrupted, StepDurationsMS: steps,
 		Waiting: r.Waiting, Blocked: r.Blocked,

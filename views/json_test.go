@@ -12,6 +12,7 @@ import (
 
 	"github.com/ansflow/ansflow/engine"
 	"github.com/ansflow/ansflow/internal/jsonschema"
+	"github.com/ansflow/ansflow/providers/builtin"
 	"github.com/ansflow/ansflow/state"
 	"github.com/hashicorp/hcl/v2"
 )
@@ -42,7 +43,9 @@ func loadEventSchema(t *testing.T) (*jsonschema.Schema, []string) {
 
 // writeEveryEvent writes one event of every type the JSON view knows.
 func writeEveryEvent(j *JSON) {
-	j.Plan(samplePlan())
+	p := samplePlan()
+	p.Moves = []engine.Move{{From: "exec.old", To: "exec.compile"}}
+	j.Plan(p)
 	j.Event(engine.Event{Type: engine.EventStepStart, Addr: "docker_build.app", Action: engine.Create})
 	j.Event(engine.Event{Type: engine.EventStepProgress, Addr: "docker_build.app", Action: engine.Create, Message: "Step 2/4 : COPY . ."})
 	j.Event(engine.Event{Type: engine.EventStepLog, Addr: "docker_build.app", Action: engine.Create, Stream: "stdout", Message: ""})
@@ -74,6 +77,7 @@ func TestJSONEventsMatchSchema(t *testing.T) {
 	schema, types := loadEventSchema(t)
 	var buf bytes.Buffer
 	j := NewJSON(&buf)
+	j.Schemas = builtin.Schemas()
 	j.now = func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
 	writeEveryEvent(j)
 

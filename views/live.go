@@ -184,7 +184,7 @@ func (l *Live) redraw(scroll string) {
 // regionLine is one running step: spinner, address, "Doing... elapsed",
 // and as much of its last output line as fits on the terminal.
 func (l *Live) regionLine(s *liveStep, width int, now time.Time) string {
-	v := verbs(addrType(s.addr), s.action)
+	v := l.verbs(addrType(s.addr), s.action)
 	head := fmt.Sprintf("  %s %-*s  %s... %s", spinner[l.frame%len(spinner)], width, s.addr, v.doing, elapsed(now.Sub(s.started)))
 	head = truncate(head, l.width-1)
 	room := l.width - 1 - utf8.RuneCountInString(head) - 3

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ansflow/ansflow/engine"
+	"github.com/ansflow/ansflow/providers/builtin"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -55,7 +56,7 @@ func screen(t *testing.T, out string) []string {
 func TestLive(t *testing.T) {
 	var buf bytes.Buffer
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := NewLive(&buf, Style{}, 60, time.Hour)
+	l := NewLive(&buf, Style{Schemas: builtin.Schemas()}, 60, time.Hour)
 	l.now = func() time.Time { return clock }
 	l.Event(engine.Event{Type: engine.EventStepStart, Addr: "docker_build.app", Action: engine.Create})
 	l.Event(engine.Event{Type: engine.EventStepStart, Addr: "exec.test", Action: engine.Run})
@@ -127,7 +128,7 @@ func TestElapsed(t *testing.T) {
 
 func TestLiveRegionIsBounded(t *testing.T) {
 	var buf bytes.Buffer
-	l := NewLive(&buf, Style{}, 80, time.Hour)
+	l := NewLive(&buf, Style{Schemas: builtin.Schemas()}, 80, time.Hour)
 	for i := range 20 {
 		l.Event(engine.Event{Type: engine.EventStepStart, Addr: fmt.Sprintf("exec.s%02d", i), Action: engine.Run})
 	}
@@ -147,7 +148,7 @@ func TestLiveRegionIsBounded(t *testing.T) {
 func TestProgressStillRunningAndRepeats(t *testing.T) {
 	var buf bytes.Buffer
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	p := NewProgress(&buf, Style{}, 10*time.Second)
+	p := NewProgress(&buf, Style{Schemas: builtin.Schemas()}, 10*time.Second)
 	p.Close() // no ticker: the test drives stillRunning itself
 	p.now = func() time.Time { return clock }
 	p.Event(engine.Event{Type: engine.EventStepStart, Addr: "docker_build.app", Action: engine.Create})

@@ -30,12 +30,21 @@ func RenderMarkdown(w io.Writer, p *engine.Plan) {
 		b.WriteString(", **destroy**")
 	}
 	b.WriteString(".\n\n")
-	if len(changes) == 0 {
+	for _, m := range p.Moves {
+		fmt.Fprintf(&b, "- %s has moved to %s\n", codeSpan(m.From), codeSpan(m.To))
+	}
+	if len(p.Moves) > 0 {
+		b.WriteString("\n")
+	}
+	switch {
+	case len(changes) == 0 && len(p.Moves) > 0:
+		b.WriteString("No changes, but " + MovedLine(p) + "\n")
+	case len(changes) == 0:
 		b.WriteString("No changes: nothing to create, update, destroy or run.\n")
-	} else {
+	default:
 		b.WriteString("| | Step | Action | Reason |\n|:-:|---|---|---|\n")
 		for _, c := range changes {
-			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", Symbol(c.Action), codeSpan(c.Addr), actionWord(c), tableCell(strings.Join(c.Reasons, "; ")))
+			fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", Symbol(c.Action), codeSpan(c.Addr), actionWord(c), tableCell(strings.Join(Reasons(c), "; ")))
 		}
 		for _, c := range changes {
 			if len(c.Attrs) > 0 {
@@ -48,8 +57,8 @@ func RenderMarkdown(w io.Writer, p *engine.Plan) {
 		fmt.Fprintf(&b, "\n<details><summary>Not changed (%d)</summary>\n\n", len(quiet))
 		for _, c := range quiet {
 			line := "- " + codeSpan(c.Addr) + " " + headline(c)
-			if len(c.Reasons) > 0 {
-				line += ": " + strings.Join(c.Reasons, "; ")
+			if reasons := Reasons(c); len(reasons) > 0 {
+				line += ": " + strings.Join(reasons, "; ")
 			}
 			b.WriteString(line + "\n")
 		}

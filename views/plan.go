@@ -10,11 +10,18 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
 )
 
-// Style turns colour on or off.
-type Style struct{ Color bool }
+// Style is how the human views render: colour on or off, and the words of
+// each step type.
+type Style struct {
+	Color bool
+	// Schemas word progress lines by step type ("Building...", "Built");
+	// without them every step has the generic create, update and run words.
+	Schemas config.Schemas
+}
 
 const (
 	ansiReset  = "\x1b[0m"
@@ -108,9 +115,13 @@ func RenderPlan(w io.Writer, p *engine.Plan, o PlanOptions) {
 			quiet = append(quiet, c)
 		}
 	}
-	if len(changes) == 0 {
+	writeMoves(&b, p.Moves, o.Style)
+	switch {
+	case len(changes) == 0 && len(p.Moves) > 0:
+		b.WriteString(o.Bold("No changes,") + " but " + MovedLine(p) + "\n")
+	case len(changes) == 0:
 		b.WriteString(o.Bold("No changes.") + " The pipeline is up to date: nothing to create, update, destroy or run.\n")
-	} else {
+	default:
 		writeLegend(&b, changes, o.Style)
 		b.WriteString("\nansflow will perform the following actions:\n")
 		for _, c := range changes {
@@ -122,8 +133,8 @@ func RenderPlan(w io.Writer, p *engine.Plan, o PlanOptions) {
 		b.WriteString("\nNot changed:\n")
 		for _, c := range quiet {
 			line := fmt.Sprintf("  %s %s", c.Addr, headline(c))
-			if len(c.Reasons) > 0 {
-				line += " (" + strings.Join(c.Reasons, "; ") + ")"
+			if reasons := Reasons(c); len(reasons) > 0 {
+				line += " (" + strings.Join(reasons, "; ") + ")"
 			}
 			b.WriteString(o.paint(ansiDim, line) + "\n")
 		}
@@ -137,6 +148,25 @@ func RenderPlan(w io.Writer, p *engine.Plan, o PlanOptions) {
 			o.paint(ansiYellow+ansiBold, "Warning:"), strings.Join(p.Targets, ", "))
 	}
 	io.WriteString(w, b.String())
+}
+
+// MovedLine is "2 step(s) moved; apply records the new addresses."
+func MovedLine(p *engine.Plan) string {
+	return fmt.Sprintf("%d step(s) moved; apply records the new addresses.", len(p.Moves))
+}
+
+// MoveLine is "A has moved to B".
+func MoveLine(m engine.Move) string { return m.From + " has moved to " + m.To }
+
+// writeMoves lists the records moved blocks rename, Terraform's way, with
+// a blank line after them.
+func writeMoves(b *strings.Builder, moves []engine.Move, s Style) {
+	for _, m := range moves {
+		b.WriteString("  " + s.Bold("# "+MoveLine(m)) + "\n")
+	}
+	if len(moves) > 0 {
+		b.WriteString("\n")
+	}
 }
 
 // writeOutputChanges lists how the pipeline's outputs would change.
@@ -207,24 +237,35 @@ func SummaryLine(p *engine.Plan) string {
 func NotTargeted(p *engine.Plan) int {
 	n := 0
 	for _, c := range p.Changes {
-		if c.Action == engine.Skip && slices.Contains(c.Reasons, engine.ReasonNotTargeted) {
+		if c.Action == engine.Skip && notTargeted(c) {
 			n++
 		}
 	}
 	return n
 }
 
+// notTargeted reports whether -target left c out.
+func notTargeted(c *engine.Change) bool {
+	if len(c.Why) == 0 {
+		return slices.Contains(c.Reasons, ReasonText(engine.Reason{Code: engine.ReasonNotTargeted}))
+	}
+	return slices.ContainsFunc(c.Why, func(r engine.Reason) bool { return r.Code == engine.ReasonNotTargeted })
+}
+
 // ChangeLine is "ADDR will ... because REASON; REASON".
 func ChangeLine(c *engine.Change) string {
 	line := c.Addr + " " + headline(c)
-	if len(c.Reasons) > 0 {
-		line += " because " + strings.Join(c.Reasons, "; ")
+	if reasons := Reasons(c); len(reasons) > 0 {
+		line += " because " + strings.Join(reasons, "; ")
 	}
 	return line
 }
 
 func writeChange(b *strings.Builder, c *engine.Change, s Style) {
 	b.WriteString("  " + s.Bold("# "+ChangeLine(c)) + "\n")
+	if c.MovedFrom != "" {
+		b.WriteString("  " + s.Bold("# (moved from "+c.MovedFrom+")") + "\n")
+	}
 	// Symbols are right-aligned in three columns, so "-/+" and "  +"
 	// start their addresses at the same place, as in Terraform.
 	head := strings.Repeat(" ", 3-len(Symbol(c.Action))) + s.symbol(c.Action) + " " + c.Addr

@@ -74,6 +74,21 @@ func upToDatePlan() *engine.Plan {
 	}}
 }
 
+// movedPlan only renames: two records follow moved blocks.
+func movedPlan() *engine.Plan {
+	p := upToDatePlan()
+	p.Moves = []engine.Move{{From: "exec.old", To: "exec.a"}, {From: `exec.x["a"]`, To: `module.api.exec.x["b"]`}}
+	return p
+}
+
+// movedAndChangedPlan renames a record and changes steps.
+func movedAndChangedPlan() *engine.Plan {
+	p := samplePlan()
+	p.Moves = []engine.Move{{From: "exec.build", To: "exec.compile"}, {From: "k8s_deploy.web", To: "k8s_deploy.app"}}
+	p.Change("k8s_deploy.app").MovedFrom = "k8s_deploy.web"
+	return p
+}
+
 // golden compares got with testdata/NAME.golden, rewriting it with -update.
 func golden(t *testing.T, name string, got []byte) {
 	t.Helper()
@@ -104,6 +119,8 @@ func TestRenderPlanGolden(t *testing.T) {
 		{"plan_color", samplePlan(), PlanOptions{Style: Style{Color: true}}},
 		{"plan_no_changes", upToDatePlan(), PlanOptions{}},
 		{"plan_no_changes_verbose", upToDatePlan(), PlanOptions{Verbose: true}},
+		{"plan_moved", movedPlan(), PlanOptions{}},
+		{"plan_moved_and_changed", movedAndChangedPlan(), PlanOptions{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -155,6 +172,7 @@ func TestRenderMarkdownGolden(t *testing.T) {
 	}{
 		{"plan_markdown", samplePlan()},
 		{"plan_markdown_no_changes", upToDatePlan()},
+		{"plan_markdown_moved", movedPlan()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

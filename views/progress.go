@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/engine"
 )
 
@@ -91,7 +92,7 @@ func (p *Progress) stillRunning(now time.Time) {
 		if p.every >= time.Second {
 			elapsed = elapsed.Truncate(p.every)
 		}
-		fmt.Fprintf(p.w, "%s: Still %s... [%s elapsed]\n", a, strings.ToLower(verbs(r.typ, r.action).doing), roundDuration(elapsed))
+		fmt.Fprintf(p.w, "%s: Still %s... [%s elapsed]\n", a, strings.ToLower(p.verbs(r.typ, r.action).doing), roundDuration(elapsed))
 	}
 }
 
@@ -100,7 +101,7 @@ func (p *Progress) Event(ev engine.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	typ := addrType(ev.Addr)
-	v := verbs(typ, ev.Action)
+	v := p.verbs(typ, ev.Action)
 	switch ev.Type {
 	case engine.EventStepStart:
 		now := p.now()
@@ -129,7 +130,7 @@ func (p *Progress) Event(ev engine.Event) {
 
 // endLine is the line that reports a finished step.
 func endLine(ev engine.Event, s Style) string {
-	v := verbs(addrType(ev.Addr), ev.Action)
+	v := s.verbs(addrType(ev.Addr), ev.Action)
 	switch ev.Result {
 	case engine.ResultOK:
 		id := ""
@@ -171,27 +172,14 @@ func firstLine(s string) string {
 
 type verbPair struct{ doing, done string }
 
-// verbs words progress by step type where that reads better than the
-// generic create/update/run words.
-func verbs(typ string, a engine.Action) verbPair {
+// verbs words progress by the step type's schema where it has its own
+// words, else by the generic create/update/run ones.
+func (s Style) verbs(typ string, a engine.Action) verbPair {
 	if a == engine.Delete {
 		return verbPair{"Destroying", "Destruction complete"}
 	}
-	switch typ {
-	case "docker_build":
-		return verbPair{"Building", "Built"}
-	case "docker_push":
-		return verbPair{"Pushing", "Pushed"}
-	case "docker_pull":
-		return verbPair{"Pulling", "Pulled"}
-	case "k8s_wait":
-		return verbPair{"Waiting", "Condition met"}
-	case "k8s_deploy":
-		return verbPair{"Deploying", "Deployed"}
-	case "k8s_scale":
-		return verbPair{"Scaling", "Scaled"}
-	case "k8s_delete":
-		return verbPair{"Deleting", "Deleted"}
+	if schema := s.Schemas.Lookup(typ); schema != nil && schema.Verbs.Doing != "" {
+		return verbPair{schema.Verbs.Doing, schema.Verbs.Done}
 	}
 	switch a {
 	case engine.Create:
@@ -205,6 +193,9 @@ func verbs(typ string, a engine.Action) verbPair {
 }
 
 func addrType(addr string) string {
+	if a, err := config.ParseAddr(addr, false); err == nil {
+		return a.Type
+	}
 	if i := strings.IndexByte(addr, '.'); i >= 0 {
 		return addr[:i]
 	}
@@ -286,6 +277,9 @@ func ApplySummaryLine(r *engine.ApplyResult, destroy bool) string {
 	}
 	if len(r.Waiting) > 0 {
 		counts += fmt.Sprintf(", %d waiting for approval", len(r.Waiting)+len(r.Blocked))
+	}
+	if run.Moved > 0 {
+		counts += fmt.Sprintf(", %d moved", run.Moved)
 	}
 	elapsed := roundDuration(run.Finished.Sub(run.Started))
 	word := "Apply"

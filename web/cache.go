@@ -19,9 +19,10 @@ type runCache struct {
 }
 
 type cachedRun struct {
-	size int64
-	mod  time.Time
-	run  *runlog.Run
+	size    int64
+	mod     time.Time
+	renames int // len(State.Moved) when it was read
+	run     *runlog.Run
 }
 
 // cacheSize is how many runs the cache holds.
@@ -39,19 +40,20 @@ func (s *Server) run(st *state.State, number int) (*runlog.Run, error) {
 	c.mu.Lock()
 	hit, ok := c.m[path]
 	c.mu.Unlock()
-	if ok && hit.size == fi.Size() && hit.mod.Equal(fi.ModTime()) {
+	if ok && hit.size == fi.Size() && hit.mod.Equal(fi.ModTime()) && hit.renames == len(st.Moved) {
 		return hit.run, nil
 	}
 	r, _, err := runlog.Read(path)
 	if err != nil {
 		return nil, err
 	}
+	r.FollowRenames(st)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil || len(c.m) >= cacheSize {
 		c.m = map[string]cachedRun{}
 	}
-	c.m[path] = cachedRun{size: fi.Size(), mod: fi.ModTime(), run: r}
+	c.m[path] = cachedRun{size: fi.Size(), mod: fi.ModTime(), renames: len(st.Moved), run: r}
 	return r, nil
 }
 

@@ -262,7 +262,9 @@ func max64(a, b int64) int64 {
 	return b
 }
 
-// logPath is a step's log of one run.
-func (s *Server) logPath(run int, addr, stream string) string {
+// logPath is a step's log of one run, under the address the step had then
+// (before a moved block renamed it).
+func (s *Server) logPath(st *state.State, run int, addr, stream string) string {
+	addr = st.NameIn(addr, run)
 	return engine.LogDir(s.Dir, s.Workspace, run) + string(os.PathSeparator) + engine.LogFileName(addr, stream)
 }

@@ -16,7 +16,7 @@ func TestPlansPage(t *testing.T) {
 		{Addr: "docker_build.app", Type: "docker_build", Action: engine.Update, Declarative: true, Reasons: []string{"tag changed"},
 			Attrs: []engine.AttrChange{{Path: "tag", Before: &before, After: &after}, {Path: "build_args.TOKEN", Before: &secret, After: &secret, Sensitive: true}}},
 		{Addr: "exec.quiet", Type: "exec", Action: engine.NoOp},
-	}}
+	}, Moves: []engine.Move{{From: "exec.loud", To: "exec.quiet"}}}
 	data, err := engine.EncodePlan(p)
 	if err != nil {
 		t.Fatal(err)
@@ -25,7 +25,7 @@ func TestPlansPage(t *testing.T) {
 	os.WriteFile(filepath.Join(f.dir, "notes.txt"), []byte("not a plan"), 0o600)
 	ts := f.server(t, "")
 	_, body := get(t, nil, ts.URL+"/plans")
-	for _, w := range []string{"release.tfplan", "Plan: 0 to create, 1 to update", "tag changed", `<pre>41</pre>`, `<pre>42</pre>`, "(sensitive value)", "exec.quiet"} {
+	for _, w := range []string{"release.tfplan", "Plan: 0 to create, 1 to update", "tag changed", `<pre>41</pre>`, `<pre>42</pre>`, "(sensitive value)", "exec.quiet", "<code>exec.loud</code> has moved to <code>exec.quiet</code>"} {
 		if !strings.Contains(body, w) {
 			t.Errorf("the plan page lacks %q", w)
 		}

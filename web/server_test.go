@@ -313,3 +313,21 @@ func TestLogStream(t *testing.T) {
 		t.Errorf("bad stream: %d", resp.StatusCode)
 	}
 }
+
+// TestPagesFollowRenames: after a moved block renamed exec.a, run 1 shows
+// it under its new address, with the log written under the old one.
+func TestPagesFollowRenames(t *testing.T) {
+	f := newFixture(t)
+	in := *f.st.Instances["exec.a"]
+	in.Addr = "module.m.exec.a"
+	delete(f.st.Instances, "exec.a")
+	f.st.Instances[in.Addr] = &in
+	f.st.Moved = []state.Rename{{From: "exec.a", To: in.Addr, Run: 2}}
+	ts := f.server(t, "")
+	if resp, body := get(t, nil, ts.URL+"/runs/1/step?addr=module.m.exec.a"); resp.StatusCode != 200 || !strings.Contains(body, "hi\n") {
+		t.Errorf("step page of the renamed step: status %d\n%s", resp.StatusCode, body)
+	}
+	if _, body := get(t, nil, ts.URL+"/runs/1"); !strings.Contains(body, `data-addr="module.m.exec.a"`) || strings.Contains(body, `data-addr="exec.a"`) {
+		t.Errorf("run 1 does not show exec.a under its new address")
+	}
+}

@@ -159,7 +159,7 @@ func (s *Server) logStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	events := runlog.Path(s.Dir, st.Workspace, run.Number)
-	path := s.logPath(run.Number, q.Get("addr"), stream)
+	path := s.logPath(st, run.Number, q.Get("addr"), stream)
 	tick := time.NewTicker(s.Poll)
 	defer tick.Stop()
 	for {

@@ -70,7 +70,7 @@ func (s *Server) stepPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, stream := range []string{"stdout", "stderr"} {
-		text, off, cut, err := readLog(s.logPath(run.Number, addr, stream), maxLog)
+		text, off, cut, err := readLog(s.logPath(st, run.Number, addr, stream), maxLog)
 		if err != nil {
 			text = "(cannot read the log: " + err.Error() + ")"
 		}

@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/ansflow/ansflow/bench/pipegen"
-	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/graph"
+	"github.com/ansflow/ansflow/providers/builtin"
 )
 
 func TestGeneratedPipelinesLoad(t *testing.T) {
@@ -37,7 +37,7 @@ func TestGeneratedPipelinesLoad(t *testing.T) {
 			if err := pipegen.WriteDir(dir, tt.shape, tt.n, pipegen.Options{ValueRefs: tt.refs}); err != nil {
 				t.Fatal(err)
 			}
-			p, diags := config.Load(dir)
+			p, diags := builtin.Load(dir)
 			if diags.HasErrors() {
 				t.Fatalf("generated pipeline does not load: %s", diags.Error())
 			}

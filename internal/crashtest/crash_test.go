@@ -5,18 +5,16 @@ package crashtest
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ansflow/ansflow/internal/clitest"
 	"github.com/ansflow/ansflow/state"
 )
 
@@ -39,20 +37,14 @@ func pipeline(t *testing.T, dir string) {
 	}
 }
 
-func buildBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "ansflow")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/ansflow/ansflow/cmd/ansflow").CombinedOutput()
-	if err != nil {
-		t.Fatalf("building ansflow: %v\n%s", err, out)
-	}
-	return bin
-}
+// applyArgs is the apply every test runs.
+var applyArgs = []string{"apply", "-auto-approve", "-parallelism=10"}
 
-func apply(ctx context.Context, bin, dir string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, bin, "-chdir="+dir, "apply", "-auto-approve", "-parallelism=10")
-	cmd.Env = append(os.Environ(), "NO_COLOR=1")
-	return cmd
+// ansflow is the harness: the binary clitest builds once, with a clean
+// environment; an apply of 200 steps may take a while on a busy machine.
+func ansflow(t *testing.T) *clitest.CLI {
+	t.Helper()
+	return clitest.New(t, clitest.Timeout(10*time.Minute))
 }
 
 // ranCounts counts how often each step appended to runs.log.
@@ -73,12 +65,6 @@ func ranCounts(t *testing.T, dir string) map[string]int {
 	return counts
 }
 
-func readState(dir string) (*state.State, error) {
-	st := state.NewLocal(filepath.Join(dir, ".ansflow", "state"), "default")
-	defer st.Close()
-	return st.Read(context.Background())
-}
-
 func kills() int {
 	if n, err := strconv.Atoi(os.Getenv("ANSFLOW_CRASH_KILLS")); err == nil {
 		return n
@@ -95,20 +81,19 @@ func kills() int {
 // TestKill9 kills `ansflow apply` of a 200-step pipeline at random moments
 // (seeded: ANSFLOW_CRASH_SEED, default 1) and checks the state after each.
 func TestKill9(t *testing.T) {
-	bin := buildBinary(t)
+	c := ansflow(t)
 	seed := int64(1)
 	if s, err := strconv.ParseInt(os.Getenv("ANSFLOW_CRASH_SEED"), 10, 64); err == nil {
 		seed = s
 	}
 	rng := rand.New(rand.NewSource(seed))
-	ctx := context.Background()
 
 	// One uninterrupted apply to learn how long an apply takes here.
 	probe := t.TempDir()
 	pipeline(t, probe)
 	start := time.Now()
-	if out, err := apply(ctx, bin, probe).CombinedOutput(); err != nil {
-		t.Fatalf("uninterrupted apply: %v\n%s", err, out)
+	if r := c.Run(probe, applyArgs...); r.Code != 0 {
+		t.Fatalf("uninterrupted apply\n%s", r)
 	}
 	full := time.Since(start)
 
@@ -118,15 +103,12 @@ func TestKill9(t *testing.T) {
 		dir := t.TempDir()
 		pipeline(t, dir)
 		at := time.Duration(rng.Int63n(int64(full)))
-		cmd := apply(ctx, bin, dir)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		p := c.Start(dir, applyArgs...)
 		time.Sleep(at)
-		_ = cmd.Process.Signal(syscall.SIGKILL)
-		_ = cmd.Wait()
+		_ = p.Kill()
+		p.Wait(time.Minute)
 
-		st, err := readState(dir)
+		st, err := clitest.ReadState(dir, "")
 		if err != nil {
 			t.Errorf("kill %d at %s: the state does not parse: %v", i, at, err)
 			continue
@@ -150,12 +132,12 @@ func TestKill9(t *testing.T) {
 		serialAtKill := st.Serial
 
 		// The next apply finishes the rest.
-		if out, err := apply(ctx, bin, dir).CombinedOutput(); err != nil {
-			t.Errorf("kill %d at %s: the apply after the kill failed: %v\n%s", i, at, err, out)
+		if r := c.Run(dir, applyArgs...); r.Code != 0 {
+			t.Errorf("kill %d at %s: the apply after the kill failed\n%s", i, at, r)
 			continue
 		}
 		after := ranCounts(t, dir)
-		st2, err := readState(dir)
+		st2, err := clitest.ReadState(dir, "")
 		if err != nil {
 			t.Errorf("kill %d: state after the finishing apply: %v", i, err)
 			continue

@@ -1,7 +1,6 @@
 package crashtest
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ansflow/ansflow/internal/clitest"
 )
 
 // TestKill9StopsTheRunningStep kills `ansflow apply` with SIGKILL while an
@@ -18,7 +19,7 @@ import (
 // ignores SIGTERM. ansflow cannot clean up after SIGKILL; the step's
 // supervisor sees its lifeline close and kills the step's process group.
 func TestKill9StopsTheRunningStep(t *testing.T) {
-	bin := buildBinary(t)
+	c := ansflow(t)
 	cases, breaks := 0, 0
 	defer func() { report(promiseSteps, cases, breaks) }()
 	for _, tc := range []struct {
@@ -43,15 +44,12 @@ func TestKill9StopsTheRunningStep(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cmd := apply(context.Background(), bin, dir)
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			p := c.Start(dir, applyArgs...)
 			pids := waitForPids(t, filepath.Join(dir, "pids"), tc.pids)
-			_ = cmd.Process.Signal(syscall.SIGKILL)
-			_ = cmd.Wait()
+			_ = p.Kill()
+			p.Wait(time.Minute)
 			for _, pid := range pids {
-				if !waitGone(pid, 20*time.Second) {
+				if !clitest.WaitGone(pid, 20*time.Second) {
 					_ = syscall.Kill(pid, syscall.SIGKILL)
 					t.Errorf("process %d of the step outlived the killed apply", pid)
 				}
@@ -79,32 +77,4 @@ func waitForPids(t *testing.T, path string, n int) []int {
 	}
 	t.Fatalf("the step did not start within a minute (%s)", path)
 	return nil
-}
-
-// waitGone waits for pid to end (a zombie counts as ended) for at most d.
-func waitGone(pid int, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if !alive(pid) {
-			return true
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return false
-}
-
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true // no /proc: trust kill(2)
-	}
-	// pid (comm) S ...: the state follows the last parenthesis.
-	s := string(stat)
-	if i := strings.LastIndexByte(s, ')'); i >= 0 && i+2 < len(s) {
-		return s[i+2] != 'Z' && s[i+2] != 'X'
-	}
-	return true
 }

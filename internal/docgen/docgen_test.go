@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/providers/builtin"
 	"github.com/zclconf/go-cty/cty"
 )
 
@@ -27,8 +27,8 @@ func TestReferenceUpToDate(t *testing.T) {
 // minimal block.
 func TestExamplesLoad(t *testing.T) {
 	examples := map[string]string{"README": Example}
-	for _, typ := range config.StepTypeNames() {
-		examples[typ] = stepExample(config.LookupStepSchema(typ))
+	for _, typ := range builtin.Schemas().Names() {
+		examples[typ] = stepExample(builtin.Schemas().Lookup(typ))
 	}
 	for name, src := range examples {
 		t.Run(name, func(t *testing.T) {
@@ -36,7 +36,7 @@ func TestExamplesLoad(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "main.hcl"), []byte(src), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if _, diags := config.Load(dir); diags.HasErrors() {
+			if _, diags := builtin.Load(dir); diags.HasErrors() {
 				t.Errorf("example does not load: %s\n%s", diags.Error(), src)
 			}
 		})

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ansflow/ansflow/config"
+	"github.com/ansflow/ansflow/providers/builtin"
 )
 
 // row is one documented name.
@@ -15,7 +16,7 @@ type row struct{ name, typ, text string }
 // metaArguments are the arguments every step takes, handled by ansflow
 // itself rather than by the step type.
 var metaArguments = []row{
-	{"depends_on", "list of step references", "Steps that must finish first, for ordering without a data reference: `depends_on = [docker_run.unit_tests]`. References in arguments already imply a dependency."},
+	{"depends_on", "list of step references", "Steps that must finish first, for ordering without a data reference: `depends_on = [docker_run.unit_tests]`; `module.NAME` waits for every step of a module. References in arguments already imply a dependency."},
 	{"when", "bool", "Run the step only when true, e.g. `git.branch == \"main\"`. When false the step is skipped this run and whatever it created is left as it is; references to it see what its last run recorded, and a reference to an output of a step that has never run is an error (`try(exec.x.stdout, \"\")` gives a fallback). Known before apply: variables, locals and built-ins only."},
 	{"for_each", "map or set(string)", "One instance per element, addressed `TYPE.NAME[\"KEY\"]`; inside the block `each.key` and `each.value`. Known before apply."},
 	{"retry", "block", "A nested block with `attempts`, `delay` and `backoff`: `attempts` is the total number of tries (at least 1), `delay` the wait before the second try, `backoff` multiplies the delay after each try (at least 1)."},
@@ -37,9 +38,11 @@ var builtins = []row{
 	{"run.id", "string", "Unique ID of this run."},
 	{"workspace", "string", "Name of the current workspace."},
 	{"path.root", "string", "Absolute path of the pipeline directory."},
+	{"path.module", "string", "Directory of the module the expression is in, relative to the pipeline directory (`modules/service`); `.` in the root pipeline. Relative paths in step arguments stay relative to the pipeline directory: write `\"${path.module}/Dockerfile\"` for a file of the module."},
 	{"path.cwd", "string", "Absolute path of the working directory."},
 	{"each.key, each.value", "", "In a step with `for_each`: the key and value of this instance."},
 	{"TYPE.NAME.ATTR", "", "An argument or attribute of another step, e.g. `docker_build.app.ref`; makes this step depend on it."},
+	{"module.NAME.OUTPUT", "", "An output of a module call; `module.NAME[\"KEY\"].OUTPUT` for a call with `for_each` (`module.NAME` alone is an object of its instances by key). Makes this step depend on the steps that output reads. See [modules](../modules.md)."},
 	{"registry.NAME, cluster.NAME", "", "A registry or cluster block, for the `registry` and `cluster` arguments; their attributes as `registry.main.address`."},
 	{"env(\"NAME\")", "function", "An environment variable of the ansflow process; empty when unset."},
 	{"yamldecode_all(TEXT)", "function", "Every document of a YAML stream (documents separated by `---`, as most Kubernetes manifests are kept) as a tuple, empty documents left out: `yamldecode_all(file(\"app.yaml\"))`. `yamldecode` takes exactly one document."},
@@ -88,6 +91,17 @@ var blocks = []struct {
 		{"retries", "number", "Tries after the first on network errors, timeouts, 429 and 5xx answers, with a growing pause. Default: 3."},
 		{"link", "string", "A link sent with the summary, e.g. `\"https://ci.example.com/runs/${run.number}\"`; must not be sensitive."},
 	}},
+	{"module \"NAME\"", "Calls a module: a directory of `.hcl` files with its own variables, locals, steps, module calls and outputs. Its steps are addressed `module.NAME.TYPE.NAME`; see [modules](../modules.md). Connection blocks, `ansflow` and `notify` stay in the root pipeline.", []row{
+		{"source", "string", "Required. `./DIR` or `../DIR`, relative to the directory of the calling module; any other source (`git::...`) must be installed by `ansflow init`."},
+		{"VARIABLE", "any", "A value for each variable of the module, evaluated in the caller; required for variables without a default."},
+		{"for_each", "map or set(string)", "One module instance per element, addressed `module.NAME[\"KEY\"]`; `each.key` and `each.value` in the arguments. Known before apply."},
+		{"when", "bool", "When false every step inside is skipped, and whatever they created is left as it is. Known before apply."},
+		{"depends_on", "list of step or module references", "Every step inside waits for these."},
+	}},
+	{"moved", "The record of a step (or of every step in a module) follows a rename, so nothing reruns or is replaced: the plan says `# docker_build.api has moved to module.api.docker_build.app` and apply records the new address; logs and history follow. From and to are addresses written without quotes. A block whose from has nothing in the state does nothing, so it may stay. Root pipeline only. See [moved blocks](../moved.md).", []row{
+		{"from", "address", "Required. The old address: `exec.build`, `exec.test[\"lint\"]`, `module.api.docker_build.app`, or a module: `module.api`, `module.svc[\"a\"]`."},
+		{"to", "address", "Required. The new address, of the same kind; a step keeps its type. A step or module with for_each keeps its keys unless to has a key."},
+	}},
 	{"ansflow", "Settings of ansflow itself. At most one.", []row{
 		{"backend \"TYPE\"", "block", "Where state is kept, e.g. `backend \"kubernetes\" { ... }` for state shared through the cluster; default: the local store in `.ansflow/state`."},
 	}},
@@ -107,8 +121,9 @@ blocks below that feed them.
 	b.WriteString("```hcl\n" + Example + "```\n\n")
 
 	b.WriteString("## Step types\n\n| Type | Kind | Does |\n|---|---|---|\n")
-	for _, t := range config.StepTypeNames() {
-		s := config.LookupStepSchema(t)
+	schemas := builtin.Schemas()
+	for _, t := range schemas.Names() {
+		s := schemas.Lookup(t)
 		fmt.Fprintf(&b, "| [`%s`](steps/%s.md) | %s | %s |\n", t, t, s.Kind, cell(firstSentence(s.Description)))
 	}
 	b.WriteString("\nDeclarative steps converge an object (create, update, replace, delete); run-to-completion steps run when their inputs or anything upstream changed, or when they failed last time (unless `continue_on_error` accepted the failure).\n\n")

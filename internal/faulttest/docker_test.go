@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ansflow/ansflow/internal/clitest"
 	"github.com/ansflow/ansflow/state"
 )
 
@@ -199,8 +200,8 @@ func TestDockerdStopsDuringBuild(t *testing.T) {
 	dir := t.TempDir()
 	slowBuildPipeline(t, dir)
 	r := startApply(t, dir)
-	if !r.waitFor(t, `RUN ["/pause"`, 60*time.Second) {
-		t.Fatalf("the build did not reach its RUN step within 60s:\n%s", r.output(t))
+	if !r.WaitFor(`RUN ["/pause"`, 60*time.Second) {
+		t.Fatalf("the build did not reach its RUN step within 60s:\n%s", r.Output())
 	}
 	time.Sleep(2 * time.Second)
 	e.stop(t)
@@ -208,8 +209,8 @@ func TestDockerdStopsDuringBuild(t *testing.T) {
 	time.Sleep(time.Second)
 	e.start(t)
 
-	code := r.wait(t, 3*time.Minute)
-	out := r.output(t)
+	code := r.Wait(3 * time.Minute)
+	out := r.Output()
 	t.Logf("apply exited %d, %s after dockerd was stopped:\n%s", code, time.Since(stopped).Round(time.Millisecond), out)
 	checkClean(t, out)
 	retry := lineWith(out, "attempt 1 of 2 failed")
@@ -220,7 +221,7 @@ func TestDockerdStopsDuringBuild(t *testing.T) {
 	}
 	st := readState(t, dir)
 	built.record(st)
-	switch got := stepStatus(st, "docker_build.slow"); {
+	switch got := clitest.Status(st, "docker_build.slow"); {
 	case code == 0 && got != state.StatusOK:
 		t.Errorf("apply succeeded but docker_build.slow is recorded as %q", got)
 	case code != 0 && got == state.StatusOK:
@@ -236,7 +237,7 @@ func TestDockerdStopsDuringBuild(t *testing.T) {
 	t.Logf("the next apply completed in %s: %s", time.Since(start).Round(time.Millisecond), lineWith(out, "docker_build.slow: Built"))
 	st = readState(t, dir)
 	built.record(st)
-	if got := stepStatus(st, "docker_build.slow"); got != state.StatusOK {
+	if got := clitest.Status(st, "docker_build.slow"); got != state.StatusOK {
 		t.Errorf("docker_build.slow recorded as %q after the next apply, want ok", got)
 	}
 }

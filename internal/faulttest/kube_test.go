@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ansflow/ansflow/internal/clitest"
 	"github.com/ansflow/ansflow/state"
 )
 
@@ -190,30 +191,30 @@ func TestKubeAPIServerStopsDuringWait(t *testing.T) {
 		dir := t.TempDir()
 		waitPipeline(t, dir, "never-created", "20s", 2, "20s")
 		r := startApply(t, dir, env...)
-		if !r.waitFor(t, "does not exist yet", 30*time.Second) {
-			t.Fatalf("the wait did not start within 30s:\n%s", r.output(t))
+		if !r.WaitFor("does not exist yet", 30*time.Second) {
+			t.Fatalf("the wait did not start within 30s:\n%s", r.Output())
 		}
 		argv := cp.stopAPIServer(t)
 		stopped := time.Now()
-		if !r.waitFor(t, "attempt 1 of 2 failed", 40*time.Second) {
+		if !r.WaitFor("attempt 1 of 2 failed", 40*time.Second) {
 			cp.restartAPIServer(t, argv)
-			t.Fatalf("the first attempt did not fail within 40s of stopping kube-apiserver at %s:\n%s", cp.endpoint, r.output(t))
+			t.Fatalf("the first attempt did not fail within 40s of stopping kube-apiserver at %s:\n%s", cp.endpoint, r.Output())
 		}
-		out := r.output(t)
+		out := r.Output()
 		t.Logf("first attempt failed %s after the stop: %s", time.Since(stopped).Round(time.Millisecond), lineWith(out, "attempt 1 of 2 failed"))
 		if !strings.Contains(lineWith(out, "attempt 1 of 2 failed"), cp.endpoint) {
 			t.Errorf("the first attempt's failure does not name the endpoint %s (the watch kept retrying until the step's timeout?): %q", cp.endpoint, lineWith(out, "attempt 1 of 2 failed"))
 		}
 		cp.restartAPIServer(t, argv)
 		cp.createDeployment(t, "never-created")
-		code := r.wait(t, 2*time.Minute)
-		out = r.output(t)
-		t.Logf("apply exited %d after %s:\n%s", code, time.Since(r.started).Round(time.Millisecond), out)
+		code := r.Wait(2 * time.Minute)
+		out = r.Output()
+		t.Logf("apply exited %d after %s:\n%s", code, time.Since(r.Started).Round(time.Millisecond), out)
 		checkClean(t, out)
 		if code != 0 {
 			t.Fatalf("the retried attempt should succeed once kube-apiserver is back; exit %d", code)
 		}
-		if got := stepStatus(readState(t, dir), "k8s_wait.w"); got != state.StatusOK {
+		if got := clitest.Status(readState(t, dir), "k8s_wait.w"); got != state.StatusOK {
 			t.Errorf("k8s_wait.w recorded as %q, want ok", got)
 		}
 	})
@@ -222,13 +223,13 @@ func TestKubeAPIServerStopsDuringWait(t *testing.T) {
 		dir := t.TempDir()
 		waitPipeline(t, dir, "never-created-2", "20s", 1, "1s")
 		r := startApply(t, dir, env...)
-		if !r.waitFor(t, "does not exist yet", 30*time.Second) {
-			t.Fatalf("the wait did not start within 30s:\n%s", r.output(t))
+		if !r.WaitFor("does not exist yet", 30*time.Second) {
+			t.Fatalf("the wait did not start within 30s:\n%s", r.Output())
 		}
 		argv := cp.stopAPIServer(t)
 		stopped := time.Now()
-		code := r.wait(t, 90*time.Second)
-		out := r.output(t)
+		code := r.Wait(90 * time.Second)
+		out := r.Output()
 		t.Logf("apply exited %d %s after the stop:\n%s", code, time.Since(stopped).Round(time.Millisecond), out)
 		cp.restartAPIServer(t, argv)
 		checkClean(t, out)
@@ -238,7 +239,7 @@ func TestKubeAPIServerStopsDuringWait(t *testing.T) {
 		if !strings.Contains(lineWith(out, "k8s_wait.w: Failed"), cp.endpoint) {
 			t.Errorf("the failure does not name the endpoint %s (the watch kept retrying until the step's timeout?): %q", cp.endpoint, lineWith(out, "k8s_wait.w: Failed"))
 		}
-		if got := stepStatus(readState(t, dir), "k8s_wait.w"); got == state.StatusOK {
+		if got := clitest.Status(readState(t, dir), "k8s_wait.w"); got == state.StatusOK {
 			t.Errorf("k8s_wait.w recorded as ok after it failed")
 		}
 		cp.createDeployment(t, "never-created-2")
@@ -249,7 +250,7 @@ func TestKubeAPIServerStopsDuringWait(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("the next apply exited %d once kube-apiserver was back:\n%s", code, out)
 		}
-		if got := stepStatus(readState(t, dir), "k8s_wait.w"); got != state.StatusOK {
+		if got := clitest.Status(readState(t, dir), "k8s_wait.w"); got != state.StatusOK {
 			t.Errorf("k8s_wait.w recorded as %q after the next apply, want ok", got)
 		}
 	})

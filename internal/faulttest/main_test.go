@@ -11,45 +11,21 @@
 package faulttest
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ansflow/ansflow/internal/clitest"
 	"github.com/ansflow/ansflow/state"
 )
 
-// ansflowBin is the binary built once by TestMain; empty when the tests are
-// skipped.
-var ansflowBin string
-
+// TestMain runs the tests with the binary clitest builds once, on the first
+// apply (so not at all when the tests are skipped).
 func TestMain(m *testing.M) {
-	os.Exit(runTests(m))
-}
-
-func runTests(m *testing.M) int {
-	if !faultsEnabled() {
-		return m.Run()
-	}
-	dir, err := os.MkdirTemp("", "ansflow-faulttest-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	ansflowBin = filepath.Join(dir, "ansflow")
-	out, err := exec.Command("go", "build", "-o", ansflowBin, "github.com/ansflow/ansflow/cmd/ansflow").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building ansflow: %v\n%s", err, out)
-		return 1
-	}
-	return m.Run()
+	os.Exit(clitest.Main(m).Run())
 }
 
 func faultsEnabled() bool { return os.Getenv("ANSFLOW_FAULTS") == "1" }
@@ -75,134 +51,30 @@ func repoRoot(t *testing.T) string {
 	return root
 }
 
-// applyRun is one `ansflow apply` running in the background, its stdout and
-// stderr going to one file that the test can poll.
-type applyRun struct {
-	cmd     *exec.Cmd
-	outPath string
-	done    chan struct{}
-	err     error
-	started time.Time
-}
-
-// startApply starts `ansflow -chdir=dir apply -auto-approve` with env added
-// to the test's environment.
-func startApply(t *testing.T, dir string, env ...string) *applyRun {
+// startApply starts `ansflow -chdir=dir apply -auto-approve` in the
+// background, its stdout and stderr going to one file that the test can
+// poll, with env added to the clean environment.
+func startApply(t *testing.T, dir string, env ...string) *clitest.Process {
 	t.Helper()
-	out, err := os.CreateTemp(t.TempDir(), "apply-*.log")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(ansflowBin, "-chdir="+dir, "apply", "-auto-approve")
-	cmd.Env = append(append(os.Environ(), "NO_COLOR=1"), env...)
-	cmd.Stdout, cmd.Stderr = out, out
-	r := &applyRun{cmd: cmd, outPath: out.Name(), done: make(chan struct{}), started: time.Now()}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		r.err = cmd.Wait()
-		out.Close()
-		close(r.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-r.done:
-		default:
-			_ = cmd.Process.Kill()
-			<-r.done
-		}
-	})
-	return r
-}
-
-// output is everything the apply printed so far.
-func (r *applyRun) output(t *testing.T) string {
-	t.Helper()
-	b, err := os.ReadFile(r.outPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
-}
-
-// waitFor polls the output until it contains want; false after limit.
-func (r *applyRun) waitFor(t *testing.T, want string, limit time.Duration) bool {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for time.Now().Before(deadline) {
-		if strings.Contains(r.output(t), want) {
-			return true
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return false
-}
-
-// wait waits for the apply to end and returns its exit code.
-func (r *applyRun) wait(t *testing.T, limit time.Duration) int {
-	t.Helper()
-	select {
-	case <-r.done:
-	case <-time.After(limit):
-		t.Fatalf("apply still runs after %s; output so far:\n%s", limit, r.output(t))
-	}
-	var exit *exec.ExitError
-	switch {
-	case r.err == nil:
-		return 0
-	case errors.As(r.err, &exit):
-		return exit.ExitCode()
-	}
-	t.Fatalf("apply: %v", r.err)
-	return -1
+	return clitest.New(t, clitest.With(env...)).Start(dir, "apply", "-auto-approve")
 }
 
 // applyOnce runs a whole apply and returns its exit code and output.
 func applyOnce(t *testing.T, dir string, limit time.Duration, env ...string) (int, string) {
 	t.Helper()
 	r := startApply(t, dir, env...)
-	code := r.wait(t, limit)
-	return code, r.output(t)
+	code := r.Wait(limit)
+	return code, r.Output()
 }
 
 // readState reads the default workspace's state of the pipeline in dir.
 func readState(t *testing.T, dir string) *state.State {
 	t.Helper()
-	st := state.NewLocal(filepath.Join(dir, ".ansflow", "state"), "default")
-	defer st.Close()
-	s, err := st.Read(context.Background())
+	s, err := clitest.ReadState(dir, "")
 	if err != nil {
 		t.Fatalf("the state does not parse after the fault: %v", err)
 	}
 	return s
-}
-
-// stepStatus is the recorded status of addr, or "" when it is not in state.
-func stepStatus(s *state.State, addr string) state.Status {
-	if s == nil {
-		return ""
-	}
-	in, ok := s.Instances[addr]
-	if !ok {
-		return ""
-	}
-	return in.Status
-}
-
-// alive reports whether pid is a running (not zombie) process.
-func alive(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return false
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	// "pid (comm) S ...": the state follows the last ')'.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
 }
 
 // stopProcess sends SIGTERM to pid and waits until it is gone; after grace
@@ -214,7 +86,7 @@ func stopProcess(t *testing.T, pid int, grace time.Duration) time.Duration {
 		t.Fatalf("SIGTERM to pid %d: %v", pid, err)
 	}
 	killed := false
-	for alive(pid) {
+	for clitest.Alive(pid) {
 		if !killed && time.Since(start) > grace {
 			t.Logf("pid %d still runs %s after SIGTERM; sending SIGKILL", pid, grace)
 			_ = syscall.Kill(pid, syscall.SIGKILL)

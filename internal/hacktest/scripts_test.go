@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/ansflow/ansflow/internal/clitest"
 )
 
 // repoRoot is the checkout these tests run in.
@@ -35,19 +37,6 @@ func standIn(t *testing.T) int {
 		<-done
 	})
 	return c.Process.Pid
-}
-
-// alive reports whether pid still runs (zombies count as gone).
-func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	return !strings.HasPrefix(strings.TrimSpace(s[strings.LastIndexByte(s, ')')+1:]), "Z")
 }
 
 type result struct {
@@ -139,7 +128,7 @@ func TestUpReusesHealthyControlPlane(t *testing.T) {
 		t.Errorf("stderr does not say it reuses the running control plane:\n%s", r.stderr)
 	}
 	for name, pid := range te.pids {
-		if !alive(pid) {
+		if !clitest.Alive(pid) {
 			t.Errorf("%s (pid %d) was stopped", name, pid)
 		}
 	}
@@ -181,7 +170,7 @@ func TestUpRestartsBrokenControlPlaneAndFailsLoudly(t *testing.T) {
 				}
 			}
 			for name, pid := range te.pids {
-				if alive(pid) {
+				if clitest.Alive(pid) {
 					t.Errorf("%s (pid %d) of the broken control plane still runs", name, pid)
 				}
 			}
@@ -212,7 +201,7 @@ func TestDockerDownStopsOnlyWhatThisRunStarted(t *testing.T) {
 		t.Fatalf("docker-down.sh: %v\n%s", r.err, r.stderr)
 	}
 	for name, pid := range pids {
-		if want := name != "registry"; alive(pid) != want {
+		if want := name != "registry"; clitest.Alive(pid) != want {
 			t.Errorf("%s alive = %v, want %v (stderr:\n%s)", name, !want, want, r.stderr)
 		}
 	}
@@ -224,7 +213,7 @@ func TestDockerDownStopsOnlyWhatThisRunStarted(t *testing.T) {
 		t.Fatalf("docker-down.sh: %v\n%s", r.err, r.stderr)
 	}
 	for name, pid := range pids {
-		if alive(pid) {
+		if clitest.Alive(pid) {
 			t.Errorf("%s still runs after docker-down.sh without ANSFLOW_STARTED", name)
 		}
 	}

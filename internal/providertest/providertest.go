@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,9 +24,13 @@ const (
 	RunType    = "test_run"
 )
 
-func init() {
-	config.RegisterStepSchema(schema(ObjectType, config.Declarative))
-	config.RegisterStepSchema(schema(RunType, config.RunToCompletion))
+// Schemas returns the schemas of both step types, to add to the set a test
+// loads its pipeline with (maps.Copy(schemas, providertest.Schemas())).
+func Schemas() config.Schemas {
+	return config.Schemas{
+		ObjectType: schema(ObjectType, config.Declarative),
+		RunType:    schema(RunType, config.RunToCompletion),
+	}
 }
 
 func schema(t string, kind config.StepKind) *config.StepSchema {
@@ -36,6 +41,7 @@ func schema(t string, kind config.StepKind) *config.StepSchema {
 	key.ForceNew = true
 	return &config.StepSchema{
 		Type: t, Kind: kind, Description: "A programmable fake step for engine tests.",
+		ResultIDs: []config.ResultID{{Output: "exit_code", Prefix: "exit="}},
 		Inputs: []config.AttrSchema{
 			key,
 			in("value", cty.String, "Any value; a change updates the object in place."),
@@ -130,7 +136,7 @@ func (f *Fake) Validate(inputs cty.Value) error {
 func (f *Fake) Read(_ context.Context, req providers.ReadRequest) (providers.ReadResponse, error) {
 	panicIf(req.Desired, "Read")
 	panicIf(req.Prior.Inputs, "Read")
-	if !f.Exists(req.Addr) {
+	if !f.Exists(appliedAt(req.Prior, req.Addr)) {
 		return providers.ReadResponse{Gone: true}, nil
 	}
 	return providers.ReadResponse{Outputs: req.Prior.Outputs}, nil
@@ -185,9 +191,21 @@ func (f *Fake) Delete(_ context.Context, req providers.DeleteRequest) error {
 		return errors.New(message(in, "the object refuses to be deleted"))
 	}
 	f.mu.Lock()
-	delete(f.objects, req.Addr)
+	delete(f.objects, appliedAt(req.Prior, req.Addr))
 	f.mu.Unlock()
 	return nil
+}
+
+// appliedAt is the address the object of prior was applied at, from the id
+// it recorded: like a real provider, the fake finds an object by what its
+// apply recorded, not by the step's address (which a moved block changes).
+func appliedAt(prior providers.Prior, addr string) string {
+	if id := str(prior.Outputs, "id"); id != "" {
+		if i := strings.LastIndex(id, "/"); i >= 0 {
+			return id[:i]
+		}
+	}
+	return addr
 }
 
 func panicIf(in cty.Value, method string) {

@@ -12,7 +12,7 @@ import (
 
 func inputs(t *testing.T, attrs map[string]cty.Value) cty.Value {
 	t.Helper()
-	s := config.LookupStepSchema(RunType)
+	s := Schemas().Lookup(RunType)
 	vals := map[string]cty.Value{}
 	for _, a := range s.Inputs {
 		vals[a.Name] = cty.NullVal(a.Type)
@@ -25,7 +25,7 @@ func inputs(t *testing.T, attrs map[string]cty.Value) cty.Value {
 
 func TestSchemas(t *testing.T) {
 	for typ, kind := range map[string]config.StepKind{ObjectType: config.Declarative, RunType: config.RunToCompletion} {
-		s := config.LookupStepSchema(typ)
+		s := Schemas().Lookup(typ)
 		if s == nil || s.Kind != kind || s.Input("fail_times") == nil || s.Output("exit_code") == nil {
 			t.Errorf("%s: schema %+v", typ, s)
 		}

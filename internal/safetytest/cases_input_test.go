@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/ansflow/ansflow/internal/clitest"
 )
 
 // typedPipeline declares variables of several types, on known lines.
@@ -326,7 +328,7 @@ func fixtureCases(t *testing.T, root string) []hostile {
 				if err := os.Remove(w.path("main.hcl")); err != nil {
 					t.Fatal(err)
 				}
-				writeFiles(t, w.dir, files)
+				clitest.WriteFiles(t, w.dir, files)
 			},
 			args: append([]string{"apply", "-auto-approve"}, args...),
 			env:  env,

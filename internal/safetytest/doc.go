@@ -4,8 +4,9 @@
 // naming the file and never change the state, secrets never reach disk or
 // the terminal, and files written by a newer ansflow are refused.
 //
-// The tests build the real binary once (TestMain) and run it in temporary
-// pipeline directories. Longer variants run with ANSFLOW_LONG=1.
+// The tests run the real binary, built once by internal/clitest (TestMain),
+// in temporary pipeline directories with a clean environment. Longer
+// variants run with ANSFLOW_LONG=1.
 //
 // Every case counts towards a promise of the probe report (probe_test.go):
 // the tests tally the cases tried and broken per promise and the largest

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/ansflow/ansflow/internal/clitest"
 )
 
 // A hostile case is one malformed input given to the real binary in a copy
@@ -104,7 +106,7 @@ exec "a" {
 // makeBaseline applies the baseline pipeline and saves a plan.
 func makeBaseline(t *testing.T) string {
 	t.Helper()
-	dir := pipelineDir(t, map[string]string{"main.hcl": baselinePipeline})
+	dir := clitest.Dir(t, map[string]string{"main.hcl": baselinePipeline})
 	mustRun(t, dir, nil, "apply", "-auto-approve")
 	mustRun(t, dir, nil, "plan", "-out="+planFile, "-var", "n=2")
 	return dir
@@ -211,11 +213,11 @@ func runHostile(t *testing.T, base string, c hostile) {
 		args = []string{"apply", "-auto-approve"}
 	}
 	r := run(t, w.dir, c.env, args...)
-	out := r.output()
+	out := r.Output()
 	if crashed(out) {
 		t.Fatalf("ansflow crashed\n%s", r)
 	}
-	if r.code == 0 {
+	if r.Code == 0 {
 		t.Errorf("want a non-zero exit\n%s", r)
 	}
 	if strings.TrimSpace(out) == "" {
@@ -316,7 +318,7 @@ func TestJournalHelperIsValid(t *testing.T) {
 	w := &workspace{dir: makeBaseline(t)}
 	w.write(t, journalFile, journal(t, w, journalChanges, nil))
 	r := mustRun(t, w.dir, nil, "state", "list")
-	if !strings.Contains(r.stdout, "exec.c") || strings.Contains(r.stdout, "exec.b") {
+	if !strings.Contains(r.Stdout, "exec.c") || strings.Contains(r.Stdout, "exec.b") {
 		t.Fatalf("the journal was not replayed: want exec.a and exec.c\n%s", r)
 	}
 }
@@ -362,12 +364,12 @@ func TestToleratedDamage(t *testing.T) {
 			c.setup(t, w)
 			r := mustRun(t, w.dir, nil, "state", "list")
 			for _, s := range c.want {
-				if !strings.Contains(r.stdout, s) {
+				if !strings.Contains(r.Stdout, s) {
 					t.Errorf("state list does not show %s\n%s", s, r)
 				}
 			}
 			for _, s := range c.not {
-				if strings.Contains(r.stdout, s) {
+				if strings.Contains(r.Stdout, s) {
 					t.Errorf("state list shows %s\n%s", s, r)
 				}
 			}

@@ -4,11 +4,12 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ansflow/ansflow/internal/clitest"
 )
 
 // TestDeepNesting feeds a pipeline of 100 000 nested brackets (200 kB). It
@@ -19,12 +20,12 @@ func TestDeepNesting(t *testing.T) {
 	defer tally(t, promiseHostile)
 	const depth = 100000
 	src := "locals {\n  a = " + strings.Repeat("[", depth) + strings.Repeat("]", depth) + "\n}\n"
-	dir := pipelineDir(t, map[string]string{"main.hcl": src})
+	dir := clitest.Dir(t, map[string]string{"main.hcl": src})
 	r := run(t, dir, nil, "validate")
-	if crashed(r.output()) {
-		t.Fatalf("ansflow crashed on %d nested brackets\n%s", depth, clip(r.output()))
+	if crashed(r.Output()) {
+		t.Fatalf("ansflow crashed on %d nested brackets\n%s", depth, clitest.Clip(r.Output()))
 	}
-	if r.code == 0 || !strings.Contains(r.output(), "main.hcl line 2") {
+	if r.Code == 0 || !strings.Contains(r.Output(), "main.hcl line 2") {
 		t.Errorf("want a diagnostic at main.hcl line 2\n%s", r)
 	}
 }
@@ -33,15 +34,14 @@ func TestDeepNesting(t *testing.T) {
 // read from DIR, as terraform does (it used to be read from the directory
 // ansflow was started in).
 func TestVarFileRelativeToChdir(t *testing.T) {
-	dir := pipelineDir(t, map[string]string{
+	dir := clitest.Dir(t, map[string]string{
 		"main.hcl":   "variable \"n\" {\n  type = number\n}\n\nexec \"a\" {\n  command = [\"echo\", var.n]\n}\n",
 		"n.vars.hcl": "n = 3\n",
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ansflowBin, "-chdir="+dir, "plan", "-var-file=n.vars.hcl")
+	cmd := clitest.New(t).Command(ctx, dir, "plan", "-var-file=n.vars.hcl")
 	cmd.Dir = t.TempDir() // somewhere else
-	cmd.Env = baseEnv()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -66,9 +66,9 @@ func TestChainedLocals(t *testing.T) {
 		fmt.Fprintf(&b, "  l%d = local.l%d + 1\n", i, i-1)
 	}
 	fmt.Fprintf(&b, "}\n\nexec \"a\" {\n  command = [\"echo\", local.l%d]\n}\n", n-1)
-	dir := pipelineDir(t, map[string]string{"main.hcl": b.String()})
+	dir := clitest.Dir(t, map[string]string{"main.hcl": b.String()})
 	mustRun(t, dir, nil, "validate")
-	if r := mustRun(t, dir, nil, "plan"); !strings.Contains(r.stdout, "1 to run") {
+	if r := mustRun(t, dir, nil, "plan"); !strings.Contains(r.Stdout, "1 to run") {
 		t.Errorf("plan of %d chained locals\n%s", n, r)
 	}
 }

@@ -12,9 +12,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ansflow/ansflow/internal/clitest"
 )
 
 // slowPipeline has one exec step that marks that it started, sleeps (var.sleep,
@@ -93,61 +94,10 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// startApply runs `ansflow apply -auto-approve args...` in the background and
-// waits until its step is running (so it holds the lock).
-type background struct {
-	cmd  *exec.Cmd
-	out  string // path of the file holding stdout and stderr
-	done chan error
-}
-
-// output is what the background apply printed so far.
-func (b *background) output() string {
-	data, _ := os.ReadFile(b.out)
-	return string(data)
-}
-
-func startApply(t *testing.T, dir string, args ...string) *background {
+// startApply starts `ansflow apply -auto-approve args...` in the background.
+func startApply(t *testing.T, dir string, args ...string) *clitest.Process {
 	t.Helper()
-	b := &background{done: make(chan error, 1), out: filepath.Join(t.TempDir(), "output")}
-	b.cmd = command(context.Background(), dir, nil, append([]string{"apply", "-auto-approve"}, args...)...)
-	// A file, not a pipe: Wait returns when ansflow exits even if a step's
-	// process outlives it.
-	f, err := os.Create(b.out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	b.cmd.Stdout, b.cmd.Stderr = f, f
-	if err := b.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { b.done <- b.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = b.cmd.Process.Kill()
-		<-b.done
-	})
-	return b
-}
-
-// wait waits for the background apply and returns its exit code.
-func (b *background) wait(t *testing.T) int {
-	t.Helper()
-	select {
-	case err := <-b.done:
-		b.done <- err // for Cleanup
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			return exit.ExitCode()
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return 0
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("background apply did not finish\n%s", b.output())
-		return -1
-	}
+	return ansflow(t, nil).Start(dir, append([]string{"apply", "-auto-approve"}, args...)...)
 }
 
 // TestConcurrentApplies starts ten applies of one workspace at once: one
@@ -158,7 +108,7 @@ func TestConcurrentApplies(t *testing.T) {
 	const n = 10
 	// The step sleeps long enough for ten processes to start on a busy
 	// machine with two cores.
-	dir := pipelineDir(t, slowPipeline("3"))
+	dir := clitest.Dir(t, slowPipeline("3"))
 	who := whoAmI(t)
 
 	type outcome struct {
@@ -168,6 +118,7 @@ func TestConcurrentApplies(t *testing.T) {
 		runFinishedFirst bool // runs.log existed when this apply exited
 	}
 	outcomes := make([]outcome, n)
+	cli := ansflow(t, nil)
 	var wg sync.WaitGroup
 	gate := make(chan struct{})
 	for i := range n {
@@ -177,7 +128,7 @@ func TestConcurrentApplies(t *testing.T) {
 			<-gate
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			cmd := command(ctx, dir, nil, "apply", "-auto-approve")
+			cmd := cli.Command(ctx, dir, "apply", "-auto-approve")
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			err := cmd.Start()
@@ -207,7 +158,7 @@ func TestConcurrentApplies(t *testing.T) {
 	}
 	if len(winners) != 1 {
 		for i, o := range outcomes {
-			t.Logf("apply %d (pid %d): exit %d\n%s", i, o.pid, o.code, clip(o.out))
+			t.Logf("apply %d (pid %d): exit %d\n%s", i, o.pid, o.code, clitest.Clip(o.out))
 		}
 		t.Fatalf("%d applies succeeded, want exactly 1", len(winners))
 	}
@@ -247,16 +198,16 @@ func TestConcurrentApplies(t *testing.T) {
 // finish and then runs.
 func TestLockTimeoutWaits(t *testing.T) {
 	defer tally(t, promiseState)
-	dir := pipelineDir(t, slowPipeline("1"))
+	dir := clitest.Dir(t, slowPipeline("1"))
 	first := startApply(t, dir, "-var", "n=first")
 	waitFor(t, "the first apply's step to start", func() bool { return exists(filepath.Join(dir, "started")) })
 
 	second := run(t, dir, nil, "apply", "-auto-approve", "-lock-timeout=30s", "-var", "n=second")
-	if second.code != 0 {
+	if second.Code != 0 {
 		t.Fatalf("the waiting apply failed\n%s", second)
 	}
-	if code := first.wait(t); code != 0 {
-		t.Fatalf("the first apply failed: exit %d\n%s", code, first.output())
+	if code := first.Wait(2 * time.Minute); code != 0 {
+		t.Fatalf("the first apply failed: exit %d\n%s", code, first.Output())
 	}
 	if got, want := strings.Join(runLines(t, dir), ","), "first,second"; got != want {
 		t.Errorf("runs.log = %s, want %s: the second apply must run after the first", got, want)
@@ -267,20 +218,20 @@ func TestLockTimeoutWaits(t *testing.T) {
 // its step leaves nothing that blocks the next apply.
 func TestKilledHolderDoesNotBlock(t *testing.T) {
 	defer tally(t, promiseState)
-	dir := pipelineDir(t, slowPipeline("5"))
+	dir := clitest.Dir(t, slowPipeline("5"))
 	holder := startApply(t, dir, "-var", "n=killed")
 	waitFor(t, "the step to start", func() bool { return exists(filepath.Join(dir, "started")) })
-	if err := holder.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+	if err := holder.Kill(); err != nil {
 		t.Fatal(err)
 	}
-	holder.wait(t)
+	holder.Wait(2 * time.Minute)
 
 	// The step's shell may outlive ansflow; it must not inherit the lock.
 	r := run(t, dir, nil, "apply", "-auto-approve", "-var", "n=next", "-var", "sleep=0")
-	if r.code != 0 {
+	if r.Code != 0 {
 		t.Fatalf("the apply after kill -9 of the holder failed\n%s", r)
 	}
-	if strings.Contains(r.output(), "locked") {
+	if strings.Contains(r.Output(), "locked") {
 		t.Errorf("the apply after the kill mentions a lock:\n%s", r)
 	}
 }
@@ -289,7 +240,7 @@ func TestKilledHolderDoesNotBlock(t *testing.T) {
 // removes the lock given the right one, so another run can take it.
 func TestForceUnlock(t *testing.T) {
 	defer tally(t, promiseState)
-	dir := pipelineDir(t, slowPipeline("5"))
+	dir := clitest.Dir(t, slowPipeline("5"))
 	holder := startApply(t, dir, "-var", "n=holder")
 	infoPath := filepath.Join(dir, ".ansflow", "state", "default.lock.info")
 	var h lockHolder
@@ -297,27 +248,27 @@ func TestForceUnlock(t *testing.T) {
 		data, err := os.ReadFile(infoPath)
 		return err == nil && json.Unmarshal(data, &h) == nil && h.ID != ""
 	})
-	if h.PID != holder.cmd.Process.Pid || h.Operation != "apply" {
-		t.Errorf("lock info = %+v, want pid %d operation apply", h, holder.cmd.Process.Pid)
+	if h.PID != holder.Pid() || h.Operation != "apply" {
+		t.Errorf("lock info = %+v, want pid %d operation apply", h, holder.Pid())
 	}
 
 	locked := run(t, dir, nil, "plan", "-var", "n=other")
-	if locked.code == 0 || !strings.Contains(locked.output(), h.ID) {
+	if locked.Code == 0 || !strings.Contains(locked.Output(), h.ID) {
 		t.Fatalf("plan while locked: want a failure naming lock %s\n%s", h.ID, locked)
 	}
 	wrong := run(t, dir, nil, "force-unlock", "not-the-id")
-	if wrong.code == 0 || !strings.Contains(wrong.output(), h.ID) {
+	if wrong.Code == 0 || !strings.Contains(wrong.Output(), h.ID) {
 		t.Errorf("force-unlock with a wrong ID: want a failure naming the real ID %s\n%s", h.ID, wrong)
 	}
 	mustRun(t, dir, nil, "force-unlock", h.ID)
 	if exists(infoPath) {
 		t.Errorf("%s still exists after force-unlock", infoPath)
 	}
-	if r := run(t, dir, nil, "plan", "-var", "n=other"); r.code != 0 {
+	if r := run(t, dir, nil, "plan", "-var", "n=other"); r.Code != 0 {
 		t.Errorf("plan after force-unlock failed\n%s", r)
 	}
-	_ = holder.cmd.Process.Signal(syscall.SIGKILL)
-	holder.wait(t)
+	_ = holder.Kill()
+	holder.Wait(2 * time.Minute)
 }
 
 // TestForcedAwayHolderFailsLoudly: the lock of a live apply is forced
@@ -326,7 +277,7 @@ func TestForceUnlock(t *testing.T) {
 // naming the state and write nothing, and the second one's records stay.
 func TestForcedAwayHolderFailsLoudly(t *testing.T) {
 	defer tally(t, promiseState)
-	dir := pipelineDir(t, slowPipeline("3"))
+	dir := clitest.Dir(t, slowPipeline("3"))
 	first := startApply(t, dir, "-var", "n=first")
 	infoPath := filepath.Join(dir, ".ansflow", "state", "default.lock.info")
 	var h lockHolder
@@ -337,17 +288,17 @@ func TestForcedAwayHolderFailsLoudly(t *testing.T) {
 	mustRun(t, dir, nil, "force-unlock", h.ID)
 	mustRun(t, dir, nil, "apply", "-auto-approve", "-var", "n=second", "-var", "sleep=0")
 
-	code := first.wait(t)
-	out := first.output()
+	code := first.Wait(2 * time.Minute)
+	out := first.Output()
 	if code == 0 || !strings.Contains(out, "changed by another run") || !strings.Contains(out, "default.json") {
 		t.Errorf("the forced-away apply: want a failure saying the state default.json was changed by another run, got exit %d\n%s", code, out)
 	}
 	st := mustRun(t, dir, nil, "state", "show", "exec.slow")
-	if !strings.Contains(st.stdout, "second") {
+	if !strings.Contains(st.Stdout, "second") {
 		t.Errorf("the second apply's record of exec.slow is gone\n%s", st)
 	}
 	hist := mustRun(t, dir, nil, "history")
-	if !strings.Contains(hist.stdout, "ok") {
+	if !strings.Contains(hist.Stdout, "ok") {
 		t.Errorf("history lost the second apply\n%s", hist)
 	}
 }

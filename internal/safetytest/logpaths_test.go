@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/ansflow/ansflow/internal/clitest"
 )
 
 // TestLogPaths: for_each keys that differ only in how a slash is written,
@@ -19,11 +21,11 @@ func TestLogPaths(t *testing.T) {
 	}
 	src := fmt.Sprintf("exec \"each\" {\n  for_each = toset([%s])\n  command  = [\"echo\", \"out=${each.key}\"]\n}\n\nexec %q {\n  command = [\"echo\", \"long name\"]\n}\n",
 		strings.Join(quoted, ", "), long)
-	dir := pipelineDir(t, map[string]string{"main.hcl": src})
+	dir := clitest.Dir(t, map[string]string{"main.hcl": src})
 	r := run(t, dir, nil, "apply", "-auto-approve")
 	func() {
 		defer tally(t, promiseHostile)
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("apply\n%s", r)
 		}
 	}()
@@ -32,12 +34,12 @@ func TestLogPaths(t *testing.T) {
 			defer tally(t, promiseHostile)
 			addr := fmt.Sprintf("exec.each[%q]", k)
 			lr := run(t, dir, nil, "logs", addr)
-			if lr.code != 0 || strings.TrimSpace(lr.stdout) != "out="+k {
+			if lr.Code != 0 || strings.TrimSpace(lr.Stdout) != "out="+k {
 				t.Errorf("ansflow logs %s: want out=%s\n%s", addr, k, lr)
 			}
 		}()
 	}
-	if lr := run(t, dir, nil, "logs", "exec."+long); lr.code != 0 || !strings.Contains(lr.stdout, "long name") {
+	if lr := run(t, dir, nil, "logs", "exec."+long); lr.Code != 0 || !strings.Contains(lr.Stdout, "long name") {
 		t.Errorf("logs of the 300-character step\n%s", lr)
 	}
 }

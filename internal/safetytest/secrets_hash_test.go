@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ansflow/ansflow/internal/clitest"
 )
 
 // legacyHash is how ansflow used to record a sensitive string: unkeyed,
@@ -43,7 +45,7 @@ func TestSensitiveHashesAreKeyed(t *testing.T) {
 	}
 	var dirs []string
 	for range 2 {
-		dir := pipelineDir(t, map[string]string{"main.hcl": src})
+		dir := clitest.Dir(t, map[string]string{"main.hcl": src})
 		mustRun(t, dir, env, "plan", "-out=pin.plan")
 		mustRun(t, dir, env, "apply", "pin.plan")
 		dirs = append(dirs, dir)
@@ -76,12 +78,12 @@ func TestSensitiveHashesAreKeyed(t *testing.T) {
 		}
 	}
 	// The keyed hash is stable: nothing to do on the next plan.
-	if r := mustRun(t, dirs[0], env, "plan", "-detailed-exitcode"); !strings.Contains(r.stdout, "No changes") {
+	if r := mustRun(t, dirs[0], env, "plan", "-detailed-exitcode"); !strings.Contains(r.Stdout, "No changes") {
 		t.Errorf("the plan after apply has changes\n%s", r)
 	}
 	// A saved plan is still bound to the value: another PIN is refused.
 	mustRun(t, dirs[0], env, "plan", "-out=again.plan", "-replace=exec.a")
-	if r := run(t, dirs[0], []string{"ANSFLOW_VAR_pw=000000"}, "apply", "again.plan"); r.code == 0 || !strings.Contains(r.output(), "pw") {
+	if r := run(t, dirs[0], []string{"ANSFLOW_VAR_pw=000000"}, "apply", "again.plan"); r.Code == 0 || !strings.Contains(r.Output(), "pw") {
 		t.Errorf("applying a saved plan with another sensitive value: want a refusal naming the variable\n%s", r)
 	}
 }
@@ -94,16 +96,16 @@ func TestChangedHashKeyRerunsOnce(t *testing.T) {
 	defer tally(t, promiseSecrets)
 	src := sidePW + "exec \"secret\" {\n  command = [\"true\"]\n  env = { PW = var.pw }\n}\n\nexec \"plain\" {\n  command = [\"true\"]\n}\n"
 	env := []string{"ANSFLOW_VAR_pw=" + canary}
-	dir := pipelineDir(t, map[string]string{"main.hcl": src})
+	dir := clitest.Dir(t, map[string]string{"main.hcl": src})
 	mustRun(t, dir, env, "apply", "-auto-approve")
 	if err := os.Remove(filepath.Join(dir, ".ansflow", "keys", "default.key")); err != nil {
 		t.Fatal(err)
 	}
-	if r := mustRun(t, dir, env, "plan"); !strings.Contains(r.stdout, "1 to run") || !strings.Contains(r.stdout, "exec.secret") {
+	if r := mustRun(t, dir, env, "plan"); !strings.Contains(r.Stdout, "1 to run") || !strings.Contains(r.Stdout, "exec.secret") {
 		t.Errorf("plan after the key changed: want exec.secret to run once\n%s", r)
 	}
 	mustRun(t, dir, env, "apply", "-auto-approve")
-	if r := mustRun(t, dir, env, "plan"); !strings.Contains(r.stdout, "No changes") {
+	if r := mustRun(t, dir, env, "plan"); !strings.Contains(r.Stdout, "No changes") {
 		t.Errorf("plan after the rerun: want no changes\n%s", r)
 	}
 }

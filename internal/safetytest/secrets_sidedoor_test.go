@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ansflow/ansflow/internal/clitest"
 )
 
 // sidePW declares the sensitive variable the side-door cases carry.
@@ -104,23 +106,23 @@ func TestSecretsSideDoors(t *testing.T) {
 			if len(value) < 3 {
 				forms = nil
 			}
-			dir := pipelineDir(t, map[string]string{"main.hcl": c.src})
+			dir := clitest.Dir(t, map[string]string{"main.hcl": c.src})
 			env := []string{"ANSFLOW_VAR_pw=" + value}
 			args := c.args
 			if args == nil {
 				args = []string{"plan"}
 			}
 			r := run(t, dir, env, args...)
-			if crashed(r.output()) || c.fail != (r.code != 0) {
+			if crashed(r.Output()) || c.fail != (r.Code != 0) {
 				t.Fatalf("want failure %v\n%s", c.fail, r)
 			}
-			if c.want != "" && !strings.Contains(r.output(), c.want) {
+			if c.want != "" && !strings.Contains(r.Output(), c.want) {
 				t.Errorf("want %q in the output\n%s", c.want, r)
 			}
-			outputs := map[string]string{"output of ansflow " + strings.Join(args, " "): r.output()}
+			outputs := map[string]string{"output of ansflow " + strings.Join(args, " "): r.Output()}
 			if !c.fail && args[0] == "apply" {
 				for _, more := range [][]string{{"logs", "exec.a"}, {"logs", "exec.a", "-stderr"}, {"state", "show", "exec.a"}, {"output"}} {
-					outputs["ansflow "+strings.Join(more, " ")] = run(t, dir, env, more...).output()
+					outputs["ansflow "+strings.Join(more, " ")] = run(t, dir, env, more...).Output()
 				}
 			}
 			_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
@@ -136,7 +138,7 @@ func TestSecretsSideDoors(t *testing.T) {
 				}
 				for _, f := range forms {
 					if strings.Contains(text, f) {
-						t.Errorf("%s shows %q:\n%s", where, f, clip(text))
+						t.Errorf("%s shows %q:\n%s", where, f, clitest.Clip(text))
 					}
 				}
 			}

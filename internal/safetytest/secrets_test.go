@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ansflow/ansflow/internal/clitest"
 )
 
 const (
@@ -86,7 +88,7 @@ type secretRun struct {
 func TestSecretsExec(t *testing.T) {
 	defer tally(t, promiseSecrets)
 	s := secretRun{
-		dir:     pipelineDir(t, map[string]string{"main.hcl": execSecretsPipeline}),
+		dir:     clitest.Dir(t, map[string]string{"main.hcl": execSecretsPipeline}),
 		secrets: []string{canary},
 		env:     []string{"ANSFLOW_VAR_password=" + canary, "ANSFLOW_VAR_registry_password=reg-" + canary},
 		outputs: []string{"password", "registry_password"},
@@ -106,7 +108,7 @@ func TestSecretsExec(t *testing.T) {
 		{[]string{"logs", "exec.downstream"}, "got=pw=(sensitive value)"},
 		{[]string{"output", "leak_stdout"}, "pw=(sensitive value)"},
 	} {
-		if r := mustRun(t, s.dir, s.env, c.args...); !strings.Contains(r.stdout, c.want) {
+		if r := mustRun(t, s.dir, s.env, c.args...); !strings.Contains(r.Stdout, c.want) {
 			t.Errorf("ansflow %s: want %q\n%s", strings.Join(c.args, " "), c.want, r)
 		}
 	}
@@ -119,7 +121,7 @@ func TestSecretsDocker(t *testing.T) {
 	defer tally(t, promiseSecrets)
 	requireDocker(t)
 	tag := fmt.Sprintf("t%d", time.Now().UnixNano())
-	dir := pipelineDir(t, map[string]string{
+	dir := clitest.Dir(t, map[string]string{
 		"main.hcl": `variable "registry_password" {
   type      = string
   sensitive = true
@@ -218,19 +220,19 @@ func (s secretRun) check(t *testing.T) int {
 		for _, secret := range s.secrets {
 			if n := strings.Count(text, secret); n > 0 {
 				found += n
-				t.Errorf("%s: the secret %q appears %d times:\n%s", where, secret, n, clip(text))
+				t.Errorf("%s: the secret %q appears %d times:\n%s", where, secret, n, clitest.Clip(text))
 			}
 		}
 	}
-	lookRun := func(args ...string) result {
+	lookRun := func(args ...string) clitest.Result {
 		r := run(t, s.dir, s.env, args...)
-		look("stdout of ansflow "+strings.Join(args, " "), r.stdout)
-		look("stderr of ansflow "+strings.Join(args, " "), r.stderr)
+		look("stdout of ansflow "+strings.Join(args, " "), r.Stdout)
+		look("stderr of ansflow "+strings.Join(args, " "), r.Stderr)
 		return r
 	}
-	mustLook := func(args ...string) result {
+	mustLook := func(args ...string) clitest.Result {
 		r := lookRun(args...)
-		if r.code != 0 {
+		if r.Code != 0 {
 			t.Fatalf("want exit 0\n%s", r)
 		}
 		return r
@@ -238,7 +240,7 @@ func (s secretRun) check(t *testing.T) int {
 
 	mustLook("plan", "-out=secrets.plan")
 	apply := mustLook("apply", "secrets.plan")
-	if !strings.Contains(apply.stdout, "(sensitive value)") {
+	if !strings.Contains(apply.Stdout, "(sensitive value)") {
 		t.Errorf("apply shows no (sensitive value)\n%s", apply)
 	}
 	mustLook("apply", "-auto-approve", "-replace="+s.steps[0])
@@ -259,13 +261,13 @@ func (s secretRun) check(t *testing.T) int {
 			r := run(t, s.dir, s.env, args...)
 			shown := false
 			for _, secret := range s.secrets {
-				shown = shown || strings.Contains(r.stdout, secret)
+				shown = shown || strings.Contains(r.Stdout, secret)
 			}
-			if r.code != 0 || !shown || strings.Contains(r.stdout, "(sensitive value)") || r.stderr != "" {
+			if r.Code != 0 || !shown || strings.Contains(r.Stdout, "(sensitive value)") || r.Stderr != "" {
 				t.Errorf("ansflow %s: want the value asked for\n%s", strings.Join(args, " "), r)
 			}
 		}
-		if !strings.Contains(out.stdout, name+" = (sensitive value)") {
+		if !strings.Contains(out.Stdout, name+" = (sensitive value)") {
 			t.Errorf("ansflow output: want %s = (sensitive value)\n%s", name, out)
 		}
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/ansflow/ansflow/config"
+
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/client"
@@ -19,6 +21,46 @@ import (
 	"github.com/ansflow/ansflow/providers"
 	"github.com/ansflow/ansflow/providers/docker/buildcontext"
 )
+
+// BuildType is the docker_build step type: its schema and its implementation.
+func (p *Provider) BuildType() providers.Type {
+	return providers.Type{Schema: BuildSchema(), Step: &buildStep{p: p}}
+}
+
+// BuildSchema describes the docker_build step type.
+func BuildSchema() *config.StepSchema {
+	return &config.StepSchema{
+		Type: "docker_build", Kind: config.Declarative,
+		Description: "Builds an image from a context directory, on the engine's BuildKit by default (see docs/docker-build.md). An unchanged context (paths, contents and executable bits, honouring `.dockerignore`, or `<Dockerfile>.dockerignore` with BuildKit) and unchanged inputs mean no build at all.",
+		ResultIDs:   []config.ResultID{{Output: "image_id"}},
+		Verbs:       config.Verbs{Doing: "Building", Done: "Built"},
+		Inputs: []config.AttrSchema{
+			config.Attr("image", cty.String, "Repository name of the image, e.g. `my-app`.").AsRequired().WithExample(cty.StringVal("my-app")),
+			config.Attr("tag", cty.String, "Tag of the image.").WithDefault(cty.StringVal("latest")),
+			config.Attr("tags", cty.List(cty.String), "Further tags (`name:tag` or bare tags) to apply to the built image."),
+			config.Attr("context", cty.String, "Build context directory, relative to the pipeline directory.").WithDefault(cty.StringVal(".")),
+			config.Attr("dockerfile", cty.String, "Dockerfile path, relative to the context.").WithDefault(cty.StringVal("Dockerfile")),
+			config.Attr("build_args", cty.Map(cty.String), "Build-time variables (`ARG`)."),
+			config.Attr("target", cty.String, "Target stage of a multi-stage build."),
+			config.Attr("labels", cty.Map(cty.String), "Labels to set on the image."),
+			config.Attr("no_cache", cty.Bool, "Do not use the build cache.").WithDefault(cty.False),
+			config.Attr("builder", cty.String, "`buildkit` (the engine's BuildKit: `RUN --mount`, `COPY --chmod`, secrets, incremental context sync) or `legacy` (the classic builder, which re-sends the whole context). An engine without BuildKit (Engine API before 1.39) uses the legacy builder.").WithDefault(cty.StringVal("buildkit")),
+			config.Attr("secrets", cty.Map(cty.String), "Build secrets by id, for `RUN --mount=type=secret,id=ID`; values come from sensitive variables or `file(...)`. They are never stored in the image, the state, plan files or logs.").AsSensitive(),
+			config.Attr("ssh", cty.List(cty.String), "SSH agents to forward for `RUN --mount=type=ssh`: `default` (the agent at `SSH_AUTH_SOCK`) or `ID=PATH` (an agent socket or key file)."),
+			config.Attr("cache_from", cty.List(cty.String), "External caches to use: image references (registry cache, including inline cache in pushed images) or buildx's `type=registry,ref=IMAGE` form."),
+			config.Attr("cache_to", cty.List(cty.String), "Caches to export: `type=inline` (cache metadata in the image, pushed with it by docker_push); other types (`type=registry,ref=...`) need an engine with the containerd image store and fail with an explanation otherwise."),
+			config.Attr("platforms", cty.List(cty.String), "Target platforms (`linux/amd64`); more than one needs an engine with the containerd image store."),
+			config.Attr("build_contexts", cty.Map(cty.String), "Named contexts for `FROM`/`COPY --from=NAME`: a directory (relative to the pipeline directory), `docker-image://IMAGE`, `target:STAGE` or a URL."),
+			config.Attr("network", cty.String, "Network for `RUN` instructions: `default` (the engine's bridge, or `none` when the engine has no bridge network), `none` or `host`."),
+			config.Attr("pull", cty.Bool, "Always ask the registry for newer base images.").WithDefault(cty.False),
+		},
+		Outputs: []config.AttrSchema{
+			config.Attr("image_id", cty.String, "Image ID (`sha256:...`)."),
+			config.Attr("ref", cty.String, "Image reference `image:tag`."),
+			config.Attr("context_hash", cty.String, "Content hash of the build context."),
+		},
+	}
+}
 
 // buildStep implements docker_build.
 type buildStep struct{ p *Provider }
@@ -122,7 +164,7 @@ func (s *buildStep) Apply(ctx context.Context, req providers.ApplyRequest) (prov
 	}
 	priv, _ := json.Marshal(buildPrivate{Tags: tags})
 	return providers.ApplyResponse{
-		Outputs: outputs("docker_build", map[string]cty.Value{
+		Outputs: outputs(BuildSchema(), map[string]cty.Value{
 			"image_id":     cty.StringVal(id),
 			"ref":          cty.StringVal(tags[0]),
 			"context_hash": cty.StringVal(hash),
@@ -250,7 +292,7 @@ func (s *buildStep) Read(ctx context.Context, req providers.ReadRequest) (provid
 	var resp providers.ReadResponse
 	if before := attrString(req.Prior.Outputs, "image_id"); before != img.ID {
 		resp.Drift = append(resp.Drift, providers.Drift{Path: "image_id", Before: before, After: img.ID})
-		resp.Outputs = outputs("docker_build", map[string]cty.Value{
+		resp.Outputs = outputs(BuildSchema(), map[string]cty.Value{
 			"image_id":     cty.StringVal(img.ID),
 			"ref":          cty.StringVal(ref),
 			"context_hash": attr(req.Prior.Outputs, "context_hash"),

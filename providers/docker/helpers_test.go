@@ -121,7 +121,7 @@ func TestSchemeAndPlatform(t *testing.T) {
 
 func TestOutputsHaveEveryAttribute(t *testing.T) {
 	for _, typ := range []string{"docker_build", "docker_run", "docker_push", "docker_pull"} {
-		v := outputs(typ, nil)
+		v := outputs(lookupSchema(typ), nil)
 		for name := range v.Type().AttributeTypes() {
 			if !v.GetAttr(name).IsNull() {
 				t.Errorf("%s.%s not null", typ, name)

@@ -19,7 +19,6 @@ import (
 	"github.com/moby/moby/client"
 	"github.com/zclconf/go-cty/cty"
 
-	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/providers"
 )
 
@@ -65,7 +64,7 @@ func requireRegistry(t *testing.T, addr string) {
 
 // inputs builds a step's input object: vals, schema defaults, else nulls.
 func inputs(stepType string, vals map[string]cty.Value) cty.Value {
-	s := config.LookupStepSchema(stepType)
+	s := lookupSchema(stepType)
 	m := map[string]cty.Value{}
 	for _, a := range s.Inputs {
 		switch v, ok := vals[a.Name]; {

@@ -82,16 +82,6 @@ func New(opts ...Option) *Provider {
 	return p
 }
 
-// Steps returns the step types this provider implements, by type name.
-func (p *Provider) Steps() map[string]providers.Step {
-	return map[string]providers.Step{
-		"docker_build": &buildStep{p: p},
-		"docker_run":   &runStep{p: p},
-		"docker_push":  &pushStep{p: p},
-		"docker_pull":  &pullStep{p: p},
-	}
-}
-
 // Close closes every engine client the provider opened.
 func (p *Provider) Close() error {
 	p.mu.Lock()

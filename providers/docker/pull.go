@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ansflow/ansflow/config"
+
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/distribution/reference"
 	"github.com/moby/moby/client"
@@ -14,6 +16,32 @@ import (
 
 	"github.com/ansflow/ansflow/providers"
 )
+
+// PullType is the docker_pull step type: its schema and its implementation.
+func (p *Provider) PullType() providers.Type {
+	return providers.Type{Schema: PullSchema(), Step: &pullStep{p: p}}
+}
+
+// PullSchema describes the docker_pull step type.
+func PullSchema() *config.StepSchema {
+	return &config.StepSchema{
+		Type: "docker_pull", Kind: config.Declarative,
+		Description: "Pulls an image. With refresh, a tag that moved to a new digest shows in the plan.",
+		ResultIDs:   []config.ResultID{{Output: "image_id"}, {Output: "digest"}},
+		Verbs:       config.Verbs{Doing: "Pulling", Done: "Pulled"},
+		Inputs: []config.AttrSchema{
+			config.Attr("image", cty.String, "Image reference to pull (`repo:tag` or `repo@sha256:...`).").AsRequired().WithExample(cty.StringVal("my-app:1.0")),
+			config.Attr("registry", cty.DynamicPseudoType, "A `registry` block for credentials, or an address string."),
+			config.Attr("platform", cty.String, "Platform, e.g. `linux/amd64`."),
+			config.Attr("policy", cty.String, "`if_not_present` or `always`.").WithDefault(cty.StringVal("if_not_present")),
+		},
+		Outputs: []config.AttrSchema{
+			config.Attr("image_id", cty.String, "Local image ID."),
+			config.Attr("digest", cty.String, "Repository digest (`sha256:...`)."),
+			config.Attr("ref", cty.String, "Pinned reference `repository@sha256:...`."),
+		},
+	}
+}
 
 // pullStep implements docker_pull.
 type pullStep struct{ p *Provider }
@@ -87,7 +115,7 @@ func (s *pullStep) Apply(ctx context.Context, req providers.ApplyRequest) (provi
 		return providers.ApplyResponse{}, err
 	}
 	_, digest, _ := strings.Cut(repoDigest, "@")
-	return providers.ApplyResponse{Outputs: outputs("docker_pull", map[string]cty.Value{
+	return providers.ApplyResponse{Outputs: outputs(PullSchema(), map[string]cty.Value{
 		"image_id": cty.StringVal(img.ID),
 		"digest":   strVal(digest),
 		"ref":      strVal(repoDigest),

@@ -8,11 +8,38 @@ import (
 	"io"
 	"strings"
 
+	"github.com/ansflow/ansflow/config"
+
 	"github.com/moby/moby/client"
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/ansflow/ansflow/providers"
 )
+
+// PushType is the docker_push step type: its schema and its implementation.
+func (p *Provider) PushType() providers.Type {
+	return providers.Type{Schema: PushSchema(), Step: &pushStep{p: p}}
+}
+
+// PushSchema describes the docker_push step type.
+func PushSchema() *config.StepSchema {
+	return &config.StepSchema{
+		Type: "docker_push", Kind: config.Declarative,
+		Description: "Pushes an image to a registry. Re-pushes only when the image changed or the registry lost the digest.",
+		ResultIDs:   []config.ResultID{{Output: "digest"}},
+		Verbs:       config.Verbs{Doing: "Pushing", Done: "Pushed"},
+		Inputs: []config.AttrSchema{
+			config.Attr("image", cty.String, "Local image to push (e.g. `docker_build.app.ref`).").AsRequired().WithExample(cty.StringVal("my-app:1.0")),
+			config.Attr("registry", cty.DynamicPseudoType, "A `registry` block (e.g. `registry.main`) or a registry address string."),
+			config.Attr("repository", cty.String, "Repository in the registry. Defaults to the image's repository name."),
+			config.Attr("tags", cty.List(cty.String), "Tags to push. Defaults to the image's tag."),
+		},
+		Outputs: []config.AttrSchema{
+			config.Attr("digest", cty.String, "Digest of the pushed manifest (`sha256:...`)."),
+			config.Attr("ref", cty.String, "Pinned reference `address/repository@sha256:...`."),
+		},
+	}
+}
 
 // pushStep implements docker_push.
 type pushStep struct{ p *Provider }
@@ -102,7 +129,7 @@ func (s *pushStep) Apply(ctx context.Context, req providers.ApplyRequest) (provi
 	}
 	priv, _ := json.Marshal(pushPrivate{Address: pp.registry.Address, Repository: pp.repository, Tags: pp.targets})
 	return providers.ApplyResponse{
-		Outputs: outputs("docker_push", map[string]cty.Value{
+		Outputs: outputs(PushSchema(), map[string]cty.Value{
 			"digest": cty.StringVal(digest),
 			"ref":    cty.StringVal(pp.name() + "@" + digest),
 		}),

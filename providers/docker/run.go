@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ansflow/ansflow/config"
+
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
@@ -22,6 +24,41 @@ import (
 
 	"github.com/ansflow/ansflow/providers"
 )
+
+// RunType is the docker_run step type: its schema and its implementation.
+func (p *Provider) RunType() providers.Type {
+	return providers.Type{Schema: RunSchema(), Step: &runStep{p: p}}
+}
+
+// RunSchema describes the docker_run step type.
+func RunSchema() *config.StepSchema {
+	return &config.StepSchema{
+		Type: "docker_run", Kind: config.RunToCompletion,
+		Description:     "Runs a container to completion; its exit code decides success. With `detach = true` it keeps a named container running as a declarative resource.",
+		DeclarativeWhen: "detach",
+		ResultIDs:       []config.ResultID{{Output: "exit_code", Prefix: "exit="}, {Output: "container_id"}},
+		Inputs: []config.AttrSchema{
+			config.Attr("image", cty.String, "Image to run (a reference such as `docker_build.app.ref`).").AsRequired().WithExample(cty.StringVal("my-app:1.0")),
+			config.Attr("name", cty.String, "Container name. Defaults to one derived from the step address."),
+			config.Attr("command", cty.List(cty.String), "Command (argv) passed to the image's entrypoint."),
+			config.Attr("entrypoint", cty.List(cty.String), "Overrides the image's entrypoint."),
+			config.Attr("env", cty.Map(cty.String), "Environment variables."),
+			config.Attr("workdir", cty.String, "Working directory inside the container."),
+			config.Attr("volumes", cty.List(cty.String), "Bind mounts in docker's `-v` form: `/host:/container[:ro]`."),
+			config.Attr("network", cty.String, "Network mode (`none`, `host`, or a network name)."),
+			config.Attr("user", cty.String, "User (`uid[:gid]` or name) to run as."),
+			config.Attr("remove", cty.Bool, "Remove the container when it has finished.").WithDefault(cty.True),
+			config.Attr("detach", cty.Bool, "Keep the container running as a declarative resource.").WithDefault(cty.False),
+			config.Attr("expect_exit_code", cty.Number, "Exit code that counts as success.").WithDefault(cty.NumberIntVal(0)),
+		},
+		Outputs: []config.AttrSchema{
+			config.Attr("exit_code", cty.Number, "Exit code of the container."),
+			config.Attr("container_id", cty.String, "ID of the container."),
+			config.Attr("stdout", cty.String, "Standard output (capped at 1 MiB)."),
+			config.Attr("stderr", cty.String, "Standard error (capped at 1 MiB)."),
+		},
+	}
+}
 
 const (
 	outputCap  = 1 << 20 // bytes of stdout/stderr kept in outputs
@@ -173,7 +210,7 @@ func (s *runStep) runToCompletion(ctx context.Context, api dockerAPI, req provid
 	if err := <-logsDone; err != nil && ctx.Err() == nil {
 		return providers.ApplyResponse{}, fmt.Errorf("reading logs of container %s: %w", opts.Name, err)
 	}
-	out := outputs("docker_run", map[string]cty.Value{
+	out := outputs(RunSchema(), map[string]cty.Value{
 		"exit_code":    intVal(code),
 		"container_id": cty.StringVal(id),
 		"stdout":       cty.StringVal(stdout.String()),
@@ -251,7 +288,7 @@ func (s *runStep) applyDetached(ctx context.Context, api dockerAPI, req provider
 	req.Logs.Say("container %s running", name)
 	priv, _ := json.Marshal(runPrivate{Name: name, ID: created.ID})
 	return providers.ApplyResponse{
-		Outputs: outputs("docker_run", map[string]cty.Value{"container_id": cty.StringVal(created.ID)}),
+		Outputs: outputs(RunSchema(), map[string]cty.Value{"container_id": cty.StringVal(created.ID)}),
 		Private: priv,
 	}, nil
 }
@@ -279,7 +316,7 @@ func (s *runStep) Read(ctx context.Context, req providers.ReadRequest) (provider
 	var resp providers.ReadResponse
 	if st := res.Container.State; st != nil && !st.Running {
 		resp.Drift = append(resp.Drift, providers.Drift{Path: "state", Before: "running", After: string(st.Status)})
-		resp.Outputs = outputs("docker_run", map[string]cty.Value{
+		resp.Outputs = outputs(RunSchema(), map[string]cty.Value{
 			"container_id": cty.StringVal(res.Container.ID),
 			"exit_code":    intVal(int64(st.ExitCode)),
 		})

@@ -90,10 +90,10 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-// outputs builds the output object of stepType from vals; attributes not in
-// vals are null.
-func outputs(stepType string, vals map[string]cty.Value) cty.Value {
-	ty := config.LookupStepSchema(stepType).OutputType()
+// outputs builds the output object of schema s from vals; attributes not
+// in vals are null.
+func outputs(s *config.StepSchema, vals map[string]cty.Value) cty.Value {
+	ty := s.OutputType()
 	m := make(map[string]cty.Value, len(ty.AttributeTypes()))
 	for name, at := range ty.AttributeTypes() {
 		if v, ok := vals[name]; ok && v != cty.NilVal {

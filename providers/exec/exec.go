@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"math/big"
-
 	"os"
 	osexec "os/exec"
 	"path/filepath"
@@ -19,9 +18,34 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/providers"
 	"github.com/zclconf/go-cty/cty"
 )
+
+// Type is the exec step type: its schema and its implementation.
+func Type() providers.Type { return providers.Type{Schema: Schema(), Step: New()} }
+
+// Schema describes the exec step type.
+func Schema() *config.StepSchema {
+	return &config.StepSchema{
+		Type: "exec", Kind: config.RunToCompletion,
+		Description: "Runs a local command to completion. The command is an argv list; no shell is involved unless you write `[\"sh\", \"-c\", ...]`.",
+		ResultIDs:   []config.ResultID{{Output: "exit_code", Prefix: "exit="}},
+		Inputs: []config.AttrSchema{
+			config.Attr("command", cty.List(cty.String), "Program and arguments to run.").AsRequired().WithExample(cty.ListVal([]cty.Value{cty.StringVal("echo"), cty.StringVal("hello")})),
+			config.Attr("env", cty.Map(cty.String), "Extra environment variables, added to ansflow's own environment."),
+			config.Attr("workdir", cty.String, "Working directory, relative to the pipeline directory. Defaults to the pipeline directory."),
+			config.Attr("expect_exit_code", cty.Number, "Exit code that counts as success.").WithDefault(cty.NumberIntVal(0)),
+			config.Attr("sources", cty.List(cty.String), "Files the command reads, as paths or glob patterns relative to the pipeline directory (`[\"src/*.go\", \"go.mod\"]`); a directory stands for everything in it. A change to their contents makes the step run again."),
+		},
+		Outputs: []config.AttrSchema{
+			config.Attr("exit_code", cty.Number, "Exit code of the command."),
+			config.Attr("stdout", cty.String, "Standard output (capped at 1 MiB; the full text is in the step's log)."),
+			config.Attr("stderr", cty.String, "Standard error (capped at 1 MiB; the full text is in the step's log)."),
+		},
+	}
+}
 
 // OutputCap bounds the stdout and stderr outputs; the logs keep everything.
 const OutputCap = 1 << 20

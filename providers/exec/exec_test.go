@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ansflow/ansflow/config"
 	"github.com/ansflow/ansflow/providers"
 	"github.com/zclconf/go-cty/cty"
 )
@@ -17,7 +16,7 @@ import (
 // inputs builds an exec input object with the schema's defaults.
 func inputs(t *testing.T, set map[string]cty.Value) cty.Value {
 	t.Helper()
-	schema := config.LookupStepSchema("exec")
+	schema := Schema()
 	attrs := map[string]cty.Value{}
 	for _, a := range schema.Inputs {
 		switch {

@@ -5,12 +5,39 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ansflow/ansflow/config"
+
 	"github.com/zclconf/go-cty/cty"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ansflow/ansflow/providers"
 )
+
+// DeleteType is the k8s_delete step type: its schema and its implementation.
+func (p *Provider) DeleteType() providers.Type {
+	return providers.Type{Schema: DeleteSchema(), Step: &deleteStep{p: p}}
+}
+
+// DeleteSchema describes the k8s_delete step type.
+func DeleteSchema() *config.StepSchema {
+	return &config.StepSchema{
+		Type: "k8s_delete", Kind: config.RunToCompletion,
+		Description: "Deletes named or selected objects and waits until they are gone. Nothing to delete is success.",
+		Verbs:       config.Verbs{Doing: "Deleting", Done: "Deleted"},
+		Inputs: []config.AttrSchema{
+			clusterInput,
+			namespaceInput,
+			kindInput.AsRequired(),
+			config.Attr("name", cty.String, "Name of the object. Either `name` or `selector` is required.").WithExample(cty.StringVal("my-app")),
+			config.Attr("selector", cty.String, "Label selector choosing the objects."),
+			config.Attr("propagation", cty.String, "`background`, `foreground` or `orphan`.").WithDefault(cty.StringVal("background")),
+		},
+		Outputs: []config.AttrSchema{
+			config.Attr("deleted", cty.List(cty.String), "`kind/name` of each deleted object."),
+		},
+	}
+}
 
 // deleteStep is k8s_delete.
 type deleteStep struct{ p *Provider }

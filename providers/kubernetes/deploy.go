@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ansflow/ansflow/config"
+
 	"github.com/zclconf/go-cty/cty"
 	"golang.org/x/sync/errgroup"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -15,6 +17,64 @@ import (
 
 	"github.com/ansflow/ansflow/providers"
 )
+
+// Attribute types of k8s_deploy's compact form.
+var (
+	portType = cty.ObjectWithOptionalAttrs(map[string]cty.Type{
+		"container_port": cty.Number,
+		"name":           cty.String,
+		"protocol":       cty.String,
+	}, []string{"name", "protocol"})
+	resourcesType = cty.ObjectWithOptionalAttrs(map[string]cty.Type{
+		"requests": cty.Map(cty.String),
+		"limits":   cty.Map(cty.String),
+	}, []string{"requests", "limits"})
+	serviceType = cty.ObjectWithOptionalAttrs(map[string]cty.Type{
+		"type":        cty.String,
+		"port":        cty.Number,
+		"target_port": cty.Number,
+	}, []string{"type", "target_port"})
+)
+
+// DeployType is the k8s_deploy step type: its schema and its implementation.
+func (p *Provider) DeployType() providers.Type {
+	return providers.Type{Schema: DeploySchema(), Step: &deployStep{p: p}}
+}
+
+// DeploySchema describes the k8s_deploy step type.
+func DeploySchema() *config.StepSchema {
+	return &config.StepSchema{
+		Type: "k8s_deploy", Kind: config.Declarative,
+		Description: "Creates or updates a Deployment (and optional Service) by server-side apply under field manager `ansflow`, or applies the objects of a `manifest`, `manifest_files` or a `kustomize` directory (exactly one), Namespaces and CRDs first. Objects it applied before that are no longer given are deleted (pruned); objects it did not create are never deleted. Waits until every object is ready unless `wait = false`.",
+		ResultIDs:   []config.ResultID{{Output: "uid"}},
+		Verbs:       config.Verbs{Doing: "Deploying", Done: "Deployed"},
+		Inputs: []config.AttrSchema{
+			clusterInput,
+			namespaceInput.AsForceNew(),
+			config.Attr("name", cty.String, "Name of the Deployment; also the container name and the `app` label. Required for the compact form.").AsForceNew().WithExample(cty.StringVal("my-app")),
+			config.Attr("image", cty.String, "Container image.").WithExample(cty.StringVal("my-app:1.0")),
+			config.Attr("replicas", cty.Number, "Desired replicas. Leave unset to let an HPA or a `k8s_scale` step own the field."),
+			config.Attr("ports", cty.List(portType), "Container ports: `[{ container_port = 8080 }]`."),
+			config.Attr("env", cty.Map(cty.String), "Container environment variables."),
+			config.Attr("labels", cty.Map(cty.String), "Extra labels for the Deployment and its pods."),
+			config.Attr("command", cty.List(cty.String), "Container entrypoint (argv)."),
+			config.Attr("args", cty.List(cty.String), "Container arguments."),
+			config.Attr("resources", resourcesType, "`{ requests = {cpu = \"100m\"}, limits = {memory = \"128Mi\"} }`."),
+			config.Attr("service", serviceType, "Also apply a Service: `{ port = 80, target_port = 8080, type = \"ClusterIP\" }`."),
+			config.Attr("manifest", cty.DynamicPseudoType, "Objects to apply instead of the compact form: one object, a list of objects, or YAML/JSON text with documents separated by `---`, e.g. `file(\"app.yaml\")` or `yamldecode_all(file(\"app.yaml\"))`."),
+			config.Attr("manifest_files", cty.List(cty.String), "Files of objects to apply instead of the compact form: globs relative to the pipeline directory (`[\"k8s/*.yaml\"]`), read in order, each file's documents in file order. Their contents are part of the fingerprint."),
+			config.Attr("kustomize", cty.String, "A kustomization directory, relative to the pipeline directory (`\"overlays/prod\"`), built in-process as `kustomize build` does; its output is applied. The files it reads are part of the fingerprint."),
+			config.Attr("wait", cty.Bool, "Wait until every object is ready: Deployments rolled out, other kinds Current by the kstatus convention.").WithDefault(cty.True),
+		},
+		Outputs: []config.AttrSchema{
+			config.Attr("name", cty.String, "Name of the Deployment; with manifest, manifest_files or kustomize, of the first Deployment applied, else of the first object."),
+			config.Attr("namespace", cty.String, "Namespace it lives in."),
+			config.Attr("uid", cty.String, "UID of the object."),
+			config.Attr("generation", cty.Number, "metadata.generation after the apply."),
+			config.Attr("selector", cty.String, "Pod label selector of the Deployment (`app=my-app`)."),
+		},
+	}
+}
 
 // deployStep is k8s_deploy.
 type deployStep struct{ p *Provider }

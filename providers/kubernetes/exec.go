@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strconv"
 
+	"github.com/ansflow/ansflow/config"
+
 	"github.com/zclconf/go-cty/cty"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/httpstream"
@@ -17,6 +19,29 @@ import (
 
 	"github.com/ansflow/ansflow/providers"
 )
+
+// ExecType is the k8s_exec step type: its schema and its implementation.
+func (p *Provider) ExecType() providers.Type {
+	return providers.Type{Schema: ExecSchema(), Step: &execStep{p: p}}
+}
+
+// ExecSchema describes the k8s_exec step type.
+func ExecSchema() *config.StepSchema {
+	return &config.StepSchema{
+		Type: "k8s_exec", Kind: config.RunToCompletion,
+		Description: "Runs a command in a ready pod's container through the API server's exec subresource.",
+		ResultIDs:   []config.ResultID{{Output: "exit_code", Prefix: "exit="}},
+		Inputs: podInputs(
+			config.Attr("command", cty.List(cty.String), "Program and arguments (argv).").AsRequired().WithExample(cty.ListVal([]cty.Value{cty.StringVal("echo"), cty.StringVal("hello")})),
+			config.Attr("expect_exit_code", cty.Number, "Exit code that counts as success.").WithDefault(cty.NumberIntVal(0)),
+		),
+		Outputs: []config.AttrSchema{
+			config.Attr("exit_code", cty.Number, "Exit code of the command."),
+			config.Attr("stdout", cty.String, "Standard output (capped at 1 MiB)."),
+			config.Attr("stderr", cty.String, "Standard error (capped at 1 MiB)."),
+		},
+	}
+}
 
 // execStep is k8s_exec.
 type execStep struct{ p *Provider }

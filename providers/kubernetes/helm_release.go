@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ansflow/ansflow/config"
+
 	"github.com/zclconf/go-cty/cty"
 	"helm.sh/helm/v4/pkg/action"
 	chart "helm.sh/helm/v4/pkg/chart/v2"
@@ -21,6 +23,40 @@ import (
 
 	"github.com/ansflow/ansflow/providers"
 )
+
+// HelmReleaseType is the helm_release step type: its schema and its implementation.
+func (p *Provider) HelmReleaseType() providers.Type {
+	return providers.Type{Schema: HelmReleaseSchema(), Step: &helmReleaseStep{p: p}}
+}
+
+// HelmReleaseSchema describes the helm_release step type.
+func HelmReleaseSchema() *config.StepSchema {
+	return &config.StepSchema{
+		Type: "helm_release", Kind: config.Declarative,
+		Description: "Installs or upgrades a Helm release (`helm upgrade --install`) from a chart directory, a packaged `.tgz` or an `oci://` reference, through the Helm SDK. The release history stays Helm's (secrets storage), so `helm history` and `helm rollback` work on it. The plan shows the field-level change of the rendered objects (a dry-run upgrade) and drift from `helm upgrade` run by hand or objects edited by hand; destroy uninstalls. The `timeout` meta-argument also bounds Helm's wait (default 5m).",
+		Inputs: []config.AttrSchema{
+			clusterInput,
+			config.Attr("namespace", cty.String, "Namespace of the release. Defaults to the cluster block's namespace, else the kubeconfig context's, else `default`.").AsForceNew(),
+			config.Attr("name", cty.String, "Name of the release.").AsRequired().AsForceNew().WithExample(cty.StringVal("my-app")),
+			config.Attr("chart", cty.String, "The chart: a directory or a packaged `.tgz` (relative to the pipeline directory), or an OCI reference `oci://host/path/chart` (tag from `version` or the reference).").AsRequired().WithExample(cty.StringVal("./charts/my-app")),
+			config.Attr("version", cty.String, "Chart version. For an OCI chart the tag to pull (unless the reference has one); for a directory or `.tgz`, the version its Chart.yaml must have."),
+			config.Attr("values", cty.DynamicPseudoType, "Values as an HCL object, merged over `values_files` (like `--set-json`)."),
+			config.Attr("values_files", cty.List(cty.String), "Values files (YAML), relative to the pipeline directory, merged in order (like `-f`). Their contents are part of the fingerprint."),
+			config.Attr("registry", cty.DynamicPseudoType, "A `registry` block with the credentials for an `oci://` chart. Loopback registries (127.0.0.1, localhost) are reached over plain HTTP."),
+			config.Attr("create_namespace", cty.Bool, "Create the namespace on install when it does not exist.").WithDefault(cty.False),
+			config.Attr("wait", cty.Bool, "Wait until every object of the release is ready (kstatus), failing fast when a pod crash-loops or cannot pull its image.").WithDefault(cty.True),
+			config.Attr("atomic", cty.Bool, "On failure, roll the release back to its last good revision (uninstall it if this was the first install).").WithDefault(cty.False),
+		},
+		Outputs: []config.AttrSchema{
+			config.Attr("name", cty.String, "Name of the release."),
+			config.Attr("namespace", cty.String, "Namespace of the release."),
+			config.Attr("revision", cty.Number, "Revision of the release after the apply (as `helm history` shows it)."),
+			config.Attr("status", cty.String, "Status of the release: `deployed`, `failed`, ..."),
+			config.Attr("chart_version", cty.String, "Version of the chart that was installed."),
+			config.Attr("objects", cty.List(cty.String), "`kind/name` of each object of the rendered manifest, e.g. `[\"deployment/app\", \"service/app\"]`."),
+		},
+	}
+}
 
 // helmDefaultTimeout bounds Helm's waits when the step has no timeout
 // meta-argument (Helm's own default).

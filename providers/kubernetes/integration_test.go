@@ -86,7 +86,7 @@ func (c *cluster) namespaceNamed(t testing.TB, prefix string) string {
 // of the schema, given values converted to its type, defaults applied.
 func inputs(t testing.TB, stepType string, given map[string]cty.Value) cty.Value {
 	t.Helper()
-	s := config.LookupStepSchema(stepType)
+	s := lookupSchema(stepType)
 	vals := map[string]cty.Value{}
 	for _, a := range s.Inputs {
 		v, ok := given[a.Name]
@@ -147,7 +147,7 @@ func (c *cluster) apply(t *testing.T, ctx context.Context, stepType string, in c
 	t.Helper()
 	l, pl := newLogs(t)
 	action := providers.Run
-	if config.LookupStepSchema(stepType).Kind == config.Declarative {
+	if lookupSchema(stepType).Kind == config.Declarative {
 		action = providers.Create
 		if prior != nil {
 			action = providers.Update
@@ -157,7 +157,7 @@ func (c *cluster) apply(t *testing.T, ctx context.Context, stepType string, in c
 		Addr: stepType + ".test", Env: providers.Env{LogDir: t.TempDir()}, Action: action, Inputs: in, Prior: prior, Logs: pl,
 	})
 	if err == nil && resp.Outputs != cty.NilVal {
-		want := config.LookupStepSchema(stepType).OutputType()
+		want := lookupSchema(stepType).OutputType()
 		if !resp.Outputs.Type().Equals(want) {
 			t.Errorf("%s outputs have type %s, want %s", stepType, resp.Outputs.Type().FriendlyName(), want.FriendlyName())
 		}

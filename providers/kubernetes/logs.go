@@ -9,11 +9,34 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/ansflow/ansflow/config"
+
 	"github.com/zclconf/go-cty/cty"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/ansflow/ansflow/providers"
 )
+
+// LogsType is the k8s_logs step type: its schema and its implementation.
+func (p *Provider) LogsType() providers.Type {
+	return providers.Type{Schema: LogsSchema(), Step: &logsStep{p: p}}
+}
+
+// LogsSchema describes the k8s_logs step type.
+func LogsSchema() *config.StepSchema {
+	return &config.StepSchema{
+		Type: "k8s_logs", Kind: config.RunToCompletion,
+		Description: "Fetches the logs of a pod's container into the step's log and the `logs` output.",
+		Inputs: podInputs(
+			config.Attr("tail_lines", cty.Number, "Only the last N lines."),
+			config.Attr("since", cty.String, "Only lines newer than this duration, e.g. `10m`."),
+		),
+		Outputs: []config.AttrSchema{
+			config.Attr("logs", cty.String, "The log text (capped at 1 MiB)."),
+			config.Attr("path", cty.String, "Path of the stored log file."),
+		},
+	}
+}
 
 // logsStep is k8s_logs.
 type logsStep struct{ p *Provider }

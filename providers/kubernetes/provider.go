@@ -4,8 +4,28 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/ansflow/ansflow/providers"
+	"github.com/ansflow/ansflow/config"
+	"github.com/zclconf/go-cty/cty"
 )
+
+// Inputs shared by the Kubernetes step types.
+var (
+	clusterInput = config.AttrSchema{
+		Name: "cluster", Type: cty.DynamicPseudoType, DefaultCluster: true,
+		Description: "The `cluster` block to talk to (e.g. `cluster.dev`). Defaults to the only cluster block, else the kubeconfig's current context.",
+	}
+	namespaceInput = config.Attr("namespace", cty.String, "Namespace of the object. Defaults to the cluster block's namespace, else the kubeconfig context's, else `default`.")
+	kindInput      = config.Attr("kind", cty.String, "Kind of object, kubectl style: `deployment`, `deploy`, `statefulset`, `job`, `pod`, `service`, `configmap`, ...; resolved through API discovery.").WithExample(cty.StringVal("deployment"))
+	podInput       = config.Attr("pod", cty.String, "Name of the pod. Either `pod` or `pod_selector` is required.")
+	podSelInput    = config.Attr("pod_selector", cty.String, "Label selector (`app=my-app`) choosing a ready pod.").WithExample(cty.StringVal("app=my-app"))
+	containerInput = config.Attr("container", cty.String, "Container in the pod. Defaults to the pod's first container.")
+)
+
+// podInputs are the inputs that choose a pod's container, followed by
+// more.
+func podInputs(more ...config.AttrSchema) []config.AttrSchema {
+	return append([]config.AttrSchema{clusterInput, namespaceInput, podInput, podSelInput, containerInput}, more...)
+}
 
 // Provider carries out the k8s_* step types. It keeps one set of API clients
 // per distinct cluster settings, created on first use and shared by every
@@ -50,20 +70,6 @@ func New(opts ...Option) *Provider {
 		o(p)
 	}
 	return p
-}
-
-// Steps returns the step implementations by type name.
-func (p *Provider) Steps() map[string]providers.Step {
-	return map[string]providers.Step{
-		"k8s_deploy": &deployStep{p: p},
-		"k8s_scale":  &scaleStep{p: p},
-		"k8s_delete": &deleteStep{p: p},
-		"k8s_wait":   &waitStep{p: p},
-		"k8s_exec":   &execStep{p: p},
-		"k8s_logs":   &logsStep{p: p},
-
-		"helm_release": &helmReleaseStep{p: p},
-	}
 }
 
 // clientFor returns the shared client for the settings, creating it once.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/ansflow/ansflow/config"
+
 	"github.com/zclconf/go-cty/cty"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -12,6 +14,31 @@ import (
 
 	"github.com/ansflow/ansflow/providers"
 )
+
+// ScaleType is the k8s_scale step type: its schema and its implementation.
+func (p *Provider) ScaleType() providers.Type {
+	return providers.Type{Schema: ScaleSchema(), Step: &scaleStep{p: p}}
+}
+
+// ScaleSchema describes the k8s_scale step type.
+func ScaleSchema() *config.StepSchema {
+	return &config.StepSchema{
+		Type: "k8s_scale", Kind: config.Declarative,
+		Description: "Sets replicas on a deployment or statefulset through the scale subresource and waits until the ready replicas match.",
+		Verbs:       config.Verbs{Doing: "Scaling", Done: "Scaled"},
+		Inputs: []config.AttrSchema{
+			clusterInput,
+			namespaceInput,
+			config.Attr("kind", cty.String, "`deployment` or `statefulset` (kubectl names accepted).").WithDefault(cty.StringVal("deployment")),
+			config.Attr("name", cty.String, "Name of the object to scale.").AsRequired().WithExample(cty.StringVal("my-app")),
+			config.Attr("replicas", cty.Number, "Desired replicas.").AsRequired().WithExample(cty.NumberIntVal(3)),
+			config.Attr("wait", cty.Bool, "Wait until ready replicas match.").WithDefault(cty.True),
+		},
+		Outputs: []config.AttrSchema{
+			config.Attr("replicas", cty.Number, "Replicas after scaling."),
+		},
+	}
+}
 
 // scaleStep is k8s_scale: replicas set through the scale subresource under
 // its own field manager, so that k8s_deploy (manager "ansflow") yields them.

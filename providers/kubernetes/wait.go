@@ -5,10 +5,37 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ansflow/ansflow/config"
+
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/ansflow/ansflow/providers"
 )
+
+// WaitType is the k8s_wait step type: its schema and its implementation.
+func (p *Provider) WaitType() providers.Type {
+	return providers.Type{Schema: WaitSchema(), Step: &waitStep{p: p}}
+}
+
+// WaitSchema describes the k8s_wait step type.
+func WaitSchema() *config.StepSchema {
+	return &config.StepSchema{
+		Type: "k8s_wait", Kind: config.RunToCompletion,
+		Description: "Waits, by watching, for a condition: `available`, `ready`, `complete`, `rollout`, `deleted`, or any status condition type. An object that does not exist yet is waited for. Use the `timeout` meta-argument to bound it.",
+		Verbs:       config.Verbs{Doing: "Waiting", Done: "Condition met"},
+		Inputs: []config.AttrSchema{
+			clusterInput,
+			namespaceInput,
+			kindInput.AsRequired(),
+			config.Attr("name", cty.String, "Name of the object. Either `name` or `selector` is required.").WithExample(cty.StringVal("my-app")),
+			config.Attr("selector", cty.String, "Label selector; every selected object must meet the condition."),
+			config.Attr("condition", cty.String, "`available`, `ready`, `complete`, `rollout`, `deleted`, or a status condition type such as `Progressing`. `ready` reads pods and nodes by their Ready condition, Deployments and ReplicaSets by ready replicas, and every other kind (StatefulSets, DaemonSets, Jobs, PVCs, custom resources) by the kstatus convention.").AsRequired().WithExample(cty.StringVal("available")),
+		},
+		Outputs: []config.AttrSchema{
+			config.Attr("observed", cty.String, "What was observed when the condition was met."),
+		},
+	}
+}
 
 // waitStep is k8s_wait.
 type waitStep struct{ p *Provider }

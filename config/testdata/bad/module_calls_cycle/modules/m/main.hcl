@@ -1,0 +1,2 @@
+variable "in" { default = "" }
+output "out" { value = "${var.in}!" }

@@ -1,0 +1,3 @@
+module "api" { # ERROR: Missing required argument
+  source = "./modules/svc"
+}

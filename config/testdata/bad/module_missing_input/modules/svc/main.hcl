@@ -1,0 +1,2 @@
+variable "name" { type = string }
+exec "run" { command = ["echo", var.name] }

@@ -1,0 +1,2 @@
+exec "run" { command = ["echo", "x"] }
+output "image" { value = exec.run.stdout }
