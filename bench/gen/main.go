@@ -1,6 +1,6 @@
 // Command gen writes a synthetic benchmark pipeline:
 //
-//	go run ./bench/gen -shape=chain|fan|layers|layers-blocks -n=N -out=DIR [-refs]
+//	go run ./bench/gen -shape=chain|fan|layers|layers-blocks|modules|modules-for-each|modules-flat -n=N -out=DIR [-refs]
 //
 // See bench/README.md.
 package main
@@ -22,7 +22,7 @@ func main() {
 
 func run(args []string) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
-	shape := fs.String("shape", "fan", "graph shape: chain, fan, layers (10 for_each blocks) or layers-blocks (the same graph as N blocks)")
+	shape := fs.String("shape", "fan", "graph shape: chain, fan, layers (10 for_each blocks), layers-blocks (the same graph as N blocks), modules (N/5 module calls of 5 steps), modules-for-each (one module block with N/5 keys) or modules-flat (the same steps without modules)")
 	n := fs.Int("n", 100, "number of exec steps (layer shapes: rounded down to a multiple of 10)")
 	out := fs.String("out", "", "directory to write main.hcl into (created if missing)")
 	refs := fs.Bool("refs", false, "express dependencies as value references instead of depends_on")

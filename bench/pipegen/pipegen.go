@@ -32,10 +32,22 @@ const (
 	// each listing every block of the previous layer in depends_on, so the
 	// configuration itself has (N/10)^2 * 9 references.
 	LayersBlocks Shape = "layers-blocks"
+	// Modules: N/ModuleSteps calls of one module (modules/unit) whose
+	// ModuleSteps steps form a chain of value references, each reading the
+	// module's input.
+	Modules Shape = "modules"
+	// ModulesForEach: the same instances as one module block with for_each.
+	ModulesForEach Shape = "modules-for-each"
+	// ModulesFlat: the steps of Modules written out at the root, chains of
+	// ModuleSteps, as a pipeline without modules would have them.
+	ModulesFlat Shape = "modules-flat"
 )
 
 // Shapes lists every shape, in the order the benchmark script uses.
-var Shapes = []Shape{Chain, Fan, Layers, LayersBlocks}
+var Shapes = []Shape{Chain, Fan, Layers, LayersBlocks, Modules, ModulesForEach, ModulesFlat}
+
+// ModuleSteps is the number of steps in each instance of the module shapes.
+const ModuleSteps = 5
 
 // LayerCount is the number of layers of the Layers and LayersBlocks shapes.
 const LayerCount = 10
@@ -55,21 +67,37 @@ func ParseShape(s string) (Shape, error) {
 			return sh, nil
 		}
 	}
-	return "", fmt.Errorf("unknown shape %q: use one of chain, fan, layers, layers-blocks", s)
+	return "", fmt.Errorf("unknown shape %q: use one of chain, fan, layers, layers-blocks, modules, modules-for-each, modules-flat", s)
 }
 
-// WriteDir creates dir if needed and writes the pipeline to dir/main.hcl.
-// Other *.hcl files already in dir are left alone; use a fresh directory.
+// WriteDir creates dir if needed and writes the pipeline to dir/main.hcl,
+// and for the module shapes the module to dir/modules/unit/main.hcl. Other
+// *.hcl files already in dir are left alone; use a fresh directory.
 func WriteDir(dir string, shape Shape, n int, o Options) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if shape == Modules || shape == ModulesForEach {
+		err := writeFile(filepath.Join(dir, "modules", "unit", "main.hcl"), func(w io.Writer) error {
+			ew := &errWriter{w: w}
+			writeUnitModule(ew)
+			return ew.err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return writeFile(filepath.Join(dir, "main.hcl"), func(w io.Writer) error { return Write(w, shape, n, o) })
+}
+
+// writeFile creates path (and its directory) with what write writes.
+func writeFile(path string, write func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.Create(filepath.Join(dir, "main.hcl"))
+	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	bw := bufio.NewWriterSize(f, 1<<16)
-	if err := Write(bw, shape, n, o); err != nil {
+	if err := write(bw); err != nil {
 		f.Close()
 		return err
 	}
@@ -97,6 +125,12 @@ func Write(w io.Writer, shape Shape, n int, o Options) error {
 		writeLayers(ew, layerWidth(n), o)
 	case LayersBlocks:
 		writeLayerBlocks(ew, layerWidth(n), o)
+	case Modules:
+		writeModuleCalls(ew, moduleCount(n))
+	case ModulesForEach:
+		writeModuleForEach(ew, moduleCount(n))
+	case ModulesFlat:
+		writeModulesFlat(ew, moduleCount(n))
 	default:
 		return fmt.Errorf("unknown shape %q", shape)
 	}
@@ -162,6 +196,40 @@ func writeLayerBlocks(w *errWriter, width int, o Options) {
 				w.printf("]\n")
 			}
 			w.printf("}\n")
+		}
+	}
+}
+
+// moduleCount is the number of module instances for n steps.
+func moduleCount(n int) int { return max(n/ModuleSteps, 1) }
+
+// writeUnitModule writes the module of the module shapes: a chain of
+// ModuleSteps steps reading the input name, and an output of the last.
+func writeUnitModule(w *errWriter) {
+	w.printf("variable \"name\" {\n  type = string\n}\n")
+	w.printf("exec \"s0\" {\n  command = [\"true\", var.name]\n}\n")
+	for i := 1; i < ModuleSteps; i++ {
+		w.printf("exec \"s%d\" {\n  command = [\"true\", var.name, exec.s%d.exit_code]\n}\n", i, i-1)
+	}
+	w.printf("output \"last\" {\n  value = exec.s%d.exit_code\n}\n", ModuleSteps-1)
+}
+
+func writeModuleCalls(w *errWriter, m int) {
+	for i := range m {
+		w.printf("module \"m%d\" {\n  source = \"./modules/unit\"\n  name   = \"m%d\"\n}\n", i, i)
+	}
+}
+
+func writeModuleForEach(w *errWriter, m int) {
+	w.printf("module \"m\" {\n  source   = \"./modules/unit\"\n  for_each = %s\n  name     = each.key\n}\n", keySet(m))
+}
+
+// writeModulesFlat writes the steps of m module instances at the root.
+func writeModulesFlat(w *errWriter, m int) {
+	for j := range m {
+		w.printf("exec \"m%d_s0\" {\n  command = [\"true\", \"m%d\"]\n}\n", j, j)
+		for i := 1; i < ModuleSteps; i++ {
+			w.printf("exec \"m%d_s%d\" {\n  command = [\"true\", \"m%d\", exec.m%d_s%d.exit_code]\n}\n", j, i, j, j, i-1)
 		}
 	}
 }

@@ -25,6 +25,9 @@ func TestGeneratedPipelinesLoad(t *testing.T) {
 		{pipegen.LayersBlocks, false, 20, 20, 9 * 2 * 2},
 		{pipegen.LayersBlocks, true, 20, 20, 9 * 2 * 2},
 		{pipegen.Layers, false, 5, 10, 9}, // at least one instance per layer
+		{pipegen.ModulesFlat, false, 20, 20, 4 * (pipegen.ModuleSteps - 1)},
+		{pipegen.Modules, false, 20, 20, 4 * (pipegen.ModuleSteps - 1)},
+		{pipegen.ModulesForEach, false, 20, pipegen.ModuleSteps, pipegen.ModuleSteps - 1},
 	}
 	for _, tt := range tests {
 		name := string(tt.shape)
