@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
@@ -209,6 +210,17 @@ func statusCondition(name string) condition {
 	}
 }
 
+// beingDeleted is the error for an applied object that has a deletion
+// timestamp: it will go once its finalizers are done, never become ready.
+func beingDeleted(u *unstructured.Unstructured, condName string) error {
+	ts := u.GetDeletionTimestamp()
+	if ts == nil {
+		return nil
+	}
+	return fmt.Errorf("%s/%s is being deleted (since %s, finalizers %v), so it will not become %s; wait until it is gone and apply again",
+		lower(u.GetKind()), u.GetName(), ts.UTC().Format(time.RFC3339), u.GetFinalizers(), condName)
+}
+
 // waitOptions tunes waitFor.
 type waitOptions struct {
 	cond      condition // nil: wait until no object is left ("deleted")
@@ -216,6 +228,10 @@ type waitOptions struct {
 	failFast  bool      // watch the pods of selected workloads for failures
 	logs      providers.Logs
 	allowNone bool // with a selector, zero objects count as met (deleted)
+	// applied is set when the objects were just applied (a step's own
+	// readiness wait): one that is being deleted, or gone, will never be
+	// ready, so the wait fails instead of waiting for it to come back.
+	applied bool
 }
 
 // waitFor watches the selection until every selected object meets the
@@ -237,6 +253,9 @@ func (c *client) waitFor(ctx context.Context, s selection, o waitOptions) (strin
 			o.logs.Say("%s: %s", s, last)
 			return false, nil
 		}
+		if len(objs) == 0 && o.applied {
+			return false, fmt.Errorf("%s was deleted while ansflow waited for it to be %s (something else deleted it); apply again", s, o.condName)
+		}
 		if len(objs) == 0 {
 			last = "does not exist yet"
 			o.logs.Say("%s: %s", s, last)
@@ -245,6 +264,11 @@ func (c *client) waitFor(ctx context.Context, s selection, o waitOptions) (strin
 		details := make([]string, 0, len(objs))
 		allMet := true
 		for _, u := range objs {
+			if o.applied {
+				if err := beingDeleted(u, o.condName); err != nil {
+					return false, err
+				}
+			}
 			if o.failFast {
 				if sel := podSelector(u); sel != "" {
 					pods.watchSelector(lower(u.GetKind())+"/"+u.GetName(), sel)

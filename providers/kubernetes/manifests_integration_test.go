@@ -9,12 +9,15 @@ import (
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+
 	"github.com/zclconf/go-cty/cty"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/dynamic"
 
@@ -538,4 +541,54 @@ func TestManifestFiles(t *testing.T) {
 		t.Errorf("configmap data = %v", cm.Data)
 	}
 	c.noOp(t, dir, in, prior)
+}
+
+// TestApplyToObjectBeingDeleted: an object of the manifest that is being
+// deleted (here held by a finalizer) will never be ready; the step fails at
+// once and says so, instead of waiting for it until the timeout.
+func TestApplyToObjectBeingDeleted(t *testing.T) {
+	c := needCluster(t)
+	ns := c.kmNamespace(t)
+	ctx := t.Context()
+	if _, err := c.cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const finalizer = "ansflow.test/hold"
+	held := &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "held", Namespace: ns, Finalizers: []string{finalizer}},
+		Spec: appsv1.DeploymentSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "held"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "held"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.invalid/held:1"}}},
+			},
+		},
+	}
+	if _, err := c.cs.AppsV1().Deployments(ns).Create(ctx, held, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		patch := []byte(`{"metadata":{"finalizers":null}}`)
+		_, _ = c.cs.AppsV1().Deployments(ns).Patch(context.Background(), "held", types.MergePatchType, patch, metav1.PatchOptions{})
+	})
+	if err := c.cs.AppsV1().Deployments(ns).Delete(ctx, "held", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	manifest := `apiVersion: apps/v1
+kind: Deployment
+metadata: {name: held}
+spec:
+  selector: {matchLabels: {app: held}}
+  template:
+    metadata: {labels: {app: held}}
+    spec: {containers: [{name: app, image: registry.invalid/held:2}]}
+`
+	in := inputs(t, "k8s_deploy", map[string]cty.Value{"namespace": cty.StringVal(ns), "manifest": cty.StringVal(manifest)})
+	wctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	_, pl := newLogs(t)
+	_, err := c.p.Steps()["k8s_deploy"].Apply(wctx, providers.ApplyRequest{Addr: "k8s_deploy.held", Env: providers.Env{LogDir: t.TempDir()}, Action: providers.Create, Inputs: in, Logs: pl})
+	if err == nil || !strings.Contains(err.Error(), "deployment/held is being deleted") || wctx.Err() != nil {
+		t.Fatalf("apply of a deployment being deleted: %v (context: %v); want it to fail at once saying it is being deleted", err, wctx.Err())
+	}
 }

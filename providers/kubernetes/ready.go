@@ -69,6 +69,9 @@ func (c *client) waitReady(ctx context.Context, objs []*unstructured.Unstructure
 			continue
 		}
 		cond := readiness(o)
+		if err := beingDeleted(o, "ready"); err != nil {
+			return err
+		}
 		if v, err := cond(o); err == nil && v.met {
 			continue // the apply's response already shows it ready
 		}
@@ -82,7 +85,7 @@ func (c *client) waitReady(ctx context.Context, objs []*unstructured.Unstructure
 			condName = "rolled out"
 		}
 		g.Go(func() error {
-			observed, err := c.waitFor(ctx, sel, waitOptions{cond: cond, condName: condName, failFast: true, logs: logs})
+			observed, err := c.waitFor(ctx, sel, waitOptions{cond: cond, condName: condName, failFast: true, logs: logs, applied: true})
 			if err != nil {
 				return err
 			}
