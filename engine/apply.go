@@ -216,7 +216,7 @@ func (a *applier) finishOutputs(destroy bool, out *ApplyResult) hcl.Diagnostics 
 		return nil
 	}
 	w.fillMissingValues()
-	vals, diags := w.scope.EvalOutputs(w.allValues())
+	vals, diags := w.scope.EvalOutputs(w.outputValues())
 	diags = w.skippedRefs(diags)
 	if !diags.HasErrors() {
 		out.Outputs = vals

@@ -213,10 +213,6 @@ func (w *world) outputValues() config.StepValues {
 	return sv
 }
 
-// allValues are the values of what the root outputs refer to, for the
-// outputs after an apply.
-func (w *world) allValues() config.StepValues { return w.outputValues() }
-
 // inputReferences is config.Scope.InputReferences for instance in.
 func (w *world) inputReferences(in *inst) map[string]map[string]cty.Value {
 	scope, _ := w.scopeFor(in.info.mod)

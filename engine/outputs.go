@@ -43,7 +43,7 @@ func (e *Engine) SensitiveOutput(ctx context.Context, p *config.Pipeline, st *st
 			return stepValue(schema, inputsFromJSON(prior.Inputs), outputsFromJSON(prior.Outputs, schema.OutputType()), false)
 		})
 	}
-	vals, odiags := w.scope.EvalOutputs(w.allValues())
+	vals, odiags := w.scope.EvalOutputs(w.outputValues())
 	v, ok := vals[name]
 	if !ok || odiags.HasErrors() {
 		return cty.NilVal, append(diags, odiags...)
