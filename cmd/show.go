@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -116,12 +118,7 @@ func storedOutputDisplay(o state.Output) string {
 
 // writeOutputs prints output values after an apply.
 func writeOutputs(w io.Writer, p *config.Pipeline, vals map[string]cty.Value) {
-	names := make([]string, 0, len(vals))
-	for n := range vals {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(vals)) {
 		v := vals[n]
 		if config.HasSensitive(v) || (p.Outputs[n] != nil && p.Outputs[n].Sensitive) {
 			fmt.Fprintf(w, "  %s = (sensitive value)\n", n)

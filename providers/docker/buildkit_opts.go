@@ -3,9 +3,10 @@ package docker
 import (
 	"encoding/csv"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 
 	bkclient "github.com/moby/buildkit/client"
@@ -166,12 +167,7 @@ func (p *Provider) sessionAttachables(inputs cty.Value, registries map[string]ct
 func namedContexts(pipelineDir string, inputs cty.Value) (local map[string]string, attrs map[string]string, err error) {
 	m := attrMap(inputs, "build_contexts")
 	local, attrs = map[string]string{}, map[string]string{}
-	names := make([]string, 0, len(m))
-	for k := range m {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
 		v := m[name]
 		if isRemoteContext(v) {
 			attrs["context:"+name] = v
